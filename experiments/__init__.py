@@ -1,0 +1,1 @@
+"""One module per figure: ``python -m experiments.<name> [--quick] [--backend ...]``."""

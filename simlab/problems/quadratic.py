@@ -1,0 +1,256 @@
+"""What is optimized: quadratic losses L(w) = ½ wᵀHw with a stochastic gradient oracle.
+
+Two kinds of noise, both unbiased (E g = Hw):
+
+* ``noise == "data"`` — a finite data set: samples are the columns x_i of X (d × n), H = XXᵀ/n,
+  and the mini-batch gradient is g_S(w) = (1/B) Σ_{i∈S} x_i x_iᵀ w (multiplicative noise; no
+  noise floor). This is the toy of Srećković et al. 2025 App. I / Orvieto & Gower 2025 App. D.
+* ``noise == "gaussian"`` — additive noise: g = Hw + ξ, ξ ~ N(0, C/B) with a fixed per-sample
+  covariance C (the noisy quadratic model of Zhang et al. 2019; with a coupled H it is also the
+  Gaussian sign-gradient setting of Li et al. 2024).
+
+The exact mini-batch moments (``minibatch_covariance``, ``gradient_second_moment``) feed the exact
+expected-loss recursion (``simlab.theory.nqm_exact``) and the SDEs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.linalg import block_diag
+
+from .. import _checks
+
+#: Block spectra of Zhang et al. 2024 / Srećković et al. App. I: three 3×3 blocks each.
+BLOCK_SPECTRA = {
+    "heterogeneous": ((1.0, 2.0, 3.0), (99.0, 100.0, 101.0), (4998.0, 4999.0, 5000.0)),
+    "homogeneous": ((1.0, 99.0, 4998.0), (2.0, 100.0, 4999.0), (3.0, 101.0, 5000.0)),
+}
+
+SAMPLING_SCHEMES = ("without_replacement", "with_replacement")
+
+
+@dataclass(frozen=True, eq=False)
+class QuadraticProblem:
+    """L(w) = ½ wᵀHw with a data-set (``samples``) or additive Gaussian (``noise_cov``) oracle.
+
+    Attributes: ``hessian`` (d, d); ``w0`` (d,); ``samples`` (d, n) with H = XXᵀ/n, or None;
+    ``noise_cov`` (d, d) per-sample covariance C of the additive noise, or None; ``name`` and
+    ``params`` (the resolved constructor arguments, used in cache keys and result attributes).
+    """
+    name: str
+    hessian: np.ndarray
+    w0: np.ndarray
+    samples: np.ndarray | None = None
+    noise_cov: np.ndarray | None = None
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        h = _checks.symmetric_psd("hessian", self.hessian)
+        d = h.shape[0]
+        _checks.finite_array("w0", self.w0, shape=(d,))
+        if (self.samples is None) == (self.noise_cov is None):
+            raise ValueError("exactly one of samples (data noise) and noise_cov (Gaussian noise) "
+                             "must be given")
+        if self.samples is not None:
+            _checks.finite_array("samples", self.samples, shape=(d, None))
+        else:
+            _checks.symmetric_psd("noise_cov", self.noise_cov)
+            if self.noise_cov.shape != (d, d):
+                raise ValueError(f"noise_cov must have shape {(d, d)}, got {self.noise_cov.shape}")
+
+    @property
+    def dim(self) -> int:
+        return self.hessian.shape[0]
+
+    @property
+    def noise(self) -> str:
+        return "data" if self.samples is not None else "gaussian"
+
+    @property
+    def n_samples(self) -> int | None:
+        """n for a finite data set, None for Gaussian noise (an infinite population)."""
+        return None if self.samples is None else self.samples.shape[1]
+
+    @property
+    def diagonal(self) -> bool:
+        """True when H (and C, for Gaussian noise) are diagonal: the backends then skip O(d²) work."""
+        off = self.hessian - np.diag(np.diag(self.hessian))
+        if np.any(off != 0):
+            return False
+        if self.noise_cov is None:
+            return False
+        return not np.any(self.noise_cov - np.diag(np.diag(self.noise_cov)) != 0)
+
+    @property
+    def noise_sqrt(self) -> np.ndarray | None:
+        """A factor L with LLᵀ = C (symmetric square root), for drawing ξ = L z / √B."""
+        if self.noise_cov is None:
+            return None
+        lam, u = np.linalg.eigh(self.noise_cov)
+        return (u * np.sqrt(np.clip(lam, 0.0, None))) @ u.T
+
+    def loss(self, w):
+        """½ wᵀHw over the last axis of ``w`` (leading axes are runs)."""
+        return 0.5 * np.einsum("...i,ij,...j->...", w, self.hessian, w)
+
+    def gradient(self, w):
+        """The full-batch gradient Hw."""
+        return w @ self.hessian
+
+    def config(self) -> dict:
+        return {"name": self.name, **self.params}
+
+
+def _random_rotation(rng: np.random.RandomState, size: int) -> np.ndarray:
+    """Eigenvectors of a Wishart matrix AAᵀ, A ~ N(0,1)^{size×2size}/(2size), as the reference."""
+    a = rng.normal(size=(size, 2 * size)) / (2 * size)
+    _, u = np.linalg.eigh(a @ a.T)
+    return u
+
+
+def block_hessian(kind: str, seed: int = 0) -> np.ndarray:
+    """The 9×9 block-diagonal Hessian of Srećković et al. App. I (Zhang et al. 2024).
+
+    Each block is Uᵀ diag(λ_b) U with U a random rotation drawn from ``RandomState(seed)`` in block
+    order, exactly as the reference notebook draws them from the global numpy RNG.
+    """
+    _checks.choice("kind", kind, BLOCK_SPECTRA)
+    seed = _checks.integer("seed", seed, lo=0)
+    rng = np.random.RandomState(seed)
+    blocks = []
+    for spectrum in BLOCK_SPECTRA[kind]:
+        u = _random_rotation(rng, len(spectrum))
+        blocks.append(u.T @ np.diag(spectrum) @ u)
+    h = block_diag(*blocks)
+    return 0.5 * (h + h.T)
+
+
+def samples_from_hessian(hessian, square_root: str = "eigen") -> np.ndarray:
+    """Data X (d × n, n = d) with XXᵀ/n = H: X = √n U Λ^{1/2} (``"eigen"``, the reference) or the
+    symmetric square root X = √n U Λ^{1/2} Uᵀ (``"symmetric"``, the paper's wording)."""
+    h = _checks.symmetric_psd("hessian", hessian)
+    _checks.choice("square_root", square_root, ("eigen", "symmetric"))
+    n = h.shape[0]
+    lam, u = np.linalg.eigh(h)
+    x = np.sqrt(n) * u * np.sqrt(np.clip(lam, 0.0, None))
+    return x @ u.T if square_root == "symmetric" else x
+
+
+def block_quadratic(kind: str, seed: int = 0, square_root: str = "eigen", replicate: int = 1,
+                    w0=None) -> QuadraticProblem:
+    """The 9-d toy quadratic of Srećković et al. 2025 App. I, with data and start point.
+
+    kind: ``"heterogeneous"`` (each block ≈ c·I, "Transformer-like") or ``"homogeneous"``
+    (each block spans three decades, "CNN-like"); seed: the Hessian's own seed; square_root: see
+    ``samples_from_hessian``; replicate: the 9 samples repeated m times (n = 9m, same H), so that
+    batch sizes up to 9m can be drawn without replacement; w0: default the all-ones vector.
+    """
+    replicate = _checks.integer("replicate", replicate, lo=1)
+    h = block_hessian(kind, seed)
+    x = samples_from_hessian(h, square_root)
+    if replicate > 1:
+        x = np.tile(x, (1, replicate))
+    w0 = np.ones(h.shape[0]) if w0 is None else _checks.finite_array("w0", w0, shape=(h.shape[0],))
+    return QuadraticProblem(f"block_{kind}", h, w0, samples=x,
+                            params={"kind": kind, "seed": seed, "square_root": square_root,
+                                    "replicate": replicate, "w0": w0.tolist()})
+
+
+def nqm(dim: int = 1000, seed: int = 0, noise_scale: float = 1.0) -> QuadraticProblem:
+    """The noisy quadratic model of Zhang et al. 2019: H = diag(1/i), i = 1..d, additive noise with
+    per-sample covariance C = ``noise_scale``·H (so Cov(g_B) = C/B), w0 ~ N(0, I) from ``seed``."""
+    dim = _checks.integer("dim", dim, lo=1)
+    seed = _checks.integer("seed", seed, lo=0)
+    noise_scale = _checks.positive("noise_scale", noise_scale)
+    h = np.diag(1.0 / np.arange(1, dim + 1))
+    w0 = np.random.default_rng(seed).standard_normal(dim)
+    return QuadraticProblem("nqm", h, w0, noise_cov=noise_scale * h,
+                            params={"dim": dim, "seed": seed, "noise_scale": noise_scale})
+
+
+def gaussian_quadratic(hessian, noise_cov, w0, name: str = "gaussian_quadratic") -> QuadraticProblem:
+    """L(w) = ½ wᵀHw with g = Hw + ξ, ξ ~ N(0, C/B): any PSD H and per-sample covariance C."""
+    h = _checks.symmetric_psd("hessian", hessian)
+    c = _checks.symmetric_psd("noise_cov", noise_cov)
+    w0 = _checks.finite_array("w0", w0, shape=(h.shape[0],))
+    return QuadraticProblem(name, h, w0, noise_cov=c,
+                            params={"hessian": h.tolist(), "noise_cov": c.tolist(),
+                                    "w0": w0.tolist()})
+
+
+def data_quadratic(samples, w0, name: str = "data_quadratic") -> QuadraticProblem:
+    """L(w) = ½ wᵀHw with H = XXᵀ/n from data columns x_i (any d × n array)."""
+    x = _checks.finite_array("samples", samples, ndim=2)
+    h = x @ x.T / x.shape[1]
+    w0 = _checks.finite_array("w0", w0, shape=(x.shape[0],))
+    return QuadraticProblem(name, 0.5 * (h + h.T), w0, samples=x,
+                            params={"samples": x.tolist(), "w0": w0.tolist()})
+
+
+# ------------------------------------------------------------------------------------------------
+# Exact mini-batch moments
+# ------------------------------------------------------------------------------------------------
+
+def check_batch_size(problem: QuadraticProblem, batch_size: int, sampling: str) -> int:
+    """Validate B against the problem and sampling scheme; returns B."""
+    _checks.choice("sampling", sampling, SAMPLING_SCHEMES)
+    batch_size = _checks.integer("batch_size", batch_size, lo=1)
+    n = problem.n_samples
+    if n is not None and sampling == "without_replacement" and batch_size > n:
+        raise ValueError(
+            f"batch_size={batch_size} is outside the allowed range [1, {n}] for sampling "
+            f"without replacement from n={n} samples; use sampling='with_replacement' "
+            f"or a replicated data set (block_quadratic(..., replicate=m) gives n={n}·m)")
+    return batch_size
+
+
+def batch_covariance_factor(n: int | None, batch_size: int, sampling: str) -> float:
+    """c with Cov(g_S) = c · Σ₁: 1/B with replacement (or an infinite population), and
+    (n − B)/(B(n − 1)) without replacement (the finite-population correction; 0 at B = n)."""
+    if n is None or sampling == "with_replacement":
+        return 1.0 / batch_size
+    if n == 1:
+        return 0.0
+    return (n - batch_size) / (batch_size * (n - 1))
+
+
+def per_sample_covariance(problem: QuadraticProblem, w) -> np.ndarray:
+    """Σ₁(w) = (1/n) Σ_i (x_i x_iᵀ w)(x_i x_iᵀ w)ᵀ − (Hw)(Hw)ᵀ for data; C for Gaussian noise."""
+    if problem.noise_cov is not None:
+        return problem.noise_cov.copy()
+    w = np.asarray(w, dtype=float)
+    return gradient_outer_per_sample(problem, np.outer(w, w)) - problem.hessian @ np.outer(w, w) @ problem.hessian
+
+
+def gradient_outer_per_sample(problem: QuadraticProblem, second_moment) -> np.ndarray:
+    """(1/n) Σ_i a_i M a_i with a_i = x_i x_iᵀ: the linear map M = E[wwᵀ] ↦ E_i[g_i g_iᵀ]."""
+    x = problem.samples
+    n = x.shape[1]
+    q = np.einsum("ai,ab,bi->i", x, second_moment, x)     # x_iᵀ M x_i
+    return (x * q) @ x.T / n
+
+
+def minibatch_covariance(problem: QuadraticProblem, w, batch_size: int,
+                         sampling: str = "without_replacement") -> np.ndarray:
+    """Exact Cov(g_S(w)) = c(n, B) · Σ₁(w) (``batch_covariance_factor``)."""
+    batch_size = check_batch_size(problem, batch_size, sampling)
+    c = batch_covariance_factor(problem.n_samples, batch_size, sampling)
+    return c * per_sample_covariance(problem, w)
+
+
+def gradient_second_moment(problem: QuadraticProblem, second_moment, batch_size: int,
+                           sampling: str = "without_replacement") -> np.ndarray:
+    """E[g gᵀ] as a function of M = E[wwᵀ] (w independent of the batch), exact:
+
+    data:     H M H + c · ((1/n) Σ_i a_i M a_i − H M H),   a_i = x_i x_iᵀ;
+    Gaussian: H M H + C/B.
+    The map is linear in M for data noise and affine for Gaussian noise.
+    """
+    batch_size = check_batch_size(problem, batch_size, sampling)
+    h = problem.hessian
+    hmh = h @ second_moment @ h
+    if problem.noise_cov is not None:
+        return hmh + problem.noise_cov / batch_size
+    c = batch_covariance_factor(problem.n_samples, batch_size, sampling)
+    return hmh + c * (gradient_outer_per_sample(problem, second_moment) - hmh)

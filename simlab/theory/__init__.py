@@ -1,0 +1,1 @@
+"""Closed forms and exact recursions, no simulation: each is the theory twin of a simulator."""
