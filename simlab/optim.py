@@ -217,7 +217,7 @@ def lr_array(lr, name: str = "lr") -> np.ndarray:
     arr = np.atleast_1d(np.asarray(lr, dtype=float))
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a scalar or a non-empty 1-d list, got shape {arr.shape}")
-    for value in arr:
+    for value in arr.tolist():
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"{name}={value!r} is outside the allowed range [0, inf) (finite)")
     return arr
