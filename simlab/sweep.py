@@ -1,0 +1,278 @@
+"""Sweeps: a declarative grid of ``simulate`` calls, gathered into one labelled Dataset.
+
+A ``Sweep`` is the grid  optimizer × hessian × batch_size × lr × seed  (steps, schedule,
+sampling, record_every and backend shared by every cell). A *cell* is one
+(optimizer, hessian, batch_size); each cell is ONE ``simlab.simulate`` call that runs its whole
+lr × seed ensemble at once. ``Sweep.run()`` returns a single ``xarray.Dataset`` with dims
+
+    optimizer, hessian, batch_size, lr_index, seed, step   (and ``dim`` for ``w_final``)
+
+Optimizers may have lr grids of different lengths, so learning rates are indexed, not labelled:
+``lr_value`` (optimizer, lr_index) holds each optimizer's peak learning rate η, and grids shorter
+than the longest are NaN-padded (``lr_value``, ``loss`` and ``w_final`` are NaN there, ``diverged``
+is False). The "hessian" axis is simply the problem axis, labelled as in DESIGN.md.
+
+Executors: cells are evaluated by ``executor(run_cell, cells)``, a ``map``-like callable that
+returns results in order (default: the builtin ``map``, i.e. a serial loop). ``run_cell`` is a
+module-level function of a picklable ``Cell``, so a process pool's or Dask client's map (followed
+by gathering) can be dropped in later without touching the sweep.
+
+Learning-rate selection (``best_lr``): for each cell, the score of lr index l is a statistic over
+seeds of the loss at one recorded step (default the final one); diverged runs have loss +inf
+there (``simulate`` freezes them and records +inf), so they count as +inf, and NaN-padded grid
+entries are never chosen. The default statistic is the median over seeds, as the reference
+notebook of Orvieto & Gower 2025 (used by Srećković et al. 2025, Fig. 17); with the median an lr
+whose runs diverge in more than half of the seeds scores +inf. Ties (including "every lr
+diverged") go to the smallest lr index; ``all_diverged`` flags the latter.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+from tqdm.auto import tqdm
+
+from . import _checks
+from .backends import BACKENDS
+from .optim import Optimizer, lr_array
+from .problems.quadratic import SAMPLING_SCHEMES, QuadraticProblem
+from .schedules import Schedule, constant
+from .simulate import make_spec, simulate
+
+#: Names of the statistics ``best_lr`` accepts, each a reduction over the seed axis.
+STATISTICS = ("median", "mean", "log_mean")
+
+
+@dataclass(frozen=True, eq=False)
+class Cell:
+    """Everything one ``simulate`` call of a sweep needs (picklable, for remote executors)."""
+    optimizer_name: str
+    hessian_name: str
+    batch_size: int
+    problem: QuadraticProblem
+    optimizer: Optimizer
+    lrs: tuple
+    kwargs: dict
+
+
+def run_cell(cell: Cell) -> xr.Dataset:
+    """One cell of a sweep: ``simulate`` over the cell's lr × seed ensemble."""
+    return simulate(cell.problem, cell.optimizer, list(cell.lrs), cell.batch_size, **cell.kwargs)
+
+
+@dataclass(frozen=True, eq=False)
+class Sweep:
+    """The grid optimizers × problems ("hessian") × batch sizes × learning rates × seeds.
+
+    problems: label → QuadraticProblem (e.g. {"homogeneous": ..., "heterogeneous": ...}).
+    optimizers: label → Optimizer.
+    lrs: one lr grid for every optimizer, or label → grid (each a non-empty list of η ≥ 0).
+    batch_sizes: B values, each valid for every problem under ``sampling``.
+    steps, seeds, schedule, sampling, record_every, backend, seed, divergence_factor: passed to
+    ``simulate`` unchanged for every cell (the same ``seed`` in every cell: common random numbers
+    across learning rates, as ``simulate`` already does within a cell).
+    """
+    problems: Mapping[str, QuadraticProblem]
+    optimizers: Mapping[str, Optimizer]
+    lrs: Sequence[float] | Mapping[str, Sequence[float]]
+    batch_sizes: Sequence[int]
+    steps: int
+    seeds: int = 1
+    schedule: Schedule | None = None
+    sampling: str = "without_replacement"
+    record_every: int = 1
+    backend: str = "numpy"
+    seed: int = 0
+    divergence_factor: float = 1e4
+    lr_grids: dict = field(init=False, repr=False)
+
+    def __post_init__(self):
+        _non_empty_mapping("problems", self.problems, QuadraticProblem)
+        _non_empty_mapping("optimizers", self.optimizers, Optimizer)
+        if isinstance(self.lrs, Mapping):
+            missing = set(self.optimizers) - set(self.lrs)
+            if missing:
+                raise ValueError(f"lrs has no grid for optimizer(s) {sorted(missing)}; "
+                                 f"allowed: one grid, or one per optimizer in {list(self.optimizers)}")
+            grids = {name: lr_array(self.lrs[name], f"lrs[{name!r}]") for name in self.optimizers}
+        else:
+            grid = lr_array(self.lrs, "lrs")
+            grids = {name: grid for name in self.optimizers}
+        object.__setattr__(self, "lr_grids", grids)
+        if len(self.batch_sizes) == 0:
+            raise ValueError("batch_sizes=[] must hold at least one batch size")
+        for b in self.batch_sizes:
+            _checks.integer("batch_sizes", b, lo=1)
+        if len(set(int(b) for b in self.batch_sizes)) != len(self.batch_sizes):
+            raise ValueError(f"batch_sizes={list(self.batch_sizes)} has repeated values")
+        _checks.integer("steps", self.steps, lo=1)
+        _checks.integer("seeds", self.seeds, lo=1)
+        _checks.choice("sampling", self.sampling, SAMPLING_SCHEMES)
+        _checks.choice("backend", self.backend, BACKENDS)
+
+    # -- the grid ---------------------------------------------------------------------------
+
+    def _kwargs(self) -> dict:
+        return {"steps": self.steps, "seeds": self.seeds, "schedule": self.schedule,
+                "sampling": self.sampling, "record_every": self.record_every,
+                "backend": self.backend, "seed": self.seed,
+                "divergence_factor": self.divergence_factor}
+
+    def cells(self) -> list[Cell]:
+        """Every (optimizer, hessian, batch_size) cell, in row-major order of those dims."""
+        kwargs = self._kwargs()
+        return [Cell(o, h, int(b), self.problems[h], self.optimizers[o],
+                     tuple(float(x) for x in self.lr_grids[o]), kwargs)
+                for o in self.optimizers for h in self.problems for b in self.batch_sizes]
+
+    def validate(self) -> None:
+        """Resolve every cell's ``simulate`` arguments (cheap); raises the first ValueError."""
+        kwargs = {k: v for k, v in self._kwargs().items() if k != "backend"}
+        for cell in self.cells():
+            make_spec(cell.problem, cell.optimizer, list(cell.lrs), cell.batch_size, **kwargs)
+
+    def config(self) -> dict:
+        """The resolved sweep as plain data (for cache keys and the results' attributes)."""
+        return {
+            "problems": {k: p.config() for k, p in self.problems.items()},
+            "optimizers": {k: o.config() for k, o in self.optimizers.items()},
+            "lrs": {k: g.tolist() for k, g in self.lr_grids.items()},
+            "batch_sizes": [int(b) for b in self.batch_sizes], "steps": int(self.steps),
+            "seeds": int(self.seeds), "schedule": (self.schedule or constant()).config(),
+            "sampling": self.sampling, "record_every": int(self.record_every),
+            "backend": self.backend, "seed": int(self.seed),
+            "divergence_factor": float(self.divergence_factor),
+        }
+
+    # -- running ------------------------------------------------------------------------------
+
+    def run(self, executor: Callable[[Callable, Iterable], Iterable] = map,
+            progress: bool = True) -> xr.Dataset:
+        """Validate every cell, evaluate them with ``executor`` and gather one Dataset."""
+        self.validate()
+        cells = self.cells()
+        results = executor(run_cell, cells)
+        if progress:
+            results = tqdm(results, total=len(cells), desc="sweep cells", unit="cell",
+                           leave=False)
+        return self._gather(cells, list(results))
+
+    def _gather(self, cells: list[Cell], results: list[xr.Dataset]) -> xr.Dataset:
+        opt_names, hess_names = list(self.optimizers), list(self.problems)
+        batch_sizes = [int(b) for b in self.batch_sizes]
+        n_lr = max(len(g) for g in self.lr_grids.values())
+        first = results[0]
+        n_seed, n_rec, dim = first.sizes["seed"], first.sizes["step"], first.sizes["dim"]
+        shape = (len(opt_names), len(hess_names), len(batch_sizes), n_lr, n_seed)
+        loss = np.full(shape + (n_rec,), np.nan)
+        w_final = np.full(shape + (dim,), np.nan)
+        diverged = np.zeros(shape, dtype=bool)
+        diverged_step = np.full(shape, -1, dtype=np.int64)
+        for cell, res in zip(cells, results):
+            at = (opt_names.index(cell.optimizer_name), hess_names.index(cell.hessian_name),
+                  batch_sizes.index(cell.batch_size), slice(0, len(cell.lrs)))
+            loss[at] = res["loss"].values
+            w_final[at] = res["w_final"].values
+            diverged[at] = res["diverged"].values
+            diverged_step[at] = res["diverged_step"].values
+        lr_value = np.full((len(opt_names), n_lr), np.nan)
+        for i, name in enumerate(opt_names):
+            lr_value[i, :len(self.lr_grids[name])] = self.lr_grids[name]
+        dims = ("optimizer", "hessian", "batch_size", "lr_index", "seed")
+        return xr.Dataset(
+            {
+                "loss": (dims + ("step",), loss),
+                "diverged": (dims, diverged),
+                "diverged_step": (dims, diverged_step),
+                "w_final": (dims + ("dim",), w_final),
+                "lr_value": (("optimizer", "lr_index"), lr_value),
+            },
+            coords={"optimizer": opt_names, "hessian": hess_names, "batch_size": batch_sizes,
+                    "lr_index": np.arange(n_lr), "seed": first["seed"].values,
+                    "step": first["step"].values},
+            attrs={"sweep": json.dumps(self.config(), sort_keys=True),
+                   "optimizer_labels": json.dumps({k: o.label for k, o in self.optimizers.items()})},
+        )
+
+
+def _non_empty_mapping(name: str, value, kind) -> None:
+    if not isinstance(value, Mapping) or len(value) == 0:
+        raise ValueError(f"{name}={value!r} must be a non-empty mapping label → {kind.__name__}")
+    for label, item in value.items():
+        if not isinstance(item, kind):
+            raise ValueError(f"{name}[{label!r}]={item!r} must be a {kind.__name__}")
+
+
+# ------------------------------------------------------------------------------------------------
+# Learning-rate selection
+# ------------------------------------------------------------------------------------------------
+
+def _reduce(values: np.ndarray, statistic, axis: int) -> np.ndarray:
+    if callable(statistic):
+        return np.asarray(statistic(values, axis=axis), dtype=float)
+    if statistic == "median":
+        return np.median(values, axis=axis)
+    if statistic == "mean":
+        return np.mean(values, axis=axis)
+    with np.errstate(divide="ignore"):                 # log_mean: geometric mean, in log space
+        return np.mean(np.log(np.maximum(values, 0.0)), axis=axis)
+
+
+def lr_scores(ds: xr.Dataset, statistic="median", step: int = -1) -> xr.DataArray:
+    """Score of every lr index: ``statistic`` over seeds of the loss at record ``step`` (position,
+    default the last); diverged runs count as +inf, NaN-padded lr entries score NaN."""
+    if not (callable(statistic) or statistic in STATISTICS):
+        raise ValueError(f"statistic={statistic!r} is not one of {', '.join(map(repr, STATISTICS))} "
+                         "or a callable(values, axis)")
+    n_rec = ds.sizes["step"]
+    step = _checks.integer("step", step, lo=-n_rec, hi=n_rec - 1)
+    final = ds["loss"].isel(step=step)
+    padded = np.isnan(ds["lr_value"].broadcast_like(final).transpose(*final.dims).values)
+    diverged = ds["diverged"].broadcast_like(final).transpose(*final.dims).values
+    values = np.where(diverged | np.isnan(final.values), np.inf, final.values)
+    axis = final.dims.index("seed")
+    with np.errstate(invalid="ignore"):
+        score = _reduce(values, statistic, axis)
+    score = np.where(np.take(padded, 0, axis=axis), np.nan, score)
+    dims = tuple(d for d in final.dims if d != "seed")
+    coords = {d: final[d] for d in dims if d in final.coords}
+    return xr.DataArray(score, dims=dims, coords=coords, name="lr_score")
+
+
+def best_lr(ds: xr.Dataset, statistic="median", step: int = -1) -> xr.Dataset:
+    """The best learning rate of every remaining cell (see the module docstring for the rule).
+
+    Returns a Dataset over the dims of ``ds`` other than lr_index/seed/step/dim with
+    ``lr_index`` (int), ``lr`` (its value η), ``score`` and ``all_diverged`` (every lr scored +inf).
+    Select a subset first to tune there only, e.g. the paper protocol of Srećković et al.:
+    ``best_lr(ds.sel(hessian="homogeneous", batch_size=1))`` and then ``select_lr(ds, ...)``.
+    """
+    score = lr_scores(ds, statistic, step)
+    axis = score.dims.index("lr_index")
+    filled = np.where(np.isnan(score.values), np.inf, score.values)
+    index = np.argmin(filled, axis=axis)                # first minimum: ties → smallest lr index
+    all_div = np.all(np.isposinf(filled), axis=axis)
+    dims = tuple(d for d in score.dims if d != "lr_index")
+    coords = {d: score[d] for d in dims if d in score.coords}
+    index_da = xr.DataArray(index, dims=dims, coords=coords)
+    lr_value = ds["lr_value"].isel(lr_index=index_da)
+    best_score = score.isel(lr_index=index_da)
+    return xr.Dataset({"lr_index": index_da, "lr": lr_value.drop_vars("lr_index", errors="ignore"),
+                       "score": best_score.drop_vars("lr_index", errors="ignore"),
+                       "all_diverged": xr.DataArray(all_div, dims=dims, coords=coords)})
+
+
+def select_lr(ds: xr.Dataset, lr_index) -> xr.Dataset:
+    """``ds`` at one lr index per cell: ``lr_index`` is an int or a DataArray over some of the
+    cell dims (e.g. ``best_lr(...).lr_index``), broadcast over the others. Adds ``lr`` (η)."""
+    if not isinstance(lr_index, xr.DataArray):
+        lr_index = xr.DataArray(_checks.integer("lr_index", lr_index, lo=0,
+                                                hi=ds.sizes["lr_index"] - 1))
+    index = lr_index.drop_vars([c for c in lr_index.coords if c not in lr_index.dims])
+    out = ds.isel(lr_index=index)
+    out = out.assign(lr=out["lr_value"]).drop_vars("lr_value")
+    return out.drop_vars("lr_index", errors="ignore")
