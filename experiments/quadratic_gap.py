@@ -1,0 +1,275 @@
+"""The Adam–SGD batch-size gap on the 9-d toy quadratics (Srećković et al. 2025, Fig. 17).
+
+    python -m experiments.quadratic_gap [--quick] [--protocol {paper,retuned}] [--batch-sizes 1-9]
+        [--sampling {without_replacement,with_replacement,replicate}] [--hessian-seed 0]
+        [--backend numba] [--seeds 10] [--out figures/] [--no-cache]
+
+Setting (Srećković et al. 2025 App. I, via the Orvieto & Gower 2025 notebook; see
+shared/reference/gap_quadratic.md §1): L(w) = ½ wᵀHw on the homogeneous and heterogeneous 9×9
+block Hessians (one draw, ``--hessian-seed``, default 0), mini-batch gradients of the data
+x_i = √n √λ_i u_i, w0 = 1, 500 steps, linear warmup over 5 % of the steps then cosine decay,
+and, all with β = 0.95:
+
+    SGD + EMA momentum  m ← βm + (1−β)g,  w ← w − η_k m
+    Signum              m ← βm + (1−β)g,  w ← w − η_k sign(m)
+    Adam (β1 = β2 = β, ε = 1e-8, no bias correction)
+
+Protocols (how the peak lr η is chosen; score = median over seeds of the final loss, diverged
+runs = +inf, see ``simlab.sweep.best_lr``):
+* ``paper``: per optimizer, the best η of the reference grid (SGD {3e-5, 1e-4, 3e-4}; Adam,
+  Signum {3e-3, 1e-2, 3e-2}) at homogeneous B = 1, then held fixed for every B and both Hessians
+  (the Fig. 17 caption: "tuned to give similar performance at Homogeneous batch size 1").
+* ``retuned``: the best η per (optimizer, Hessian, B) from a log grid with 3 points per decade:
+  SGD 1e-6..1e-1 (16 points), Adam and Signum 1e-4..1 (13 points).
+
+Sampling: ``without_replacement`` (the reference; B ≤ 9), ``with_replacement``, or ``replicate``
+(the 9 samples repeated m = ⌈max B / 9⌉ times, drawn without replacement, so B > 9 is possible).
+
+Outputs ``OUT/quadratic_gap.{png,pdf,nc}`` (``quadratic_gap_retuned.*`` for the retuned protocol).
+The .nc holds the whole sweep (every lr of the grid) and is keyed by the resolved configuration,
+so a second run with the same configuration only redraws.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from experiments._cli import int_list, run_cli, standard_parser
+from simlab import _checks, optim, plotting, problems, schedules
+from simlab.cache import cached
+from simlab.sweep import Sweep, best_lr, select_lr
+
+NAME = "quadratic_gap"
+HESSIANS = ("homogeneous", "heterogeneous")
+OPTIMIZERS = ("sgd", "signum", "adam")
+LABELS = {"sgd": "SGD (EMA momentum)", "signum": "Signum", "adam": "Adam"}
+BETA = 0.95
+STEPS = 500
+PAPER_GRIDS = {"sgd": [3e-5, 1e-4, 3e-4], "signum": [3e-3, 1e-2, 3e-2], "adam": [3e-3, 1e-2, 3e-2]}
+RETUNED_GRIDS = {"sgd": np.logspace(-6, -1, 16).tolist(),
+                 "signum": np.logspace(-4, 0, 13).tolist(),
+                 "adam": np.logspace(-4, 0, 13).tolist()}
+TUNE_AT = {"hessian": "homogeneous", "batch_size": 1}
+FULL_BATCH_SIZES = list(range(1, 10))
+QUICK_BATCH_SIZES = [1, 3, 9]
+QUICK_SEEDS = 5
+SAMPLINGS = ("without_replacement", "with_replacement", "replicate")
+
+
+def build_parser():
+    parser = standard_parser(NAME, "Adam/Signum vs SGD final loss against batch size on the "
+                                   "homogeneous and heterogeneous 9-d quadratics "
+                                   "(Sreckovic et al. 2025, Fig. 17).")
+    parser.add_argument("--protocol", choices=("paper", "retuned"), default="paper",
+                        help="paper: lrs tuned once at homogeneous B=1 (default); "
+                             "retuned: best lr per (optimizer, Hessian, B)")
+    parser.add_argument("--batch-sizes", type=int_list, default=None,
+                        help="batch sizes, e.g. '1-9' or '1,3,9' (default 1-9; --quick: 1,3,9)")
+    parser.add_argument("--sampling", choices=SAMPLINGS, default="without_replacement",
+                        help="mini-batch sampling (default without_replacement, B <= 9)")
+    parser.add_argument("--hessian-seed", type=int, default=0,
+                        help="seed of the Hessian draw (default 0)")
+    parser.set_defaults(seeds=None)
+    return parser
+
+
+def resolve_config(args) -> dict:
+    """Every setting that determines the results, validated (ValueError naming the argument)."""
+    batch_sizes = args.batch_sizes or (QUICK_BATCH_SIZES if args.quick else FULL_BATCH_SIZES)
+    batch_sizes = sorted(set(batch_sizes))
+    seeds = args.seeds if args.seeds is not None else (QUICK_SEEDS if args.quick else 10)
+    seeds = _checks.integer("seeds", seeds, lo=1)
+    hessian_seed = _checks.integer("hessian_seed", args.hessian_seed, lo=0)
+    replicate = math.ceil(max(batch_sizes) / 9) if args.sampling == "replicate" else 1
+    return {
+        "protocol": args.protocol, "batch_sizes": batch_sizes, "seeds": seeds,
+        "steps": STEPS, "sampling": args.sampling, "replicate": replicate,
+        "hessian_seed": hessian_seed, "backend": args.backend,
+        "lrs": PAPER_GRIDS if args.protocol == "paper" else RETUNED_GRIDS,
+        "record_every": 10 if args.quick else 5, "beta": BETA, "warmup": 0.05,
+    }
+
+
+def build_sweep(config: dict) -> Sweep:
+    probs = {kind: problems.block_quadratic(kind, config["hessian_seed"],
+                                            replicate=config["replicate"]) for kind in HESSIANS}
+    beta = config["beta"]
+    opts = {"sgd": optim.sgd(beta, ema=True), "signum": optim.signum(beta),
+            "adam": optim.adam(beta, beta, eps=1e-8, bias_correction=False)}
+    sampling = "without_replacement" if config["sampling"] == "replicate" else config["sampling"]
+    return Sweep(probs, opts, config["lrs"], config["batch_sizes"], config["steps"],
+                 seeds=config["seeds"], schedule=schedules.warmup_cosine(config["warmup"]),
+                 sampling=sampling, record_every=config["record_every"],
+                 backend=config["backend"])
+
+
+def choose_lrs(ds, protocol: str):
+    """(results at the chosen lr per cell, chosen lr Dataset) for the protocol."""
+    if protocol == "paper":
+        chosen = best_lr(ds.sel(**TUNE_AT))
+    else:
+        chosen = best_lr(ds)
+    return select_lr(ds, chosen["lr_index"]), chosen
+
+
+def final_stats(sel):
+    """median, q25, q75 over seeds of the final loss (diverged runs excluded) and the count of
+    diverged runs, each over (optimizer, hessian, batch_size)."""
+    final = sel["loss"].isel(step=-1).transpose("optimizer", "hessian", "batch_size", "seed")
+    med, q25, q75 = plotting.median_iqr(final.values, axis=-1)
+    n_div = sel["diverged"].transpose("optimizer", "hessian", "batch_size", "seed").values.sum(-1)
+    return med, q25, q75, n_div
+
+
+def gap_ratios(sel) -> dict:
+    """SGD/Adam ratio of median final losses at the largest B, per Hessian."""
+    med, _, _, _ = final_stats(sel)
+    opt = list(sel["optimizer"].values)
+    i_sgd, i_adam = opt.index("sgd"), opt.index("adam")
+    return {h: float(med[i_sgd, j, -1] / med[i_adam, j, -1])
+            for j, h in enumerate(sel["hessian"].values)}
+
+
+def summary_table(sel, chosen, protocol: str) -> str:
+    med, q25, q75, n_div = final_stats(sel)
+    opts = [str(o) for o in sel["optimizer"].values]
+    hess = [str(h) for h in sel["hessian"].values]
+    bs = [int(b) for b in sel["batch_size"].values]
+    seeds = sel.sizes["seed"]
+    lr = sel["lr"].broadcast_like(sel["loss"].isel(seed=0, step=0)).transpose(
+        "optimizer", "hessian", "batch_size").values
+    lines = [f"final loss after {int(sel['step'].values[-1])} steps: median [q25, q75] over "
+             f"{seeds} seeds @ lr (diverged runs, excluded)  —  protocol: {protocol}"]
+    head = f"{'hessian':<14}{'B':>3}  " + "  ".join(f"{LABELS.get(o, o):<40}" for o in opts)
+    lines += [head, "-" * len(head)]
+    for j, h in enumerate(hess):
+        for k, b in enumerate(bs):
+            cells = []
+            for i in range(len(opts)):
+                cells.append(f"{med[i, j, k]:8.2e} [{q25[i, j, k]:8.2e}, {q75[i, j, k]:8.2e}]"
+                             f" @{lr[i, j, k]:7.1e} ({n_div[i, j, k]})")
+            lines.append(f"{h:<14}{b:>3}  " + "  ".join(f"{c:<40}" for c in cells))
+    if protocol == "paper":
+        picks = ", ".join(f"{o} {float(chosen['lr'].sel(optimizer=o)):.0e}" for o in opts)
+        lines.append(f"lrs tuned at homogeneous B=1 (median final loss) and held fixed: {picks}")
+    ratios = gap_ratios(sel)
+    het, hom = ratios.get("heterogeneous", math.nan), ratios.get("homogeneous", math.nan)
+    lines.append(f"SGD/Adam median final-loss ratio at B={bs[-1]}: heterogeneous {het:.3g}, "
+                 f"homogeneous {hom:.3g} (het/hom = {het / hom:.3g})")
+    lines.append(f"diverged runs at the chosen lrs (excluded from medians and bands): "
+                 f"{int(n_div.sum())} of {n_div.size * seeds}")
+    return "\n".join(lines)
+
+
+def step_panel_batch_sizes(bs: list[int]) -> list[int]:
+    middle = 3 if 3 in bs else bs[len(bs) // 2]
+    return sorted(set([bs[0], middle, bs[-1]]))
+
+
+def plot(sel, config: dict, out_dir: Path, name: str):
+    import matplotlib.pyplot as plt
+
+    plotting.style()
+    hess = [str(h) for h in sel["hessian"].values]
+    opts = [str(o) for o in sel["optimizer"].values]
+    bs = np.array([int(b) for b in sel["batch_size"].values])
+    panel_bs = step_panel_batch_sizes(list(bs))
+    ncol = len(panel_bs)
+    fig = plt.figure(figsize=(3.6 * max(ncol, 2), 12.0), dpi=90)
+    grid = fig.add_gridspec(4, 2 * ncol)
+    half = ncol
+    final = sel["loss"].isel(step=-1).transpose("optimizer", "hessian", "batch_size", "seed")
+    _, _, _, n_div = final_stats(sel)
+    lr = sel["lr"].broadcast_like(final.isel(seed=0)).transpose(
+        "optimizer", "hessian", "batch_size").values
+    for row, (stat, title) in enumerate([(plotting.median_iqr, "median, IQR (25–75 %)"),
+                                         (plotting.log_mean_band,
+                                          "geometric mean ± 2σ (log space)")]):
+        for j, h in enumerate(hess):
+            ax = fig.add_subplot(grid[row, j * half:(j + 1) * half])
+            for i, o in enumerate(opts):
+                center, lo, hi = stat(final.values[i, j], axis=-1)
+                lr_note = f", lr {lr[i, j, 0]:.0e}" if config["protocol"] == "paper" else ""
+                plotting.band(ax, bs, center, lo, hi, color=plotting.COLORS.get(
+                    "sgd" if o == "sgd" else o), label=f"{LABELS[o]}{lr_note}", marker="o", ms=3)
+            _log_y(ax)
+            ax.set_xlabel("batch size B")
+            ax.set_ylabel(f"final loss (step {int(sel['step'].values[-1])})")
+            ax.set_title(f"{h} Hessian — {title}")
+            ax.set_xticks(bs if len(bs) <= 12 else ax.get_xticks())
+            if row == 0 and j == 0:
+                ax.legend(fontsize=7)
+    loss = sel["loss"].transpose("optimizer", "hessian", "batch_size", "seed", "step")
+    steps = sel["step"].values
+    for j, h in enumerate(hess):
+        for c, b in enumerate(panel_bs):
+            ax = fig.add_subplot(grid[2 + j, 2 * c:2 * c + 2])
+            k = list(bs).index(b)
+            for i, o in enumerate(opts):
+                center, lo, hi = plotting.median_iqr(loss.values[i, j, k], axis=0)
+                plotting.band(ax, steps, center, lo, hi, color=plotting.COLORS.get(o),
+                              label=LABELS[o])
+            _log_y(ax)
+            ax.set_xlabel("step")
+            ax.set_ylabel("loss (median, IQR)")
+            ax.set_title(f"{h}, B = {b}")
+            if j == 0 and c == 0:
+                ax.legend(fontsize=7)
+    protocol = ("lrs tuned at homogeneous B=1, then fixed" if config["protocol"] == "paper"
+                else "lr retuned per (optimizer, Hessian, B)")
+    fig.suptitle(f"Adam–SGD batch-size gap on 9-d quadratics (Srećković et al. 2025, Fig. 17): "
+                 f"{protocol}\n{config['seeds']} seeds, sampling {config['sampling']}, "
+                 f"Hessian seed {config['hessian_seed']}; diverged runs excluded: "
+                 f"{int(n_div.sum())}", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    return plotting.save_figure(fig, out_dir, name)
+
+
+def _log_y(ax):
+    """Log y-axis with plain-text labels at decades only (minor ticks and mathtext labels over
+    ~12 decades and ten panels cost seconds to lay out on a loaded 2-core machine)."""
+    from matplotlib.ticker import LogFormatter, LogLocator, NullLocator
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(numticks=8))
+    ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
+def output_name(protocol: str) -> str:
+    return NAME if protocol == "paper" else f"{NAME}_retuned"
+
+
+def main(args) -> dict:
+    config = resolve_config(args)
+    sweep = build_sweep(config)
+    sweep.validate()                                   # every cell checked before any work
+    if config["protocol"] == "paper" and 1 not in config["batch_sizes"]:
+        raise ValueError(f"batch_sizes={config['batch_sizes']} must include 1 for protocol='paper' "
+                         "(the lrs are tuned at homogeneous B=1)")
+    name = output_name(config["protocol"])
+    path = Path(args.out) / f"{name}.nc"
+    start = time.perf_counter()
+    ds, was_cached = cached(path, {"experiment": NAME, **config, "sweep": sweep.config()},
+                            sweep.run, use_cache=not args.no_cache)
+    elapsed = time.perf_counter() - start
+    if was_cached:
+        print(f"cache hit: loaded {path} (same configuration), redrawing only")
+    else:
+        print(f"computed {len(sweep.cells())} cells in {elapsed:.1f} s "
+              f"(backend {config['backend']}); results saved to {path}")
+    sel, chosen = choose_lrs(ds, config["protocol"])
+    print(summary_table(sel, chosen, config["protocol"]))
+    paths = plot(sel, config, args.out, name)
+    print("figure: " + ", ".join(str(p) for p in paths))
+    return {"dataset": ds, "selected": sel, "chosen": chosen, "cached": was_cached,
+            "config": config}
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(build_parser(), main))
