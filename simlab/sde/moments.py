@@ -1,0 +1,149 @@
+"""Exact E f for plain SGD and for its SDE on a quadratic: no Monte Carlo in the weak-order test.
+
+With M = E[x xᵀ] and f(x) = ½ xᵀHx, E f = ½ tr(H M). Write Q(M) = E[g gᵀ] − H M H for the
+mini-batch noise second moment (``problems.gradient_second_moment``; linear in M for data noise,
+the constant C/B for Gaussian noise).
+
+* Discrete SGD, x_{k+1} = x_k − η_k g_k:
+      M_{k+1} = (I − η_k H) M_k (I − η_k H) + η_k² Q(M_k).
+* The SGD SDE dX = −HX dt + √(η s_k) (Cov g_S(X))^{1/2} dW (Li, Tai & E 2017; gap_quadratic.md §2.1)
+  is linear in X with E[Cov g_S(X)] = Q(M), so by Itô
+      dM/dt = −(H M + M H) + η s_k Q(M),
+  an affine ODE in vec(M), solved exactly on each step interval [t_k, t_k + η_k] with the matrix
+  exponential of its (d² + 1)-dimensional augmented generator.
+
+Regime: exact for any η (no small-η assumption) and any schedule; dense d² × d² generator, so
+meant for d ≤ ~30 (the 9-d toy). Euler–Maruyama with one step per optimizer step (dt = η_k)
+reproduces the discrete recursion exactly — the weak error of the SDE is measured against the
+exact solution above, not against EM.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import expm
+
+from .. import _checks
+from ..optim import lr_array
+from ..problems.quadratic import QuadraticProblem, check_batch_size, gradient_second_moment
+from ..schedules import Schedule, constant
+
+MAX_DIM = 30
+
+
+def _setup(problem, batch_size, sampling, steps, schedule):
+    if not isinstance(problem, QuadraticProblem):
+        raise ValueError(f"problem={problem!r} must be a QuadraticProblem (see simlab.problems)")
+    if problem.dim > MAX_DIM:
+        raise ValueError(f"problem dimension {problem.dim} is outside the allowed range [1, {MAX_DIM}] "
+                         "for the dense moment ODE")
+    check_batch_size(problem, batch_size, sampling)
+    steps = _checks.integer("steps", steps, lo=1)
+    schedule = constant() if schedule is None else schedule
+    if not isinstance(schedule, Schedule):
+        raise ValueError(f"schedule={schedule!r} must be a simlab.schedules.Schedule")
+    return steps, schedule(steps)
+
+
+def _noise_moment(problem, m, batch_size, sampling):
+    h = problem.hessian
+    return gradient_second_moment(problem, m, batch_size, sampling) - h @ m @ h
+
+
+def sgd_discrete_loss(problem: QuadraticProblem, lr: float, batch_size: int, steps: int,
+                      sampling: str = "without_replacement", schedule: Schedule | None = None):
+    """E f(x_k), k = 0..T, of plain SGD from x_0 = problem.w0 (exact recursion, module doc)."""
+    steps, mults = _setup(problem, batch_size, sampling, steps, schedule)
+    eta = _checks.positive("lr", lr)
+    h = problem.hessian
+    eye = np.eye(problem.dim)
+    m = np.outer(problem.w0, problem.w0)
+    out = [0.5 * np.trace(h @ m)]
+    for s in mults:
+        a = eye - eta * s * h
+        m = a @ m @ a + (eta * s) ** 2 * _noise_moment(problem, m, batch_size, sampling)
+        out.append(0.5 * np.trace(h @ m))
+    return np.array(out)
+
+
+def sgd_sde_loss(problem: QuadraticProblem, lr: float, batch_size: int, steps: int,
+                 sampling: str = "without_replacement", schedule: Schedule | None = None):
+    """E f(X_{t_k}), k = 0..T, of the SGD SDE (exact moment ODE, module doc)."""
+    steps, mults = _setup(problem, batch_size, sampling, steps, schedule)
+    eta = _checks.positive("lr", lr)
+    d = problem.dim
+    h = problem.hessian
+    # generator of vec(M) ↦ −(HM + MH) and of vec(M) ↦ Q(M) (affine: constant part separately)
+    q0 = _noise_moment(problem, np.zeros((d, d)), batch_size, sampling)
+    drift_op = np.empty((d * d, d * d))
+    noise_op = np.empty((d * d, d * d))
+    for col in range(d * d):
+        e = np.zeros(d * d)
+        e[col] = 1.0
+        em = e.reshape(d, d)
+        drift_op[:, col] = -(h @ em + em @ h).ravel()
+        noise_op[:, col] = (_noise_moment(problem, em, batch_size, sampling) - q0).ravel()
+    vec = np.append(np.outer(problem.w0, problem.w0).ravel(), 1.0)
+    out = [0.5 * np.trace(h @ vec[:-1].reshape(d, d))]
+    propagators = {}
+    for s in mults:
+        if s not in propagators:
+            gen = np.zeros((d * d + 1, d * d + 1))
+            gen[:-1, :-1] = drift_op + eta * s * noise_op
+            gen[:-1, -1] = eta * s * q0.ravel()
+            propagators[s] = expm(gen * (eta * s))
+        vec = propagators[s] @ vec
+        out.append(0.5 * np.trace(h @ vec[:-1].reshape(d, d)))
+    return np.array(out)
+
+
+def weak_errors(discrete, continuous):
+    """max_k |E f(x_k) − E f(X_{t_k})| for aligned arrays (k along the last axis)."""
+    return np.max(np.abs(np.asarray(discrete) - np.asarray(continuous)), axis=-1)
+
+
+def fitted_order(lrs, errors) -> float:
+    """Least-squares slope of log(error) against log(η)."""
+    lrs = lr_array(lrs)
+    errors = np.asarray(errors, dtype=float)
+    if lrs.shape != errors.shape or lrs.size < 2 or np.any(errors <= 0):
+        raise ValueError("fitted_order needs ≥ 2 learning rates and as many positive errors")
+    return float(np.polyfit(np.log(lrs), np.log(errors), 1)[0])
+
+
+def signsgd_discrete_loss(problem: QuadraticProblem, lr: float, batch_size: int, steps: int,
+                          sampling: str = "without_replacement", max_states: int = 2_000_000):
+    """E f(x_k), k = 0..T, of SignSGD (x_{k+1} = x_k − η sign(g_S(x_k))) by exact enumeration.
+
+    Every iterate lies on the lattice x_0 + ηℤ^d; the law of x_k is propagated exactly over the
+    equally likely batches S (all of them, as in ``signsgd_sde(noise="exact")``). Data problems only,
+    constant lr; the number of states grows like (2k + 1)^d, so this is for tiny d (d = 2 or 3):
+    a ValueError is raised before a step would exceed ``max_states``.
+    """
+    from .models import batch_atoms
+    if not isinstance(problem, QuadraticProblem) or problem.samples is None:
+        raise ValueError(f"problem={problem!r} must be a data QuadraticProblem (finite samples)")
+    check_batch_size(problem, batch_size, sampling)
+    steps = _checks.integer("steps", steps, lo=1)
+    eta = _checks.positive("lr", lr)
+    d = problem.dim
+    bound = (2 * steps + 1) ** d
+    if bound > max_states:
+        raise ValueError(f"steps={steps} is outside the allowed range for d={d}: up to "
+                         f"{bound} lattice states > max_states={max_states}")
+    a, _, _ = batch_atoms(problem, batch_size, sampling, max_atoms=max_states, mc_atoms=2, seed=0)
+    n_atoms = a.shape[0]
+    h = problem.hessian
+    w0 = np.asarray(problem.w0, float)
+    offsets = np.zeros((1, d), dtype=np.int64)
+    probs = np.ones(1)
+    out = [float(problem.loss(w0))]
+    for _ in range(steps):
+        x = w0 + eta * offsets
+        signs = np.sign(np.einsum("nij,kj->kni", a, x)).astype(np.int64)    # (K, N, d)
+        moved = (offsets[:, None, :] - signs).reshape(-1, d)
+        p = np.repeat(probs / n_atoms, n_atoms)
+        offsets, inverse = np.unique(moved, axis=0, return_inverse=True)
+        probs = np.bincount(inverse.ravel(), weights=p, minlength=offsets.shape[0])
+        x = w0 + eta * offsets
+        out.append(float(probs @ (0.5 * np.einsum("ki,ij,kj->k", x, h, x))))
+    return np.array(out)
