@@ -1,0 +1,252 @@
+"""Batch-size-invariant Adam (Wang & Aitchison): Theorems 1–2 measured, and invariance in practice.
+
+Part 1 (Theorems 1 and 2, the δ → 0 limit of Eq. 6: η = δη̄, γ_i = δγ̄_i, γ = 1 − β). Start from
+one state (w, m, v) and κ fixed micro-batch gradient oracles g_j(w) = A_j w + o_j of M samples
+each. Compare κ steps of Adam on the micro-batches (Alg. 1) with one step on the merged mini-batch
+with η′ = κη, γ′ = κγ (Eq. 7): of batch-size-invariant Adam (Alg. 3, mean of squared micro-batch
+gradients) and of standard Adam (Alg. 2, square of the mean). Theorem 1 says the state change
+divided by δ agrees in the limit, so ‖Δstate‖/δ → 0 (slope ≈ 1 in δ, since the next term is
+O(δ²)) for BSI-Adam, while for standard Adam v differs at O(δ) and ‖Δstate‖/δ → a constant.
+Theorem 2: K = lcm(κ′, κ″) micro-batches consumed by BSI-Adam with κ′ and with κ″ (Eq. 9).
+Bias correction is off in part 1 (the theorem's updates of m, v, w; the debiasing factors agree
+to first order anyway).
+
+Part 2 (Eq. 11–13): loss against samples consumed for B ∈ {M, 2M, …, 32M} on a Gaussian-noise
+quadratic (any B is possible), BSI-Adam with η′ = η0·B/B_max and micro-batches of M vs standard
+Adam with η′ = η0·√(B/B_max); both with γ1′ = 0.1·B/B_max, γ2′ = 0.001·B/B_max and bias correction.
+Spread at a sample count = (max_B − min_B)/min_B of the geometric-mean loss over seeds; the table
+reports its maximum over the run for each method and η0.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import xarray as xr
+from tqdm import tqdm
+
+from experiments._cli import run_cli, standard_parser
+from simlab import _checks, optim, problems, simulate
+from simlab.cache import cached
+from simlab.optim import OptState
+from simlab.plotting import COLORS, plt, save_figure, style
+
+NAME = "bsi_adam"
+
+
+# ------------------------------------------------------------------------------------------------
+# Part 1: the δ → 0 limit of Theorems 1 and 2
+# ------------------------------------------------------------------------------------------------
+
+def micro_oracles(problem, kappa: int, microbatch: int, seed: int = 0):
+    """(A (κ, d, d), o (κ, d)): κ fixed micro-batch gradients g_j(w) = A_j w + o_j of M samples each.
+
+    Data noise: A_j = (1/M) Σ_{i∈S_j} x_i x_iᵀ over disjoint index sets drawn with replacement
+    from ``default_rng(seed)``; Gaussian noise: A_j = H, o_j ~ N(0, C/M)."""
+    kappa = _checks.integer("kappa", kappa, lo=1)
+    microbatch = _checks.integer("microbatch", microbatch, lo=1)
+    rng = np.random.default_rng(seed)
+    d = problem.dim
+    if problem.samples is None:
+        o = rng.standard_normal((kappa, d)) @ problem.noise_sqrt.T / math.sqrt(microbatch)
+        return np.broadcast_to(problem.hessian, (kappa, d, d)).copy(), o
+    x = problem.samples
+    idx = rng.integers(0, x.shape[1], size=(kappa, microbatch))
+    a = np.einsum("in,jn->nij", x, x)[idx].mean(axis=1)
+    return a, np.zeros((kappa, d))
+
+
+def _adam(gamma1, gamma2, eps, bsi):
+    factory = optim.bsi_adam if bsi else optim.adam
+    return factory(b1=1.0 - gamma1, b2=1.0 - gamma2, eps=eps, bias_correction=False)
+
+
+def _steps(w, state, oracles, per_step: int, lr, gamma1, gamma2, eps, bsi):
+    """Consume the oracles ``per_step`` at a time: one optimizer step per group, at the current w."""
+    a, o = oracles
+    opt = _adam(gamma1, gamma2, eps, bsi)
+    for start in range(0, a.shape[0], per_step):
+        g_micro = np.einsum("jab,b->ja", a[start:start + per_step], w) + o[start:start + per_step]
+        g = g_micro.mean(axis=0)
+        gsq = (g_micro ** 2).mean(axis=0) if bsi else g * g
+        step, state = opt.update(g, state, lr, gsq)
+        w = w + step
+    return w, state
+
+
+def state_gap(problem, delta: float, kappa_a: int, kappa_b: int, microbatch: int = 1,
+              eta_bar: float = 1.0, gamma1_bar: float = 0.5, gamma2_bar: float = 0.5,
+              eps: float = 1e-8, merged: str = "bsi", seed: int = 0) -> float:
+    """‖(w, m, v)_a − (w, m, v)_b‖/δ (each part relative to its start norm) after K = lcm(κa, κb) micro-batches, where run a takes steps
+    of κa micro-batches with η = κa·δη̄, γ = κa·δγ̄ and run b likewise with κb (Eq. 7 and 9).
+
+    κa = 1 is Adam on micro-batches (Alg. 1), so (1, κ) is Theorem 1 and (κ′, κ″) Theorem 2.
+    ``merged``: "bsi" (Alg. 3) or "adam" (Alg. 2) for runs with κ > 1. The start state is
+    w = problem.w0, m = ∇f(w), v = E over the micro-batches of g_j(w)²."""
+    delta = _checks.positive("delta", delta)
+    kappa_a = _checks.integer("kappa", kappa_a, lo=1)
+    kappa_b = _checks.integer("kappa", kappa_b, lo=1)
+    _checks.choice("merged", merged, ("bsi", "adam"))
+    for name, value in (("eta_bar", eta_bar), ("gamma1_bar", gamma1_bar), ("gamma2_bar", gamma2_bar)):
+        _checks.positive(name, value)
+    big = max(kappa_a, kappa_b)
+    if big * delta * max(gamma1_bar, gamma2_bar) >= 1.0:
+        raise ValueError(f"delta={delta!r} is outside the allowed range (0, "
+                         f"{1.0 / (big * max(gamma1_bar, gamma2_bar))}) (γ′ = κδγ̄ must be < 1)")
+    k_total = kappa_a * kappa_b // math.gcd(kappa_a, kappa_b)
+    oracles = micro_oracles(problem, k_total, microbatch, seed)
+    w0 = np.asarray(problem.w0, float)
+    g0 = np.einsum("jab,b->ja", oracles[0], w0) + oracles[1]
+    start = OptState(10, problem.gradient(w0), (g0 ** 2).mean(axis=0))
+    out = []
+    for kappa in (kappa_a, kappa_b):
+        w, st = _steps(w0, start, oracles, kappa, kappa * delta * eta_bar, kappa * delta * gamma1_bar,
+                       kappa * delta * gamma2_bar, eps, bsi=(merged == "bsi" and kappa > 1))
+        out.append(np.concatenate([w / np.linalg.norm(w0), st.m / np.linalg.norm(start.m),
+                                   st.v / np.linalg.norm(start.v)]))
+    return float(np.linalg.norm(out[0] - out[1]) / delta)
+
+
+def fitted_slope(x, y) -> float:
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def theorem_table(problem, deltas, pairs, microbatch):
+    rows = {}
+    for pair in pairs:
+        for merged in ("bsi", "adam"):
+            rows[(pair, merged)] = np.array([state_gap(problem, dl, *pair, microbatch=microbatch,
+                                                       merged=merged) for dl in deltas])
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------
+# Part 2: invariance in practice
+# ------------------------------------------------------------------------------------------------
+
+def practice_problem():
+    """A 10-d Gaussian-noise quadratic (the NQM of Zhang et al. 2019, H = diag(1/i), C = H)."""
+    return problems.nqm(dim=10, seed=0)
+
+
+def run_practice(problem, microbatch, factors, base_lrs, samples, seeds, backend, records=40):
+    """Dataset loss(method, batch_size, lr0, seed, sample) at common sample counts."""
+    b_max = microbatch * max(factors)
+    n_samples_grid = None
+    data = {}
+    for method in ("bsi_adam", "adam"):
+        for f in tqdm(factors, desc=method, leave=False):
+            b = microbatch * f
+            ratio = b / b_max
+            steps = samples // b
+            every = max(1, steps // records)
+            opt = (optim.bsi_adam if method == "bsi_adam" else optim.adam)(
+                b1=1.0 - 0.1 * ratio, b2=1.0 - 0.001 * ratio, eps=1e-8)
+            lrs = [lr0 * (ratio if method == "bsi_adam" else math.sqrt(ratio)) for lr0 in base_lrs]
+            res = simulate(problem, opt, lrs, b, steps, seeds, record_every=every,
+                           microbatch=microbatch if method == "bsi_adam" else None,
+                           backend=backend, seed=1)
+            consumed = res.step.values * b
+            if n_samples_grid is None:
+                n_samples_grid = np.linspace(0, samples, records + 1)
+            loss = res.loss.values                                      # (lr, seed, rec)
+            interp = np.stack([[np.interp(n_samples_grid, consumed, loss[i, s])
+                                for s in range(seeds)] for i in range(len(base_lrs))])
+            data[(method, b)] = interp
+    batch = [microbatch * f for f in factors]
+    arr = np.stack([np.stack([data[(m, b)] for b in batch]) for m in ("bsi_adam", "adam")])
+    return xr.Dataset({"loss": (("method", "batch_size", "lr0", "seed", "samples"), arr)},
+                      coords={"method": ["bsi_adam", "adam"], "batch_size": batch,
+                              "lr0": list(base_lrs), "seed": np.arange(seeds),
+                              "samples": n_samples_grid})
+
+
+def spreads(ds) -> xr.DataArray:
+    """max over sample counts (> 0) of (max_B − min_B)/min_B of the geometric-mean loss."""
+    geo = np.exp(np.log(ds.loss).mean("seed")).isel(samples=slice(1, None))
+    return ((geo.max("batch_size") - geo.min("batch_size")) / geo.min("batch_size")).max("samples")
+
+
+# ------------------------------------------------------------------------------------------------
+
+def build(args):
+    quick = args.quick
+    deltas = 2.0 ** -np.arange(2, 7 if quick else 11)
+    pairs = [(1, 4), (2, 4)] if quick else [(1, 4), (1, 8), (2, 4)]
+    factors = [1, 2, 4, 8, 16, 32]
+    base_lrs = [0.01, 0.1, 1.0] if quick else [0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
+    samples = 128 * (40 if quick else 300)
+    seeds = min(args.seeds, 8) if quick else args.seeds
+    microbatch = 4
+    data_problem = problems.block_quadratic("heterogeneous")
+    config = {"deltas": deltas.tolist(), "pairs": pairs, "factors": factors, "base_lrs": base_lrs,
+              "samples": samples, "seeds": seeds, "microbatch": microbatch,
+              "problem": practice_problem().config(), "backend": args.backend, "version": 2}
+
+    def compute():
+        table = theorem_table(data_problem, deltas, pairs, microbatch=1)
+        ds = run_practice(practice_problem(), microbatch, factors, base_lrs, samples, seeds,
+                          args.backend)
+        keys = [f"{a}-{b}:{m}" for (a, b), m in table]
+        ds["theorem_gap"] = (("pair", "delta"), np.stack(list(table.values())))
+        return ds.assign_coords(pair=keys, delta=deltas)
+
+    return cached(args.out / f"{NAME}.nc", config, compute, use_cache=not args.no_cache)
+
+
+def report(ds):
+    print("Theorems 1-2: ||state difference||/delta vs delta (slope of log-log fit over all delta)")
+    print(f"{'pair (kappa_a-kappa_b:merged)':32s} {'gap/δ at δmax':>14s} {'at δmin':>10s} {'slope':>7s}")
+    slopes = {}
+    for key in ds.pair.values:
+        y = ds.theorem_gap.sel(pair=key).values
+        slopes[str(key)] = fitted_slope(ds.delta.values, y)
+        print(f"{str(key):32s} {y[0]:14.4g} {y[-1]:10.4g} {slopes[str(key)]:7.3f}")
+    sp = spreads(ds)
+    print("\nInvariance in practice: max relative spread of the loss across B =",
+          list(map(int, ds.batch_size.values)))
+    print(f"{'lr0':>8s} {'BSI-Adam (η∝B)':>16s} {'Adam (η∝√B)':>14s}")
+    for lr0 in ds.lr0.values:
+        print(f"{lr0:8.3g} {float(sp.sel({'method': 'bsi_adam', 'lr0': lr0})):16.3f} "
+              f"{float(sp.sel({'method': 'adam', 'lr0': lr0})):14.3f}")
+    return slopes, sp
+
+
+def plot(ds, slopes, sp, out):
+    style()
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    ax = axes[0]
+    for key in ds.pair.values:
+        key = str(key)
+        bsi = key.endswith("bsi")
+        ax.loglog(ds.delta, ds.theorem_gap.sel(pair=key), "o-" if bsi else "s--",
+                  color=COLORS["bsi_adam" if bsi else "adam"], alpha=0.6 + 0.1 * ("1-" in key),
+                  label=f"κ {key.split(':')[0]} {'BSI' if bsi else 'Adam'} (slope {slopes[key]:.2f})")
+    ax.set(xlabel="δ", ylabel="‖state difference‖ / δ", title="Theorems 1–2 (9-d toy, M = 1)")
+    ax.legend(fontsize=7)
+    lrs = ds.lr0.values
+    for ax, method in zip(axes[1:], ("bsi_adam", "adam")):
+        geo = np.exp(np.log(ds.loss.sel({"method": method})).mean("seed"))
+        cmap = plt.get_cmap("viridis")
+        for i, lr0 in enumerate(lrs):
+            for j, b in enumerate(ds.batch_size.values):
+                ax.loglog(ds.samples[1:], geo.sel(lr0=lr0, batch_size=b)[1:],
+                          color=cmap(i / max(len(lrs) - 1, 1)), alpha=0.25 + 0.75 * j / (ds.batch_size.size - 1),
+                          label=f"η0={lr0:g}" if j == ds.batch_size.size - 1 else None)
+        title = "BSI-Adam, η ∝ B" if method == "bsi_adam" else "Adam, η ∝ √B"
+        ax.set(xlabel="samples consumed", ylabel="loss (geometric mean over seeds)",
+               title=f"{title}; opacity = B ∈ {int(ds.batch_size[0])}…{int(ds.batch_size[-1])}")
+        ax.legend(fontsize=7)
+    return save_figure(fig, out, NAME)
+
+
+def main(args):
+    ds, was_cached = build(args)
+    slopes, sp = report(ds)
+    paths = plot(ds, slopes, sp, args.out)
+    print(f"{'(from cache) ' if was_cached else ''}wrote {', '.join(map(str, paths))}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_cli(standard_parser(NAME, __doc__.splitlines()[0], default_seeds=16),
+                             main))
