@@ -87,6 +87,9 @@ class QuadraticProblem:
         """A factor L with LLᵀ = C (symmetric square root), for drawing ξ = L z / √B."""
         if self.noise_cov is None:
             return None
+        diag = np.diag(self.noise_cov)
+        if np.count_nonzero(self.noise_cov - np.diag(diag)) == 0:
+            return np.diag(np.sqrt(np.clip(diag, 0.0, None)))
         lam, u = np.linalg.eigh(self.noise_cov)
         return (u * np.sqrt(np.clip(lam, 0.0, None))) @ u.T
 
