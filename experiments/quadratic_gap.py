@@ -180,7 +180,7 @@ def plot(sel, config: dict, out_dir: Path, name: str):
     bs = np.array([int(b) for b in sel["batch_size"].values])
     panel_bs = step_panel_batch_sizes(list(bs))
     ncol = len(panel_bs)
-    fig = plt.figure(figsize=(3.6 * max(ncol, 2), 12.0), dpi=90)
+    fig = plt.figure(figsize=(3.6 * max(ncol, 2), 12.0), dpi=80)
     grid = fig.add_gridspec(4, 2 * ncol)
     half = ncol
     final = sel["loss"].isel(step=-1).transpose("optimizer", "hessian", "batch_size", "seed")
