@@ -171,7 +171,7 @@ def spreads(ds) -> xr.DataArray:
 
 def build(args):
     quick = args.quick
-    deltas = 2.0 ** -np.arange(2, 7 if quick else 11)
+    deltas = 2.0 ** -np.arange(4, 9 if quick else 13)
     pairs = [(1, 4), (2, 4)] if quick else [(1, 4), (1, 8), (2, 4)]
     factors = [1, 2, 4, 8, 16, 32]
     base_lrs = [0.01, 0.1, 1.0] if quick else [0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
@@ -181,7 +181,7 @@ def build(args):
     data_problem = problems.block_quadratic("heterogeneous")
     config = {"deltas": deltas.tolist(), "pairs": pairs, "factors": factors, "base_lrs": base_lrs,
               "samples": samples, "seeds": seeds, "microbatch": microbatch,
-              "problem": practice_problem().config(), "backend": args.backend, "version": 2}
+              "problem": practice_problem().config(), "backend": args.backend, "version": 3}
 
     def compute():
         table = theorem_table(data_problem, deltas, pairs, microbatch=1)
