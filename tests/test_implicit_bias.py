@@ -43,13 +43,18 @@ def test_c_total_values_and_broadcasting():
 
 
 def test_jet_derivatives_match_finite_differences():
-    x, h = 0.97, 1e-5
+    x = 0.97
     j = ib._s(0.9, Jet.variable(x))
-    fd1 = (ib._s(0.9, x + h) - ib._s(0.9, x - h)) / (2 * h)
-    h2 = 2e-4     # balances O(h²) truncation against rounding in the second difference
-    fd2 = (ib._s(0.9, x + h2) - 2 * ib._s(0.9, x) + ib._s(0.9, x - h2)) / h2 ** 2
-    assert j.derivative == pytest.approx(fd1, rel=1e-7)
-    assert j.second_derivative == pytest.approx(fd2, rel=1e-5)
+
+    def d1(h):
+        return (ib._s(0.9, x + h) - ib._s(0.9, x - h)) / (2 * h)
+
+    def d2(h):
+        return (ib._s(0.9, x + h) - 2 * ib._s(0.9, x) + ib._s(0.9, x - h)) / h ** 2
+
+    # Richardson-extrapolated central differences (error O(h⁴))
+    assert j.derivative == pytest.approx((4 * d1(1e-5) - d1(2e-5)) / 3, rel=1e-8)
+    assert j.second_derivative == pytest.approx((4 * d2(1e-4) - d2(2e-4)) / 3, rel=1e-6)
 
 
 def _slope_beta2(b1, b2, lam):
