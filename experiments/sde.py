@@ -215,7 +215,7 @@ def report(ds):
 
 def plot(ds, sl, out):
     style()
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8))
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8), dpi=80)
     cmap = plt.get_cmap("viridis")
     nb = ds.batch_size.size
     for row, h in enumerate(ds.hessian.values):
@@ -236,10 +236,12 @@ def plot(ds, sl, out):
                     ax.plot(ds[tname].values, ds[var].sel({"hessian": h, "batch_size": b, series: "sde_exact"}).values[0],
                             color="k", lw=0.6, alpha=0.7)
             ax.set_yscale("log")
-            ax.set(xlabel="t = Σ η_k", ylabel="loss",
-                   title=f"{'SGD' if col == 0 else 'SignSGD'}, {h} (solid: discrete, dashed: "
-                         f"{'SDE; black: exact SDE mean' if col == 0 else 'exact-moment SDE, dotted: erf SDE'})")
-            ax.legend(fontsize=6, ncol=2)
+            ax.set(xlabel="t = Σ η_k", ylabel="mean loss (log-space ±2σ band)",
+                   title=f"{'SGD' if col == 0 else 'SignSGD'}, {h}")
+            ax.text(0.02, 0.02, "solid: discrete; dashed: SDE (EM); black: exact SDE mean" if col == 0
+                    else "solid: discrete; dashed: exact-moment SDE; dotted: Gaussian-erf SDE",
+                    transform=ax.transAxes, fontsize=7)
+            ax.legend(fontsize=6, ncol=2, loc="upper right")
     for ax, group in ((axes[0, 2], ("sgd", "signsgd")), (axes[1, 2], ("rmsprop", "adam"))):
         for m in ds.model.values:
             if not str(m).startswith(group):
@@ -249,7 +251,7 @@ def plot(ds, sl, out):
             ax.errorbar(lr[ok], err[ok], yerr=2 * se[ok], marker="o", capsize=2,
                         label=f"{m} (slope {sl[str(m)]:.2f})")
         ax.set(xscale="log", yscale="log", xlabel="η", ylabel="max_k |E f(x_k) − E f(X_t_k)|",
-               title="weak error vs η (bars: ±2 MC s.e.)")
+               title="weak error vs η (bars ±2 MC s.e.)")
         ax.legend(fontsize=7)
     return save_figure(fig, out, NAME)
 
