@@ -1,0 +1,61 @@
+"""Issue 4: ``python -m simlab.advise`` — the paper's rule of thumb as a CLI."""
+import subprocess
+import sys
+
+import pytest
+
+from simlab import advise as adv
+from simlab.theory import implicit_bias as ib
+
+
+def test_regimes_follow_the_computed_thresholds():
+    n, s = 1_000_000, 128.0
+    small = adv.advise(32, n, s)
+    assert small.regime == "small-batch" and (small.beta1, small.beta2) == (0.9, 0.999)
+    assert small.lam > ib.switch_points_beta1(0.999).lam_upper
+    large = adv.advise(1000, n, s)
+    assert large.regime == "large-batch" and large.beta1 == large.beta2 == 0.999
+    mid = adv.advise(200, n, s)
+    assert mid.regime == "transition"
+    assert mid.transition_batch_size == pytest.approx(2 * n * s / (n - 1 + 2 * s))
+    # the switch sits at b ≈ 2·B_simple: just below it small-batch-like β2, just above β2 = β1
+    assert adv.advise(240, n, s).best_beta2_at_beta1_0_9 == pytest.approx(0.999)
+    assert adv.advise(270, n, s).best_beta2_at_beta1_0_9 == pytest.approx(0.9)
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "simlab.advise", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_cli_prints_lambda_regime_betas_and_caveats():
+    r = _run("--batch-size", "32", "--dataset-size", "1000000", "--b-simple", "128")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "λ = " in out and "3.99988" in out
+    assert "regime: small-batch" in out and "beta1 = 0.9, beta2 = 0.999" in out
+    assert "additive 2" in out and "2·B_simple" in out
+
+
+@pytest.mark.parametrize("args, word", [
+    (("--batch-size", "10", "--dataset-size", "5", "--b-simple", "3"), "batch_size"),
+    (("--batch-size", "10", "--dataset-size", "50", "--b-simple", "nan"), "b_simple"),
+    (("--batch-size", "10", "--dataset-size", "50", "--b-simple", "-1"), "b_simple"),
+    (("--batch-size", "0", "--dataset-size", "50", "--b-simple", "1"), "batch_size"),
+    (("--batch-size", "x", "--dataset-size", "50", "--b-simple", "1"), "--batch-size"),
+    (("--batch-size", "8", "--dataset-size", "50", "--b-simple", "1", "--beta-max", "1.0"), "beta_max"),
+])
+def test_cli_bad_input_is_one_line_exit_2(args, word, capsys):
+    try:
+        code = adv.main(list(args))
+    except SystemExit as exc:          # argparse's own usage errors
+        code = exc.code
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1 and word in captured.err
+
+
+def test_cli_bad_input_through_python_m():
+    r = _run("--batch-size", "10", "--dataset-size", "5", "--b-simple", "3")
+    assert r.returncode == 2 and r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1 and "batch_size" in r.stderr
