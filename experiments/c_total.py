@@ -148,10 +148,9 @@ def plot(ds: xr.Dataset, out):
     r = ds["b_over_bsimple"].values
     ax.plot(r, ds["best_beta2_at_b1_0.9"], label="best β2 (β1 = 0.9)", color="C3")
     ax.plot(r, ds["best_beta1_at_b2_0.999"], label="best β1 (β2 = 0.999)", color="C0", ls="--")
-    lam = ds["lam_rec"].values
     for target, ls in ((0.5, "-"), (1.0, ":")):
-        k = np.argmin(np.abs(lam - target))
-        ax.axvline(r[k], color="gray", ls=ls, lw=1, label=f"λ = {target:g} (b ≈ {r[k]:.2f} B_simple)")
+        b_ratio = ib.batch_size_for(target, DATASET_SIZE, B_SIMPLE) / B_SIMPLE
+        ax.axvline(b_ratio, color="gray", ls=ls, lw=1, label=f"λ = {target:g} (b = {b_ratio:.3f} B_simple)")
     ax.set_xscale("log")
     ax.set_xlabel("b / B_simple")
     ax.set_ylabel("β maximising C_total")
