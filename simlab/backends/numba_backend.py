@@ -33,6 +33,10 @@ from .. import optim
 from .. import random as rnd
 from .spec import RawResult, RunSpec
 
+# numpy's floating-point semantics (x/0 is ±inf or NaN, as in the reference backend, instead of
+# Python's ZeroDivisionError); it also drops the zero-divisor branch that blocks vectorization.
+_JIT = dict(fastmath=False, error_model="numpy")
+
 _NOISE_DATA, _NOISE_DENSE, _NOISE_DIAGONAL = 0, 1, 2
 _BATCH_GIVEN, _BATCH_WITH, _BATCH_WITHOUT = 0, 1, 2
 
@@ -44,7 +48,7 @@ def _jit_with_globals(func, **compiled):
     scope.update(compiled)
     clone = types.FunctionType(func.__code__, scope, func.__name__, func.__defaults__,
                                func.__closure__)
-    return numba.njit(clone)
+    return numba.njit(clone, **_JIT)
 
 
 _splitmix64 = _jit_with_globals(rnd.splitmix64)
@@ -57,7 +61,7 @@ _COMPILED_RULES: dict = {}
 def compiled_rule(rule):
     """The elementwise optimizer ``rule`` compiled for float64 scalars (memoized)."""
     if rule not in _COMPILED_RULES:
-        _COMPILED_RULES[rule] = numba.njit(rule)
+        _COMPILED_RULES[rule] = numba.njit(rule, **_JIT)
     return _COMPILED_RULES[rule]
 
 
@@ -66,7 +70,7 @@ def compiled_rule(rule):
 # (same uniforms, same index map, same Floyd step), writing into a preallocated buffer.
 # ------------------------------------------------------------------------------------------------
 
-@numba.njit
+@numba.njit(**_JIT)
 def _batch_with_replacement_into(out, key, step, n):
     """out[b] = min(⌊u_b·n⌋, n − 1), u_b = uniform(key, step, b)."""
     for b in range(out.shape[0]):
@@ -74,7 +78,7 @@ def _batch_with_replacement_into(out, key, step, n):
         out[b] = min(np.int64(u * n), n - 1)
 
 
-@numba.njit
+@numba.njit(**_JIT)
 def _batch_without_replacement_into(out, key, step, n):
     """Floyd's algorithm: for j = n − B + k, t = min(⌊u_k (j + 1)⌋, j); take t unless taken, else j."""
     batch = out.shape[0]
@@ -89,7 +93,7 @@ def _batch_without_replacement_into(out, key, step, n):
         out[k] = t
 
 
-@numba.njit
+@numba.njit(**_JIT)
 def _clip_top_fraction(step, fraction, buffer):
     """In place: step ← sign(step)·min(|step|, τ), τ = the (1 − p)-quantile of |step| computed as
     ``np.quantile`` (method "linear") does: i = (d − 1)q, a = sorted[⌊i⌋], b = sorted[⌊i⌋ + 1],
@@ -120,28 +124,36 @@ def _clip_top_fraction(step, fraction, buffer):
         step[i] = np.sign(step[i]) * clipped
 
 
-@numba.njit
-def _dot(x, w):
-    """xᵀw with four interleaved partial sums (independent chains the CPU can overlap)."""
-    d = x.shape[0]
+@numba.njit(**_JIT)
+def _row_dot(matrix, row, w):
+    """matrix[row]ᵀw. For d ≥ 16, four interleaved partial sums (independent add chains the CPU
+    overlaps; fastmath is off, so LLVM may not reassociate one chain); below, one plain chain,
+    which is faster for short rows. Indexing the matrix directly, rather than taking a row view,
+    avoids reference counting in the innermost loop."""
+    d = w.shape[0]
+    if d < 16:
+        total = 0.0
+        for i in range(d):
+            total += matrix[row, i] * w[i]
+        return total
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
     s3 = 0.0
     i = 0
     while i + 4 <= d:
-        s0 += x[i] * w[i]
-        s1 += x[i + 1] * w[i + 1]
-        s2 += x[i + 2] * w[i + 2]
-        s3 += x[i + 3] * w[i + 3]
+        s0 += matrix[row, i] * w[i]
+        s1 += matrix[row, i + 1] * w[i + 1]
+        s2 += matrix[row, i + 2] * w[i + 2]
+        s3 += matrix[row, i + 3] * w[i + 3]
         i += 4
     while i < d:
-        s0 += x[i] * w[i]
+        s0 += matrix[row, i] * w[i]
         i += 1
     return (s0 + s1) + (s2 + s3)
 
 
-@numba.njit
+@numba.njit(**_JIT)
 def _full_loss(w, hessian, diagonal):
     """½ wᵀHw (O(d) when H is diagonal)."""
     d = w.shape[0]
@@ -151,7 +163,7 @@ def _full_loss(w, hessian, diagonal):
             total += w[i] * w[i] * hessian[i, i]
     else:
         for i in range(d):
-            total += w[i] * _dot(hessian[i], w)
+            total += w[i] * _row_dot(hessian, i, w)
     return 0.5 * total
 
 
@@ -167,19 +179,27 @@ _rmsprop_rule = compiled_rule(optim.rmsprop_rule)
 _signum_rule = compiled_rule(optim.signum_rule)
 
 
-@numba.njit
-def _apply_rule(rule_id, g, gsq, m, v, t, lr, h0, h1, h2, h3):
-    """``RULES[rule_id](g, gsq, m, v, t, lr, h0, h1, h2, h3)`` → (step, m, v)."""
+@numba.njit(**_JIT)
+def _apply_rule(rule_id, g, gsq, m, v, step, t, lr, h0, h1, h2, h3):
+    """For every coordinate i: step[i], m[i], v[i] = RULES[rule_id](g[i], gsq[i], m[i], v[i],
+    t, lr, h0, h1, h2, h3). One loop per rule, so that each loop body is branch-free: LLVM can
+    then hoist the rule's loop-invariant parts (Adam's β^t) and vectorize the rest."""
+    d = g.shape[0]
     if rule_id == 0:
-        return _sgd_rule(g, gsq, m, v, t, lr, h0, h1, h2, h3)
-    if rule_id == 1:
-        return _adam_rule(g, gsq, m, v, t, lr, h0, h1, h2, h3)
-    if rule_id == 2:
-        return _rmsprop_rule(g, gsq, m, v, t, lr, h0, h1, h2, h3)
-    return _signum_rule(g, gsq, m, v, t, lr, h0, h1, h2, h3)
+        for i in range(d):
+            step[i], m[i], v[i] = _sgd_rule(g[i], gsq[i], m[i], v[i], t, lr, h0, h1, h2, h3)
+    elif rule_id == 1:
+        for i in range(d):
+            step[i], m[i], v[i] = _adam_rule(g[i], gsq[i], m[i], v[i], t, lr, h0, h1, h2, h3)
+    elif rule_id == 2:
+        for i in range(d):
+            step[i], m[i], v[i] = _rmsprop_rule(g[i], gsq[i], m[i], v[i], t, lr, h0, h1, h2, h3)
+    else:
+        for i in range(d):
+            step[i], m[i], v[i] = _signum_rule(g[i], gsq[i], m[i], v[i], t, lr, h0, h1, h2, h3)
 
 
-@numba.njit(parallel=True, fastmath=False, cache=True)
+@numba.njit(parallel=True, fastmath=False, cache=True, error_model="numpy")
 def _simulate_kernel(rule_id, hyper, w0, hessian, samples_t, noise_sqrt, noise_kind, lrs, schedule,
                      keys, batch_size, microbatch, batch_mode, batch_indices, record_slot,
                      threshold, clip_fraction, loss, diverged_step, w_final):
@@ -192,7 +212,7 @@ def _simulate_kernel(rule_id, hyper, w0, hessian, samples_t, noise_sqrt, noise_k
                       w_final)
 
 
-@numba.njit(fastmath=False)
+@numba.njit(**_JIT)
 def _simulate_run(rule_id, lr_index, seed, hyper, w0, hessian, samples_t, noise_sqrt, noise_kind, lrs,
                   schedule, keys, batch_size, microbatch, batch_mode, batch_indices, record_slot,
                   threshold, clip_fraction, loss, diverged_step, w_final):
@@ -230,7 +250,8 @@ def _simulate_run(rule_id, lr_index, seed, hyper, w0, hessian, samples_t, noise_
         # ---- the oracle: micro-batch gradients → (g, gsq)
         if noise_kind == _NOISE_DATA:
             if batch_mode == _BATCH_GIVEN:
-                idx[:] = batch_indices[k, seed]
+                for b in range(batch_size):
+                    idx[b] = batch_indices[k, seed, b]
             elif batch_mode == _BATCH_WITH:
                 _batch_with_replacement_into(idx, key, k, n_samples)
             else:
@@ -241,22 +262,23 @@ def _simulate_run(rule_id, lr_index, seed, hyper, w0, hessian, samples_t, noise_
                     hw[i] = hessian[i, i] * w[i]
             else:
                 for i in range(d):
-                    hw[i] = _dot(hessian[i], w)
+                    hw[i] = _row_dot(hessian, i, w)
         for j in range(kappa):
             if noise_kind == _NOISE_DATA:
-                micro[:] = 0.0
+                for i in range(d):
+                    micro[i] = 0.0
                 for b in range(j * microbatch, (j + 1) * microbatch):
-                    row = samples_t[idx[b]]
-                    proj = _dot(row, w)
+                    row = idx[b]
+                    proj = _row_dot(samples_t, row, w)
                     for i in range(d):
-                        micro[i] += proj * row[i]
+                        micro[i] += proj * samples_t[row, i]
                 for i in range(d):
                     micro[i] = micro[i] / microbatch
             else:
                 for i in range(d):
                     z[i] = _standard_normal(key, np.uint64(k), np.uint64(j * d + i))
                 for i in range(d):
-                    xi = noise_sqrt[i, i] * z[i] if diagonal else _dot(noise_sqrt[i], z)
+                    xi = noise_sqrt[i, i] * z[i] if diagonal else _row_dot(noise_sqrt, i, z)
                     micro[i] = hw[i] + xi / noise_scale
             if kappa == 1:
                 for i in range(d):
@@ -277,9 +299,7 @@ def _simulate_run(rule_id, lr_index, seed, hyper, w0, hessian, samples_t, noise_
         # ---- the optimizer's elementwise rule, then the per-run clipping
         lr = lrs[lr_index] * schedule[k]
         t = float(k + 1)
-        for i in range(d):
-            step_buf[i], m[i], v[i] = _apply_rule(rule_id, g[i], gsq[i], m[i], v[i], t, lr,
-                                                  h0, h1, h2, h3)
+        _apply_rule(rule_id, g, gsq, m, v, step_buf, t, lr, h0, h1, h2, h3)
         if clip_fraction > 0.0:
             _clip_top_fraction(step_buf, clip_fraction, sort_buf)
         for i in range(d):
