@@ -237,6 +237,7 @@ def _simulate_run(rule_id, lr_index, seed, hyper, w0, hessian, samples_t, noise_
     step_buf = np.empty(d)
     sort_buf = np.empty(d)
     idx = np.empty(batch_size, dtype=np.int64)
+    proj = np.empty(batch_size)
     for k in range(steps + 1):
         slot = record_slot[k]
         if slot >= 0:
@@ -267,11 +268,15 @@ def _simulate_run(rule_id, lr_index, seed, hyper, w0, hessian, samples_t, noise_
             if noise_kind == _NOISE_DATA:
                 for i in range(d):
                     micro[i] = 0.0
+                # all projections first (independent dot products the CPU overlaps), then the
+                # accumulation g += p_b x_b (a vectorizable axpy per row)
+                for b in range(j * microbatch, (j + 1) * microbatch):
+                    proj[b] = _row_dot(samples_t, idx[b], w)
                 for b in range(j * microbatch, (j + 1) * microbatch):
                     row = idx[b]
-                    proj = _row_dot(samples_t, row, w)
+                    p = proj[b]
                     for i in range(d):
-                        micro[i] += proj * samples_t[row, i]
+                        micro[i] += p * samples_t[row, i]
                 for i in range(d):
                     micro[i] = micro[i] / microbatch
             else:
