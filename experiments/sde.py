@@ -16,7 +16,7 @@ times, with a least-squares slope in log-log:
   η = 0.16) is below what a few thousand paths resolve.
 * RMSprop/Adam SDEs (``simlab.sde.adaptive``) on a 2-d Gaussian-noise quadratic, both sides Monte
   Carlo: Compagnoni (η = 0.1·2^−j, B = 4, 1 − β_i ∝ η, t ∈ [0, 2]) and Malladi (η = 0.1·2^−j,
-  B = 4^j, 1 − β_i ∝ η², t = kη² ∈ [0, 0.2]); optimizers start from zero state (as in ``optim``).
+  B = 4^(J−j) ∝ η², 1 − β_i ∝ η², t = kη² ∈ [0, 0.2]); optimizers start from zero state (as in ``optim``).
 """
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def weak_order_adaptive(family, opt_name, lrs, paths, substeps=2):
     for lr in lrs:
         scale = lr / eta0 if family == "compagnoni" else (lr / eta0) ** 2
         b1, b2 = 1 - 0.1 * scale, 1 - 0.01 * scale
-        batch = 4 if family == "compagnoni" else int(round((eta0 / lr) ** 2))
+        batch = 4 if family == "compagnoni" else int(round(4 ** (len(lrs) - 1) * (lr / eta0) ** 2))
         steps = int(round(2.0 / lr)) if family == "compagnoni" else int(round(0.2 / lr ** 2))
         opt = optim.adam(b1, b2, 1e-8) if opt_name == "adam" else optim.rmsprop(b2, 1e-8)
         disc = simulate(prob, opt, lr, batch, steps, paths, backend="numpy").loss.values[0]
@@ -140,7 +140,7 @@ def build(args):
     adapt_paths = 300 if quick else 4000
     n_eta_adapt = 3 if quick else 5
     config = {"batches": batches, "runs": runs, "sign_paths": sign_paths, "adapt_paths": adapt_paths,
-              "n_eta": n_eta, "n_eta_adapt": n_eta_adapt, "backend": args.backend, "version": 2}
+              "n_eta": n_eta, "n_eta_adapt": n_eta_adapt, "backend": args.backend, "version": 3}
     backend = "numpy" if args.backend == "numpy" else "numba"
 
     def compute():
@@ -241,7 +241,7 @@ def plot(ds, sl, out):
             ax.text(0.02, 0.02, "solid: discrete; dashed: SDE (EM); black: exact SDE mean" if col == 0
                     else "solid: discrete; dashed: exact-moment SDE; dotted: Gaussian-erf SDE",
                     transform=ax.transAxes, fontsize=7)
-            ax.legend(fontsize=6, ncol=2, loc="upper right")
+            ax.legend(fontsize=6, ncol=2, loc="upper right" if col == 0 else "center left")
     for ax, group in ((axes[0, 2], ("sgd", "signsgd")), (axes[1, 2], ("rmsprop", "adam"))):
         for m in ds.model.values:
             if not str(m).startswith(group):

@@ -8,7 +8,6 @@ import pytest
 
 from experiments.bsi_adam import fitted_slope, state_gap
 from simlab import optim, problems, simulate
-from simlab.optim import OptState
 
 
 @pytest.mark.parametrize("prob", [problems.block_quadratic("heterogeneous"), problems.nqm(dim=6)])

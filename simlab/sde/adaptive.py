@@ -18,7 +18,8 @@ Cov z = Σ = C, σ = 1/√B, and σ₀ = ση, ε₀ = εη, c_i = (1 − β_i)/
     Adam:    dθ = −(√γ₂/γ₁) P⁻¹ m dt,  dm = c₁(∇f − m) dt + σ₀ c₁ Σ^{1/2} dW,
              du = c₂(diag Σ − u) dt,  P = σ₀ diag(u)^{1/2} + ε₀ √γ₂ I,  γ_i = 1 − e^{−c_i t}.
 Regime: Compagnoni — η → 0 at fixed B and ρ; Malladi — the noise-dominated limit η → 0 with
-σ₀, c_i, ε₀ fixed, i.e. B ∝ η⁻² and 1 − β ∝ η² (the square-root scaling rule read backwards).
+σ₀, c_i, ε₀ fixed, i.e. B ∝ η² (σ = σ₀/η grows) and 1 − β ∝ η² — the square-root scaling
+rule (B → κB, η → √κ η, 1 − β → κ(1 − β)) run towards small batches.
 """
 from __future__ import annotations
 

@@ -16,7 +16,6 @@ numbers), like ``simulate``'s seeds. The numba kernel draws the same numbers.
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import xarray as xr
