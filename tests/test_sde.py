@@ -5,7 +5,7 @@ import pytest
 from simlab import optim, problems, schedules, simulate
 from simlab.sde import (fitted_order, integrate, sgd_discrete_loss, sgd_sde, sgd_sde_loss,
                         signsgd_discrete_loss, signsgd_sde, weak_errors)
-from simlab.sde.adaptive import adaptive_sde_loss
+from simlab.sde.adaptive import adaptive_discrete_loss, adaptive_sde_loss
 
 
 def toy2d():
@@ -131,6 +131,26 @@ def test_adaptive_sdes_run_and_start_at_w0():
             assert np.all(np.isfinite(out))
 
 
+def test_compagnoni_adam_sde_weak_order_one_from_a_warm_start():
+    """Inside its assumptions (warm m, v; 1 − β ∝ η) the [recalled] Compagnoni Adam SDE is 1-weak."""
+    prob = problems.gaussian_quadratic(np.diag([1.0, 0.3]), np.diag([1.0, 0.5]), [1.0, -1.0])
+    lrs = 0.1 * 2.0 ** -np.arange(3)
+    paths = 4000
+    errs, ses = [], []
+    for lr in lrs:
+        b1, b2 = 1 - lr, 1 - 0.1 * lr
+        steps = round(2.0 / lr)
+        disc = adaptive_discrete_loss(prob, "adam", lr, 4, steps, paths, b1, b2, seed=5)
+        sde = adaptive_sde_loss(prob, "compagnoni", "adam", lr, 4, steps, paths, b1, b2,
+                                substeps=2, seed=3, start="stationary")
+        diff = np.abs(disc.mean(0) - sde.mean(0))
+        k = int(np.argmax(diff))
+        errs.append(diff[k])
+        ses.append(np.sqrt((disc[:, k].var() + sde[:, k].var()) / paths))
+    assert np.all(np.array(errs) > 2 * np.array(ses))
+    assert abs(fitted_order(lrs, errs) - 1.0) <= 0.3
+
+
 def test_bad_input_names_the_argument():
     prob = problems.block_quadratic("heterogeneous")
     model = sgd_sde(prob, 3)
@@ -154,5 +174,9 @@ def test_bad_input_names_the_argument():
         sgd_sde_loss(prob, 0.0, 3, 10)
     with pytest.raises(ValueError, match="steps"):
         signsgd_discrete_loss(prob, 0.1, 3, 50)        # 101^9 lattice states
+    with pytest.raises(ValueError, match="start"):
+        adaptive_sde_loss(problems.nqm(dim=3), "malladi", "adam", 0.1, 1, 10, 2, start="hot")
+    with pytest.raises(ValueError, match="optimizer"):
+        adaptive_discrete_loss(problems.nqm(dim=3), "lion", 0.1, 1, 10, 2)
     with pytest.raises(ValueError, match="family"):
         adaptive_sde_loss(problems.nqm(dim=3), "smith", "adam", 0.1, 1, 10, 2)

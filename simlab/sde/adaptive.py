@@ -34,13 +34,68 @@ FAMILIES = ("compagnoni", "malladi")
 OPTIMIZERS = ("rmsprop", "adam")
 
 
+STARTS = ("zero", "stationary")
+
+
+def _start_state(problem, family, batch_size, start, paths):
+    """(M₀, V₀, bias-correction on?) of the SDE: zeros with ι, γ = 1 − e^{−ρt} ("zero"), or a warm
+    start with the correction factors at 1 ("stationary"): M₀ = ∇f(w₀) and V₀ = (∇f)² + diag Σ
+    (Compagnoni) or u₀ = diag C (Malladi, whose u omits (∇f)²)."""
+    d = problem.dim
+    if start == "zero":
+        return np.zeros((paths, d)), np.zeros((paths, d)), True
+    grad = problem.gradient(np.asarray(problem.w0, float))
+    diag_c = np.diag(problem.noise_cov)
+    v0 = grad ** 2 + diag_c / batch_size if family == "compagnoni" else diag_c.copy()
+    return (np.broadcast_to(grad, (paths, d)).copy(), np.broadcast_to(v0, (paths, d)).copy(), False)
+
+
+def adaptive_discrete_loss(problem: QuadraticProblem, optimizer: str, lr: float, batch_size: int,
+                           steps: int, paths: int, beta1: float = 0.9, beta2: float = 0.99,
+                           eps: float = 1e-8, start: str = "stationary", seed: int = 0):
+    """(P, T + 1) losses of the discrete RMSprop/Adam (``optim`` rules) on g = Hx + L z/√B.
+
+    ``start="stationary"``: m₀ = ∇f(w₀), v₀ = E g(w₀)² = (∇f)² + diag C/B and no bias correction
+    (the warm start matching ``adaptive_sde_loss(start="stationary")``); "zero": as ``simulate``
+    (zero state, Adam with bias correction), but with numpy draws from ``seed``."""
+    from ..optim import OptState, adam, rmsprop
+    if not isinstance(problem, QuadraticProblem) or problem.noise_cov is None:
+        raise ValueError(f"problem={problem!r} must be a Gaussian-noise QuadraticProblem")
+    _checks.choice("optimizer", optimizer, OPTIMIZERS)
+    _checks.choice("start", start, STARTS)
+    eta = _checks.positive("lr", lr)
+    batch_size = _checks.integer("batch_size", batch_size, lo=1)
+    steps = _checks.integer("steps", steps, lo=1)
+    paths = _checks.integer("paths", paths, lo=1)
+    opt = (adam(beta1, beta2, eps, bias_correction=(start == "zero")) if optimizer == "adam"
+           else rmsprop(beta2, eps))
+    rng = np.random.default_rng(_checks.integer("seed", seed, lo=0))
+    x = np.broadcast_to(np.asarray(problem.w0, float), (paths, problem.dim)).copy()
+    state = opt.init(x)
+    if start == "stationary":
+        grad = problem.gradient(x[0])
+        v0 = grad ** 2 + np.diag(problem.noise_cov) / batch_size
+        state = OptState(0, np.broadcast_to(grad, x.shape).copy(), np.broadcast_to(v0, x.shape).copy())
+    root = problem.noise_sqrt / math.sqrt(batch_size)
+    out = np.empty((paths, steps + 1))
+    out[:, 0] = problem.loss(x)
+    for k in range(steps):
+        g = x @ problem.hessian + rng.standard_normal(x.shape) @ root.T
+        step, state = opt.update(g, state, eta)
+        x = x + step
+        out[:, k + 1] = problem.loss(x)
+    return out
+
+
 def adaptive_sde_loss(problem: QuadraticProblem, family: str, optimizer: str, lr: float,
                       batch_size: int, steps: int, paths: int, beta1: float = 0.9,
-                      beta2: float = 0.99, eps: float = 1e-8, substeps: int = 1, seed: int = 0):
+                      beta2: float = 0.99, eps: float = 1e-8, substeps: int = 1, seed: int = 0,
+                      start: str = "zero"):
     """(P, T + 1) losses f(X_{t_k}) of ``paths`` EM paths; t_k = kη (Compagnoni) or kη² (Malladi).
 
     The SDE constants are read off the discrete hyper-parameters: ρ_i = (1 − β_i)/η, or
-    c_i = (1 − β_i)/η², σ₀ = η/√B, ε₀ = εη. RMSprop uses β = ``beta2``.
+    c_i = (1 − β_i)/η², σ₀ = η/√B, ε₀ = εη. RMSprop uses β = ``beta2``. ``start``: "zero" (like
+    ``optim``'s zero state) or "stationary" (see ``_start_state``).
     """
     if not isinstance(problem, QuadraticProblem) or problem.noise_cov is None:
         raise ValueError(f"problem={problem!r} must be a Gaussian-noise QuadraticProblem")
@@ -54,14 +109,13 @@ def adaptive_sde_loss(problem: QuadraticProblem, family: str, optimizer: str, lr
     beta2 = _checks.beta("beta2", beta2)
     eps = _checks.nonnegative("eps", eps)
     substeps = _checks.integer("substeps", substeps, lo=1)
+    _checks.choice("start", start, STARTS)
     rng = np.random.default_rng(_checks.integer("seed", seed, lo=0))
     h = problem.hessian
     root = problem.noise_sqrt
     diag_c = np.diag(problem.noise_cov)
     d = problem.dim
     x = np.broadcast_to(np.asarray(problem.w0, float), (paths, d)).copy()
-    m = np.zeros((paths, d))
-    v = np.zeros((paths, d))
     if family == "compagnoni":
         tau = eta
         r1, r2 = (1 - beta1) / eta, (1 - beta2) / eta
@@ -72,6 +126,7 @@ def adaptive_sde_loss(problem: QuadraticProblem, family: str, optimizer: str, lr
         r1, r2 = (1 - beta1) / tau, (1 - beta2) / tau
         noise_amp = eta / math.sqrt(batch_size)          # σ₀ Σ^{1/2} with Σ = C
         diag_sigma = diag_c
+    m, v, corrected = _start_state(problem, family, batch_size, start, paths)
     dt = tau / substeps
     out = np.empty((paths, steps + 1))
     out[:, 0] = problem.loss(x)
@@ -93,7 +148,8 @@ def adaptive_sde_loss(problem: QuadraticProblem, family: str, optimizer: str, lr
                 x = x - (grad * dt + noise_amp * dw) / p
             else:
                 m = m + r1 * (grad - m) * dt + noise_amp * r1 * dw
-                i1, i2 = 1 - math.exp(-r1 * t_new), 1 - math.exp(-r2 * t_new)
+                i1, i2 = ((1 - math.exp(-r1 * t_new), 1 - math.exp(-r2 * t_new)) if corrected
+                          else (1.0, 1.0))
                 if family == "compagnoni":
                     p = np.sqrt(v) + eps * math.sqrt(i2)
                     x = x - math.sqrt(i2) / i1 * (m + eta * r1 * (grad - m)) / p * dt
