@@ -1,6 +1,6 @@
 """Benchmark: run-steps per second of the simulation backends on an Adam ensemble.
 
-    python benchmarks/simulate.py [--cold] [--numpy-steps N]
+    python benchmarks/simulate.py [--cold] [--compile-only] [--numpy-steps N]
 
 Measures, in one process, the ``numpy`` reference backend, the ``numba`` backend and a plain
 PyTorch-vectorized Adam ensemble written below (batched gather of samples, einsum gradient, Adam
@@ -161,6 +161,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cold", action="store_true",
                         help="compile numba into an empty cache directory (cold-start compile time)")
+    parser.add_argument("--compile-only", action="store_true",
+                        help="only report numba's first-call (compile or cache load) time")
     parser.add_argument("--numpy-steps", type=int, default=100,
                         help="steps for the (slow) numpy backend; rates are per run-step")
     args = parser.parse_args(argv)
@@ -173,6 +175,8 @@ def main(argv=None):
     how = "compiled" if misses else "loaded from numba's cache"
     print(f"numba first call: {first:.2f} s ({how}; cache hits {hits}, misses {misses}); "
           f"second call: {second * 1e3:.1f} ms")
+    if args.compile_only:
+        return
 
     bandwidth = memory_bandwidth()
     print(f"memory bandwidth (numba parallel STREAM triad, 3 x 128 MiB): {bandwidth / 1e9:.1f} GB/s")
