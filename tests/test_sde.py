@@ -55,6 +55,22 @@ def test_sgd_sde_weak_order_one_exact_moments(kind):
     assert abs(fitted_order(lrs, errs) - 1.0) <= 0.3
 
 
+def test_schedule_enters_through_time_reparametrization():
+    """With a warmup-cosine schedule the SGD SDE on t_k = Σ η_j is still 1-weak (exact moments)."""
+    prob = problems.block_quadratic("heterogeneous")
+    sched = schedules.warmup_cosine(0.1, final=0.1)
+    errs = []
+    for lr in (1e-5, 5e-6, 2.5e-6):
+        steps = round(0.001 / lr)
+        errs.append(weak_errors(sgd_discrete_loss(prob, lr, 3, steps, schedule=sched),
+                                sgd_sde_loss(prob, lr, 3, steps, schedule=sched)))
+    assert abs(fitted_order([1e-5, 5e-6, 2.5e-6], errs) - 1.0) <= 0.3
+    # and EM with dt = η_k reproduces the discrete recursion's mean (one record, MC error)
+    em = integrate(sgd_sde(prob, 3), 1e-5, 200, 2000, schedule=sched, record_every=200).loss.values[0]
+    exact = sgd_discrete_loss(prob, 1e-5, 3, 200, schedule=sched)[-1]
+    assert abs(em[:, -1].mean() - exact) <= 4 * em[:, -1].std() / np.sqrt(2000)
+
+
 def test_sgd_exact_recursion_matches_monte_carlo_and_em():
     """Theory twins: simulate's mean ≈ discrete recursion; EM with dt = η/8 ≈ the moment ODE."""
     prob = problems.block_quadratic("homogeneous")
