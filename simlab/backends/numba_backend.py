@@ -7,7 +7,7 @@ allocated once, before the time loop. Per step it
 1. draws the batch of step k from (keys[s], k) with the compiled functions of ``simlab.random``
    (so every lr of seed s sees the same batch: common random numbers), or reads ``batch_indices``;
 2. forms each micro-batch gradient in one fused pass over the sampled rows of ``samples_t``
-   (p = x_iᵀw, then g += p·x_i; rows are contiguous) or, for Gaussian noise,
+   (p = x_iᵀw, then g += p·x_i, four contiguous rows at a time) or, for Gaussian noise,
    Hw + L z/√M with z from the compiled Box–Muller ``standard_normal``;
 3. applies the optimizer's own elementwise ``rule`` (``simlab.optim``, compiled by ``numba.njit``
    and inlined; see ``RULES``) in a separate tight loop over the d coordinates, then the per-run
@@ -207,8 +207,8 @@ def _full_loss(w, hessian, diagonal):
 # The optimizer rules of simlab.optim, compiled. The kernel names them as globals and picks one by
 # index: a function passed as an argument would make numba's on-disk cache unusable (its type is
 # the dispatcher's identity, and a function passed inside compiled code becomes a pointer that
-# cannot be cached), and the compile costs ~10 s of CPU per rule. The branch is loop-invariant,
-# so LLVM unswitches it out of the loop over coordinates and inlines the chosen rule.
+# cannot be cached), and every process would pay ~13 s of CPU per rule to compile. ``_apply_rule``
+# branches once per step, outside the loop over coordinates, and the chosen rule is inlined.
 RULES = (optim.sgd_rule, optim.adam_rule, optim.rmsprop_rule, optim.signum_rule)
 _sgd_rule = compiled_rule(optim.sgd_rule)
 _adam_rule = compiled_rule(optim.adam_rule)
