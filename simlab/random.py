@@ -80,7 +80,7 @@ def batch_without_replacement(keys, step, n: int, batch_size: int) -> np.ndarray
     out = np.empty((keys.shape[0], batch_size), dtype=np.int64)
     for k in range(batch_size):
         j = n - batch_size + k
-        u = uniform(keys, np.uint64(step), np.uint64(k))
+        u = uniform(keys, np.uint64(step), np.full(keys.shape, k, dtype=np.uint64))
         t = np.minimum((u * (j + 1)).astype(np.int64), j)
         taken = (out[:, :k] == t[:, None]).any(axis=1)
         out[:, k] = np.where(taken, j, t)
