@@ -51,18 +51,14 @@ def _noise_moment(problem, m, batch_size, sampling):
 
 def sgd_discrete_loss(problem: QuadraticProblem, lr: float, batch_size: int, steps: int,
                       sampling: str = "without_replacement", schedule: Schedule | None = None):
-    """E f(x_k), k = 0..T, of plain SGD from x_0 = problem.w0 (exact recursion, module doc)."""
-    steps, mults = _setup(problem, batch_size, sampling, steps, schedule)
+    """E f(x_k), k = 0..T, of plain SGD from x_0 = problem.w0: the exact second-moment recursion
+    of ``simlab.theory.nqm_exact`` (the discrete side of the weak-order comparison)."""
+    from ..optim import sgd
+    from ..theory.nqm_exact import expected_loss
+    _setup(problem, batch_size, sampling, steps, schedule)
     eta = _checks.positive("lr", lr)
-    h = problem.hessian
-    eye = np.eye(problem.dim)
-    m = np.outer(problem.w0, problem.w0)
-    out = [0.5 * np.trace(h @ m)]
-    for s in mults:
-        a = eye - eta * s * h
-        m = a @ m @ a + (eta * s) ** 2 * _noise_moment(problem, m, batch_size, sampling)
-        out.append(0.5 * np.trace(h @ m))
-    return np.array(out)
+    return expected_loss(problem, sgd(), eta, batch_size, steps, schedule=schedule,
+                         sampling=sampling).values
 
 
 def sgd_sde_loss(problem: QuadraticProblem, lr: float, batch_size: int, steps: int,
