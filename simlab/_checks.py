@@ -6,6 +6,7 @@ before any work starts (DESIGN.md, "Bad input fails early and clearly").
 from __future__ import annotations
 
 import math
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -69,6 +70,13 @@ def integer(name: str, value, lo: int | None = None, hi: int | None = None) -> i
     return value
 
 
+def boolean(name: str, value) -> bool:
+    """A bool (or numpy bool); strings such as "False" and numbers are refused, not coerced."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}={_fmt(value)} must be a bool (True or False)")
+    return bool(value)
+
+
 def choice(name: str, value, allowed) -> str:
     allowed = tuple(allowed)
     if value not in allowed:
@@ -129,3 +137,19 @@ def real_or_array(name: str, value, lo: float = -math.inf, hi: float = math.inf,
         right = "]" if hi_closed else ")"
         raise ValueError(f"{name} has value {bad!r} outside the allowed range {left}{lo}, {hi}{right}")
     return arr
+
+
+def total_memory() -> int:
+    """This machine's physical memory in bytes (a large number where it cannot be read)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 1 << 50
+
+
+def memory(what: str, nbytes: float, hint: str = "") -> None:
+    """Refuse, before any allocation, a request whose arrays would not fit in 80 % of memory."""
+    limit = 0.8 * total_memory()
+    if nbytes > limit:
+        raise ValueError(f"{what} needs about {nbytes / 1e9:.3g} GB, more than the allowed "
+                         f"{limit / 1e9:.3g} GB (80 % of this machine's memory){hint}")

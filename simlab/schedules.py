@@ -1,4 +1,5 @@
-"""Learning-rate multipliers s_k, k = 0..T−1; the learning rate at step k is η_k = η · s_k.
+"""Learning-rate multipliers s_k, k = 0..T−1 (the learning rate at step k is η_k = η · s_k), and
+the steps at which a simulation records.
 
 A schedule is a ``Schedule``: call it with the number of steps T to get the float64 array
 (s_0, …, s_{T−1}). Schedules are plain data (name + parameters) so that they hash into cache keys.
@@ -12,10 +13,29 @@ import numpy as np
 from . import _checks
 
 
+def record_steps(steps: int, record_every: int, start: int = 0) -> np.ndarray:
+    """The record steps of a run over steps ``start`` .. ``start + steps``: its first step, every
+    multiple of ``record_every`` after it, and always the last (the loss after the last update).
+
+    Steps are absolute, so a run of T1 + T2 steps records at the union of the records of a run of
+    T1 steps and of its continuation from ``start = T1`` (when T1 is a multiple of record_every).
+    """
+    stop = start + steps
+    first = (start // record_every + 1) * record_every
+    ks = np.concatenate([[start], np.arange(first, stop + 1, record_every)]).astype(np.int64)
+    return ks if ks[-1] == stop else np.append(ks, np.int64(stop))
+
+
 @dataclass(frozen=True)
 class Schedule:
+    """A named lr multiplier; ``Schedule(name, params)`` with ``name`` in ``NAMES``."""
     name: str
     params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.name not in _BUILDERS:
+            raise ValueError(f"schedule name={self.name!r} is not one of "
+                             f"{', '.join(map(repr, _BUILDERS))}")
 
     def __call__(self, steps: int) -> np.ndarray:
         steps = _checks.integer("steps", steps, lo=1)
@@ -59,6 +79,7 @@ def _wsd(steps, warmup, decay, final):
 
 
 _BUILDERS = {"constant": _constant, "warmup_cosine": _warmup_cosine, "wsd": _wsd}
+NAMES = tuple(_BUILDERS)
 
 
 def constant() -> Schedule:

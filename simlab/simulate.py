@@ -1,7 +1,9 @@
-"""``simulate``: an ensemble of optimizer runs on a quadratic problem, as a labelled Dataset.
+"""``simulate``: an ensemble of runs of any dynamics on any problem, as a labelled Dataset.
 
-What is simulated (problem, optimizer, schedule), how it runs (backend) and what is recorded
-(``record_every``) are separate arguments. Every input is validated before any work starts.
+What is simulated (problem, dynamics — an optimizer or an SDE model —, schedule), how it runs
+(``backend``) and what is recorded (``record_every``) are separate arguments. Every input is
+validated here, before any work starts, into one ``RunSpec`` that every backend runs with the same
+semantics (``backends/spec.py``); the result is assembled here, once, for every backend.
 """
 from __future__ import annotations
 
@@ -12,50 +14,136 @@ import xarray as xr
 
 from . import _checks
 from . import random as rnd
-from .backends import get_backend
-from .backends.spec import RunSpec
+from .backends import get_backend, resolve
+from .backends.spec import RawResult, RunSpec
+from .dynamics import Dynamics
 from .optim import Optimizer, lr_array
-from .problems.quadratic import QuadraticProblem, check_batch_size
-from .schedules import Schedule, constant
+from .problems.base import Problem
+from .schedules import Schedule, constant, record_steps
+
+#: The random counter of step k is k·2^32 + slot: steps and slots must stay below 2^32.
+MAX_STEP = (1 << 32) - 1
 
 
-def record_steps(steps: int, record_every: int) -> np.ndarray:
-    """Steps 0, r, 2r, … and always the final step T (the loss after the last update)."""
-    ks = np.arange(0, steps + 1, record_every, dtype=np.int64)
-    return ks if ks[-1] == steps else np.append(ks, steps)
+def _initial_state(init_state, shape, dim, start_step):
+    """(w, m, v, diverged_step, start_step) from ``init_state``: None (the problem's w0, zero
+    slots), a Dataset returned by ``simulate`` (its final state, divergence flags and final step)
+    or a tuple (w, m, v) of arrays broadcastable to (L, S, d) (m, v may be None: zeros)."""
+    full = shape + (dim,)
+    diverged = np.full(shape, -1, dtype=np.int64)
+    if isinstance(init_state, xr.Dataset):
+        missing = {"w_final", "m_final", "v_final", "diverged_step"} - set(init_state.data_vars)
+        if missing:
+            raise ValueError(f"init_state is a Dataset without {sorted(missing)}; pass the result "
+                             "of simlab.simulate or a tuple (w, m, v)")
+        parts = [init_state[name].values for name in ("w_final", "m_final", "v_final")]
+        diverged_in = init_state["diverged_step"].values
+        if diverged_in.shape != shape:
+            raise ValueError(f"init_state holds {diverged_in.shape} runs (lr, seed); this "
+                             f"simulation has {shape}")
+        diverged = np.array(diverged_in, dtype=np.int64)
+        if start_step is None:
+            start_step = int(init_state.attrs.get("final_step", 0))
+    elif isinstance(init_state, (tuple, list)) and len(init_state) == 3:
+        parts = list(init_state)
+    else:
+        raise ValueError(f"init_state={init_state!r} must be None, a Dataset from simlab.simulate "
+                         "or a tuple (w, m, v)")
+    arrays = []
+    for name, value in zip(("w", "m", "v"), parts):
+        if value is None:
+            arrays.append(np.zeros(full))
+            continue
+        arr = np.asarray(value, dtype=float)
+        try:
+            arrays.append(np.broadcast_to(arr, full).copy())
+        except ValueError:
+            raise ValueError(f"init_state {name} has shape {arr.shape}, not broadcastable to "
+                             f"(lr, seed, dim) = {full}") from None
+    alive = diverged < 0
+    for name, arr in zip(("w", "m", "v"), arrays):
+        if not np.all(np.isfinite(arr[alive])):
+            raise ValueError(f"init_state {name} has non-finite entries in runs that have not "
+                             "diverged")
+    return arrays[0], arrays[1], arrays[2], diverged, (0 if start_step is None else start_step)
 
 
-def make_spec(problem: QuadraticProblem, optimizer: Optimizer, lr, batch_size, steps, seeds=1, *,
+def make_spec(problem, optimizer, lr, batch_size=None, steps=None, seeds=1, *,
               schedule: Schedule | None = None, sampling: str = "without_replacement",
               record_every: int = 1, microbatch: int | None = None, batch_indices=None,
-              seed: int = 0, divergence_factor: float = 1e4) -> RunSpec:
+              seed: int = 0, divergence_factor: float = 1e4, init_state=None,
+              start_step: int | None = None, horizon: int | None = None,
+              backend: str = "numpy") -> RunSpec:
     """Validate the arguments of ``simulate`` and resolve them into a backend ``RunSpec``."""
-    if not isinstance(problem, QuadraticProblem):
-        raise ValueError(f"problem={problem!r} must be a QuadraticProblem (see simlab.problems)")
-    if not isinstance(optimizer, Optimizer):
-        raise ValueError(f"optimizer={optimizer!r} must be an Optimizer (see simlab.optim)")
+    dynamics = optimizer
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem={problem!r} must be a simlab Problem (see simlab.problems)")
+    if not isinstance(dynamics, (Optimizer, Dynamics)):
+        raise ValueError(f"optimizer={dynamics!r} must be an Optimizer (simlab.optim) or an SDE "
+                         "model (simlab.sde)")
+    is_optimizer = isinstance(dynamics, Optimizer)
+    if not is_optimizer:
+        if dynamics.problem is not problem:
+            raise ValueError("the SDE model was built for another problem; pass model.problem")
+        if batch_size is None:
+            batch_size = dynamics.batch_size
+        elif _checks.integer("batch_size", batch_size, lo=1) != dynamics.batch_size:
+            raise ValueError(f"batch_size={batch_size} differs from the SDE model's "
+                             f"batch_size={dynamics.batch_size}")
+    elif batch_size is None:
+        raise ValueError("batch_size is required for an optimizer (an integer >= 1)")
     lrs = lr_array(lr)
+    if not is_optimizer:
+        for value in lrs:
+            _checks.positive("lr", value)
+    if steps is None:
+        raise ValueError("steps is required (an integer >= 1)")
     steps = _checks.integer("steps", steps, lo=1)
     seeds = _checks.integer("seeds", seeds, lo=1)
     seed = _checks.integer("seed", seed, lo=0)
     record_every = _checks.integer("record_every", record_every, lo=1)
     divergence_factor = _checks.in_range("divergence_factor", divergence_factor, 1.0, np.inf,
                                          lo_closed=False)
+    if start_step is not None:
+        start_step = _checks.integer("start_step", start_step, lo=0)
     schedule = constant() if schedule is None else schedule
     if not isinstance(schedule, Schedule):
         raise ValueError(f"schedule={schedule!r} must be a simlab.schedules.Schedule")
-    batch_size = check_batch_size(problem, batch_size, sampling)
+    batch_size = problem.check_batch_size(batch_size, sampling)
     microbatch = batch_size if microbatch is None else _checks.integer("microbatch", microbatch, lo=1)
     if batch_size % microbatch:
         raise ValueError(f"microbatch={microbatch} must divide batch_size={batch_size} "
                          f"(allowed: the divisors of {batch_size})")
-    if optimizer.squares_microbatches is False and microbatch != batch_size:
+    if microbatch != batch_size and not (is_optimizer and dynamics.squares_microbatches):
+        name = dynamics.name if is_optimizer else dynamics.label
         raise ValueError(f"microbatch={microbatch} only applies to batch-size-invariant optimizers "
-                         f"(optim.bsi_adam); {optimizer.name} uses the whole batch")
+                         f"(optim.bsi_adam); {name} uses the whole batch")
+    n_lr, d = lrs.shape[0], problem.dim
+    substeps = getattr(dynamics, "substeps", 1)
+    if batch_size // microbatch * d > MAX_STEP:
+        raise ValueError(f"batch_size/microbatch·dim = {batch_size // microbatch * d} noise slots "
+                         f"per step is outside the allowed range [1, {MAX_STEP}]")
+    n_records = steps // record_every + 2
+    hint = "; record less often (record_every), or split the seeds over several calls"
+    _checks.memory("this simulation", 8.0 * n_lr * seeds * (n_records + 3 * d + 2)
+                   + 16.0 * (steps + (start_step or 0))
+                   + (24.0 * n_lr * seeds * batch_size * d if resolve(backend) == "numpy" else 0)
+                   + (8.0 * steps * seeds * batch_size if batch_indices is not None else 0), hint)
+
+    w, m, v, diverged, start_step = _initial_state(init_state, (n_lr, seeds), d, start_step) \
+        if init_state is not None else (None, None, None, None, start_step or 0)
+    stop = start_step + steps
+    if stop * substeps > MAX_STEP:
+        raise ValueError(f"(start_step + steps)·substeps = {stop * substeps} is outside the "
+                         f"allowed range [1, {MAX_STEP}] of the random counter")
+    horizon = stop if horizon is None else _checks.integer("horizon", horizon, lo=stop,
+                                                            hi=MAX_STEP)
     if batch_indices is not None:
-        if problem.samples is None:
+        if problem.n_samples is None:
             raise ValueError("batch_indices applies to data problems only; this problem has "
                              "Gaussian noise")
+        if not is_optimizer:
+            raise ValueError("batch_indices applies to optimizers only")
         batch_indices = np.asarray(batch_indices)
         want = (steps, seeds, batch_size)
         if batch_indices.shape != want or not np.issubdtype(batch_indices.dtype, np.integer):
@@ -65,71 +153,100 @@ def make_spec(problem: QuadraticProblem, optimizer: Optimizer, lr, batch_size, s
         if batch_indices.min() < 0 or batch_indices.max() >= n:
             raise ValueError(f"batch_indices has entries outside the allowed range [0, {n - 1}]")
         batch_indices = batch_indices.astype(np.int64)
-    w0 = np.asarray(problem.w0, dtype=float)
-    threshold = divergence_factor * max(float(problem.loss(w0)), 1e-300)
+    if w is None:
+        w = np.broadcast_to(np.asarray(problem.w0, dtype=float), (n_lr, seeds, d)).copy()
+        m = np.zeros_like(w)
+        v = np.zeros_like(w)
+        diverged = np.full((n_lr, seeds), -1, dtype=np.int64)
+    reference = max(float(problem.loss(np.asarray(problem.w0, dtype=float))), problem.loss_scale())
     return RunSpec(
-        hessian=np.ascontiguousarray(problem.hessian, dtype=float),
-        w0=w0,
-        samples_t=None if problem.samples is None else np.ascontiguousarray(problem.samples.T),
-        noise_sqrt=problem.noise_sqrt,
-        diagonal=problem.diagonal,
-        optimizer=optimizer,
-        lrs=lrs,
-        schedule=schedule(steps),
-        keys=rnd.run_keys(seed, seeds),
-        batch_size=batch_size,
-        microbatch=microbatch,
-        with_replacement=(sampling == "with_replacement"),
-        record_steps=record_steps(steps, record_every),
-        batch_indices=batch_indices,
-        divergence_threshold=threshold,
+        problem=problem, dynamics=dynamics, lrs=lrs, schedule=schedule(horizon),
+        keys=rnd.run_keys(seed, seeds), batch_size=batch_size, microbatch=microbatch,
+        sampling=sampling, batch_indices=batch_indices, start_step=start_step, steps=steps,
+        record_steps=record_steps(steps, record_every, start_step),
+        divergence_threshold=divergence_factor * reference,
+        init_w=w, init_m=m, init_v=v, init_diverged_step=diverged,
     )
 
 
-def simulate(problem: QuadraticProblem, optimizer: Optimizer, lr, batch_size: int, steps: int,
+def simulate(problem, optimizer, lr, batch_size: int | None = None, steps: int | None = None,
              seeds: int = 1, *, schedule: Schedule | None = None,
              sampling: str = "without_replacement", record_every: int = 1,
-             backend: str = "numpy", microbatch: int | None = None, batch_indices=None,
-             seed: int = 0, divergence_factor: float = 1e4) -> xr.Dataset:
+             backend: str = "auto", microbatch: int | None = None, batch_indices=None,
+             seed: int = 0, divergence_factor: float = 1e4, init_state=None,
+             start_step: int | None = None, horizon: int | None = None) -> xr.Dataset:
     """Run ``optimizer`` on ``problem`` for every learning rate × seed; return a Dataset.
 
     Arguments
     ---------
-    lr: scalar or list of peak learning rates η (≥ 0); the rate at step k is η·schedule(T)[k].
-    batch_size: B ≥ 1 (≤ n without replacement on a data problem).
-    steps: T ≥ 1 updates. seeds: S independent runs per learning rate, on streams spawned from
-    ``SeedSequence(seed)``; run s uses the same batches for every lr (common random numbers).
-    sampling: ``"without_replacement"`` (the reference toy) or ``"with_replacement"``.
-    record_every: the full-batch loss is recorded at steps 0, r, 2r, … and at T.
-    backend: ``"numpy"`` (reference), ``"numba"`` (fused CPU kernels) or ``"cupy"``.
+    problem: a ``simlab.problems`` Problem (quadratics, the diagonal linear network, …).
+    optimizer: the dynamics — an ``Optimizer`` (``simlab.optim``) or an SDE model (``simlab.sde``),
+    which carries its own batch size and Euler–Maruyama sub-steps.
+    lr: scalar or list of distinct peak learning rates η (≥ 0; > 0 for an SDE); the rate at step
+    k is η·s_k with s = schedule(horizon).
+    batch_size: B ≥ 1 (≤ n unless sampling with replacement); an SDE model's by default.
+    steps: T ≥ 1 steps, from ``start_step`` to ``start_step + T``.
+    seeds: S independent runs per learning rate, on streams spawned from ``SeedSequence(seed)``;
+    run s uses the same batches and noise for every lr (common random numbers).
+    sampling: ``"without_replacement"`` (an independent B-subset per step, the reference toy),
+    ``"with_replacement"`` or ``"epoch"`` (random reshuffling: multi-epoch training).
+    record_every: the full-batch loss is recorded at the first step, every multiple of
+    ``record_every`` and the last step.
+    backend: ``"auto"`` (numba when importable), ``"numpy"`` (the reference), ``"numba"``, ``"cuda"``.
     microbatch: M dividing B, for batch-size-invariant optimizers (``optim.bsi_adam``).
     batch_indices: optional (T, S, B) integer array of sample indices to use instead of drawing.
-    divergence_factor: a run diverges when its loss is NaN or > factor × L(w0); it is then frozen.
+    divergence_factor: a run diverges when its loss is NaN or > factor × max(L(w0),
+    problem.loss_scale()) (w0 = ``problem.w0``, also when continuing); it is then frozen.
+    init_state, start_step: continue runs from a state — the Dataset of an earlier ``simulate``
+    (its final state, divergence flags, and its final step as the default ``start_step``) or a
+    tuple (w, m, v) broadcastable to (lr, seed, dim). T1 steps then a continuation of T2 steps
+    equals T1 + T2 steps bit for bit (same draws, schedule entries and step counts).
+    horizon: the number of steps the schedule spans (default start_step + T); give the total
+    when running a long schedule in pieces.
 
     Returns an ``xarray.Dataset`` with ``loss`` (lr, seed, step), ``diverged`` and
-    ``diverged_step`` (lr, seed; −1 when finite throughout), ``w_final`` (lr, seed, dim); the
-    resolved configuration is in ``attrs["config"]`` (JSON).
+    ``diverged_step`` (lr, seed; −1 when finite throughout), the final state ``w_final``,
+    ``m_final``, ``v_final`` (lr, seed, dim); the resolved configuration is in
+    ``attrs["config"]`` (JSON) and the last step in ``attrs["final_step"]``.
     """
     run = get_backend(backend)
-    spec = make_spec(problem, optimizer, lr, batch_size, steps, seeds, schedule=schedule,
+    dynamics = optimizer
+    spec = make_spec(problem, dynamics, lr, batch_size, steps, seeds, schedule=schedule,
                      sampling=sampling, record_every=record_every, microbatch=microbatch,
-                     batch_indices=batch_indices, seed=seed, divergence_factor=divergence_factor)
+                     batch_indices=batch_indices, seed=seed, divergence_factor=divergence_factor,
+                     init_state=init_state, start_step=start_step, horizon=horizon,
+                     backend=backend)
     raw = run(spec)
+    is_optimizer = isinstance(dynamics, Optimizer)
     config = {
-        "problem": problem.config(), "optimizer": optimizer.config(),
+        "problem": problem.config(),
+        ("optimizer" if is_optimizer else "dynamics"): dynamics.config(),
         "schedule": (schedule or constant()).config(), "batch_size": spec.batch_size,
-        "microbatch": spec.microbatch, "steps": spec.steps, "seeds": int(spec.keys.shape[0]),
-        "seed": seed, "sampling": sampling, "record_every": record_every, "backend": backend,
-        "divergence_factor": divergence_factor, "given_batch_indices": batch_indices is not None,
+        "microbatch": spec.microbatch, "steps": spec.steps, "start_step": spec.start_step,
+        "horizon": int(spec.schedule.shape[0]), "seeds": int(spec.keys.shape[0]),
+        "seed": _checks.integer("seed", seed, lo=0), "sampling": sampling,
+        "record_every": _checks.integer("record_every", record_every, lo=1),
+        "backend": resolve(backend), "divergence_factor": float(divergence_factor),
+        "given_batch_indices": batch_indices is not None,
+        "continued": init_state is not None,
     }
+    return assemble(spec, raw, config, dynamics.label if is_optimizer else dynamics.label)
+
+
+def assemble(spec: RunSpec, raw: RawResult, config: dict, label: str) -> xr.Dataset:
+    """The labelled Dataset of a backend's raw result (the one place results are assembled)."""
+    vector = ("lr", "seed", "dim")
     return xr.Dataset(
         {
             "loss": (("lr", "seed", "step"), raw.loss),
             "diverged": (("lr", "seed"), raw.diverged_step >= 0),
             "diverged_step": (("lr", "seed"), raw.diverged_step),
-            "w_final": (("lr", "seed", "dim"), raw.w_final),
+            "w_final": (vector, raw.w),
+            "m_final": (vector, raw.m),
+            "v_final": (vector, raw.v),
         },
         coords={"lr": spec.lrs, "seed": np.arange(spec.keys.shape[0]), "step": spec.record_steps},
-        attrs={"config": json.dumps(config, sort_keys=True), "optimizer": optimizer.label,
-               "problem": problem.name},
+        attrs={"config": json.dumps(config, sort_keys=True), "optimizer": label,
+               "problem": spec.problem.name, "start_step": int(spec.start_step),
+               "final_step": int(spec.stop)},
     )

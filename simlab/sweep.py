@@ -85,7 +85,7 @@ class Sweep:
     schedule: Schedule | None = None
     sampling: str = "without_replacement"
     record_every: int = 1
-    backend: str = "numpy"
+    backend: str = "auto"
     seed: int = 0
     divergence_factor: float = 1e4
     lr_grids: dict = field(init=False, repr=False)

@@ -5,7 +5,7 @@ import pytest
 from simlab import optim, problems, schedules, simulate
 from simlab.sde import (fitted_order, integrate, sgd_discrete_loss, sgd_sde, sgd_sde_loss,
                         signsgd_discrete_loss, signsgd_sde, weak_errors)
-from simlab.sde.adaptive import adaptive_discrete_loss, adaptive_sde_loss
+from simlab.sde.adaptive import adaptive_sde, adaptive_sde_loss, warm_start
 
 
 def toy2d():
@@ -156,7 +156,8 @@ def test_compagnoni_adam_sde_weak_order_one_from_a_warm_start():
     for lr in lrs:
         b1, b2 = 1 - lr, 1 - 0.1 * lr
         steps = round(2.0 / lr)
-        disc = adaptive_discrete_loss(prob, "adam", lr, 4, steps, paths, b1, b2, seed=5)
+        disc = simulate(prob, optim.adam(b1, b2, 1e-8, bias_correction=False), lr, 4, steps,
+                        paths, seed=5, init_state=warm_start(prob, 4)).loss.values[0]
         sde = adaptive_sde_loss(prob, "compagnoni", "adam", lr, 4, steps, paths, b1, b2,
                                 substeps=2, seed=3, start="stationary")
         diff = np.abs(disc.mean(0) - sde.mean(0))
@@ -193,6 +194,6 @@ def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="start"):
         adaptive_sde_loss(problems.nqm(dim=3), "malladi", "adam", 0.1, 1, 10, 2, start="hot")
     with pytest.raises(ValueError, match="optimizer"):
-        adaptive_discrete_loss(problems.nqm(dim=3), "lion", 0.1, 1, 10, 2)
+        adaptive_sde(problems.nqm(dim=3), "malladi", "lion", 1)
     with pytest.raises(ValueError, match="family"):
         adaptive_sde_loss(problems.nqm(dim=3), "smith", "adam", 0.1, 1, 10, 2)

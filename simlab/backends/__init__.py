@@ -1,28 +1,34 @@
-"""How a simulation runs: ``numpy`` (the reference), ``numba`` (fused CPU kernels), ``cupy``.
+"""How a simulation runs: ``numpy`` (the reference), ``numba`` (fused CPU kernels), ``cuda``.
 
 A backend is a function ``run(spec: RunSpec) -> RawResult`` (see ``spec.py`` for the semantics).
+``auto`` is numba when it can be imported, else numpy.
 """
 from __future__ import annotations
 
-from functools import partial
+BACKENDS = ("auto", "numpy", "numba", "cuda")
 
-BACKENDS = ("numpy", "numba", "cupy")
+
+def resolve(name: str) -> str:
+    """The concrete backend ``name`` stands for (``auto`` → numba, or numpy without numba)."""
+    if name not in BACKENDS:
+        raise ValueError(f"backend={name!r} is not one of {', '.join(map(repr, BACKENDS))}")
+    if name != "auto":
+        return name
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return "numpy"
+    return "numba"
 
 
 def get_backend(name: str):
     """The ``run`` function of backend ``name``; a ValueError for unknown or unavailable ones."""
-    if name not in BACKENDS:
-        raise ValueError(f"backend={name!r} is not one of {', '.join(map(repr, BACKENDS))}")
+    name = resolve(name)
     if name == "numpy":
         from .reference import run
         return run
     if name == "numba":
         from .numba_backend import run
         return run
-    try:
-        import cupy
-    except ImportError:
-        raise ValueError("backend='cupy' needs cupy, which is not installed; "
-                         "use backend='numba' or 'numpy'") from None
-    from .reference import run
-    return partial(run, xp=cupy)
+    from .cuda_backend import run
+    return run

@@ -1,392 +1,254 @@
-"""The numba backend: the semantics of ``spec.py`` as one fused CPU kernel, parallel over runs.
+"""The numba backend: the engine of ``per_run.py`` compiled into one CPU kernel, parallel over runs.
 
-One ``prange`` iteration owns one run r = (l, s) (learning rate l, seed s, flattened) and walks it
-through all T steps with its iterate, optimizer slots and scratch buffers held in per-run arrays
-allocated once, before the time loop. Per step it
+``simulate_block`` walks a block of runs r = (l, s) through the compiled ``per_run.run_one``;
+``run`` spreads the blocks over a thread pool (the compiled code releases the GIL). Nothing here restates an update rule, a problem or an
+SDE: every scalar function is compiled from its own source by ``compiled`` (numba.njit of the
+function's code with the simlab functions it calls compiled the same way and ``sqrt`` bound to
+``math.sqrt``), and the generic functions of ``simlab.kernel_ops`` are overloaded to dispatch on the
+*type* of the records they receive. Each combination of record types (problem kind × dynamics ×
+optimizer rule) is therefore compiled into its own specialized, branch-free machine code, and
+cached on disk per type signature; ``_numba_cache`` makes that cache invalid the moment any
+simlab source it was compiled from changes.
 
-1. draws the batch of step k from (keys[s], k) with the compiled functions of ``simlab.random``
-   (so every lr of seed s sees the same batch: common random numbers), or reads ``batch_indices``;
-2. forms each micro-batch gradient in one fused pass over the sampled rows of ``samples_t``
-   (p = x_iᵀw, then g += p·x_i, four contiguous rows at a time) or, for Gaussian noise,
-   Hw + L z/√M with z from the compiled Box–Muller ``standard_normal``;
-3. applies the optimizer's own elementwise ``rule`` (``simlab.optim``, compiled by ``numba.njit``
-   and inlined; see ``RULES``) in a separate tight loop over the d coordinates, then the per-run
-   clipping of adaptive momentum clipping (the (1 − p)-quantile of |step| with numpy's linear
-   interpolation);
-4. evaluates ½wᵀHw only at record steps, and freezes the run at its first record that is NaN or
-   above the divergence threshold.
-
-Nothing depends on which thread runs which run, so results do not depend on the thread count.
-Against the reference backend the batches and noise draws are bit-for-bit identical and losses
-agree to ~1e-15 relative (only the order of floating-point sums differs); see tests/test_backends.py.
+Semantics: those of the reference backend (``spec.py``); batches and noise are bit-for-bit the
+same draws, and nothing depends on which thread runs which run.
 """
 from __future__ import annotations
 
 import math
 import types
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
-from numba import prange
+from numba.core.errors import TypingError
+from numba.extending import overload
 
-from .. import optim
-from .. import random as rnd
-from .spec import RawResult, RunSpec
+from .. import kernel_ops, optim
+from . import _numba_cache, per_run
+from .kernel_inputs import kernel_inputs, raw_result
+from .per_run import Scratch
 
-# numpy's floating-point semantics (x/0 is ±inf or NaN, as in the reference backend, instead of
-# Python's ZeroDivisionError); it also drops the zero-divisor branch that blocks vectorization.
-_JIT = dict(fastmath=False, error_model="numpy")
+_numba_cache.install()
 
-_NOISE_DATA, _NOISE_DENSE, _NOISE_DIAGONAL = 0, 1, 2
-_BATCH_GIVEN, _BATCH_WITH, _BATCH_WITHOUT = 0, 1, 2
+#: numpy's floating-point semantics (x/0 is ±inf or NaN, as in the reference backend, instead of
+#: Python's ZeroDivisionError); it also drops the zero-divisor branch that blocks vectorization.
+JIT = dict(fastmath=False, error_model="numpy")
+#: How every scalar function is compiled: LLVM ``alwaysinline`` (numba's ``forceinline``), so that
+#: a step is one function LLVM optimizes as a whole — a call between numba functions passes every
+#: field of every record as a separate argument, which costs more than the arithmetic — and no
+#: reference counting (none of them allocates; every array they see outlives the call). Inlining
+#: in LLVM rather than in numba's IR (``inline="always"``) compiles ~5× faster.
+INLINED = dict(JIT, forceinline=True, _nrt=False)
+#: Big functions that run rarely (per record step, per epoch, or only when clipping): not inlined.
+COLD = frozenset({"heap_sort", "sift_down", "clip_top_fraction_into", "epoch_permutation_into",
+                  "data_loss", "gaussian_loss", "half_quadratic_form"})
+_MATH = {"sqrt": math.sqrt}
+_GENERIC = frozenset(kernel_ops.GENERIC)
+_COMPILED: dict = {}
 
 
-def _jit_with_globals(func, **compiled):
-    """``numba.njit`` of ``func``'s own code, with the global names it calls bound to compiled
-    dispatchers (``simlab.random`` calls plain Python functions by global name)."""
+def compiled(func):
+    """numba.njit of ``func``'s own code; every simlab function it calls by a global name is
+    compiled the same way (recursively), ``sqrt`` means ``math.sqrt`` and the generic functions of
+    ``kernel_ops`` stay as they are (they are overloaded below). Memoized."""
+    if func in _COMPILED:
+        return _COMPILED[func]
     scope = dict(func.__globals__)
-    scope.update(compiled)
+    for name in func.__code__.co_names:
+        if name in _MATH:
+            scope[name] = _MATH[name]
+            continue
+        obj = scope.get(name)
+        if (isinstance(obj, types.FunctionType) and obj not in _GENERIC and obj is not func
+                and getattr(obj, "__module__", "").startswith("simlab")):
+            scope[name] = compiled(obj)
     clone = types.FunctionType(func.__code__, scope, func.__name__, func.__defaults__,
                                func.__closure__)
-    return numba.njit(clone, **_JIT)
-
-
-_splitmix64 = _jit_with_globals(rnd.splitmix64)
-_uniform = _jit_with_globals(rnd.uniform, splitmix64=_splitmix64)
-_standard_normal = _jit_with_globals(rnd.standard_normal, uniform=_uniform)
-
-_COMPILED_RULES: dict = {}
-
-
-def compiled_rule(rule):
-    """The elementwise optimizer ``rule`` compiled for float64 scalars (memoized)."""
-    if rule not in _COMPILED_RULES:
-        _COMPILED_RULES[rule] = numba.njit(rule, **_JIT)
-    return _COMPILED_RULES[rule]
+    options = dict(INLINED, forceinline=func.__name__ not in COLD)
+    _COMPILED[func] = numba.njit(clone, **options)
+    return _COMPILED[func]
 
 
 # ------------------------------------------------------------------------------------------------
-# Per-run batch samplers: the scalar form of rnd.batch_with_replacement / batch_without_replacement
-# (same uniforms, same index map, same Floyd step), writing into a preallocated buffer.
+# Dispatch on record types (compile time)
 # ------------------------------------------------------------------------------------------------
 
-@numba.njit(**_JIT)
-def _batch_with_replacement_into(out, key, step, n):
-    """out[b] = min(⌊u_b·n⌋, n − 1), u_b = uniform(key, step, b)."""
-    for b in range(out.shape[0]):
-        u = _uniform(key, np.uint64(step), np.uint64(b))
-        out[b] = min(np.int64(u * n), n - 1)
+def _record_class(numba_type, kind):
+    cls = getattr(numba_type, "instance_class", None)
+    if cls is None:
+        raise TypingError(f"{kind} record must be a NamedTuple, got {numba_type}")
+    return cls
 
 
-@numba.njit(**_JIT)
-def _batch_without_replacement_into(out, key, step, n):
-    """Floyd's algorithm: for j = n − B + k, t = min(⌊u_k (j + 1)⌋, j); take t unless taken, else j."""
-    batch = out.shape[0]
-    for k in range(batch):
-        j = n - batch + k
-        u = _uniform(key, np.uint64(step), np.uint64(k))
-        t = min(np.int64(u * (j + 1)), j)
-        for i in range(k):
-            if out[i] == t:
-                t = j
-                break
-        out[k] = t
+def _problem(P):
+    cls = _record_class(P, "problem")
+    if cls not in kernel_ops.PROBLEM_OPS:
+        raise TypingError(f"no problem operations registered for {cls.__name__}")
+    return kernel_ops.PROBLEM_OPS[cls]
 
 
-@numba.njit(**_JIT)
-def _clip_top_fraction(step, fraction, buffer):
-    """In place: step ← sign(step)·min(|step|, τ), τ = the (1 − p)-quantile of |step| computed as
-    ``np.quantile`` (method "linear") does: i = (d − 1)q, a = sorted[⌊i⌋], b = sorted[⌊i⌋ + 1],
-    γ = i − ⌊i⌋, τ = b − (b − a)(1 − γ) if γ ≥ ½ else a + (b − a)γ; NaN if any entry is NaN."""
-    d = step.shape[0]
-    has_nan = False
-    for i in range(d):
-        buffer[i] = abs(step[i])
-        if math.isnan(buffer[i]):
-            has_nan = True
-    if has_nan:
-        tau = np.nan
+def _nan_fill(out):
+    """For an operation a problem kind does not have: its branch is never taken (the callers
+    test ``problem_has_samples``), but numba types it; it writes NaN so that a mistake shows."""
+    for i in range(out.shape[0]):
+        out[i] = math.nan
+
+
+_nan_fill_c = numba.njit(_nan_fill, **INLINED)
+
+
+@overload(kernel_ops.problem_loss, jit_options=INLINED)
+def _ov_problem_loss(P, w):
+    fn = compiled(_problem(P).loss)
+    return lambda P, w: fn(P, w)
+
+
+@overload(kernel_ops.problem_gradient, jit_options=INLINED)
+def _ov_problem_gradient(P, w, out):
+    fn = compiled(_problem(P).gradient)
+    return lambda P, w, out: fn(P, w, out)
+
+
+@overload(kernel_ops.problem_has_samples, jit_options=INLINED)
+def _ov_problem_has_samples(P):
+    if _problem(P).has_samples:
+        return lambda P: True
+    return lambda P: False
+
+
+@overload(kernel_ops.problem_n_samples, jit_options=INLINED)
+def _ov_problem_n_samples(P):
+    ops = _problem(P)
+    if not ops.has_samples:
+        return lambda P: 0
+    fn = compiled(ops.n_samples)
+    return lambda P: fn(P)
+
+
+@overload(kernel_ops.problem_add_sample_gradient, jit_options=INLINED)
+def _ov_add_sample_gradient(P, w, i, weight, out):
+    ops = _problem(P)
+    if not ops.has_samples:
+        return lambda P, w, i, weight, out: _nan_fill_c(out)
+    fn = compiled(ops.add_sample_gradient)
+    return lambda P, w, i, weight, out: fn(P, w, i, weight, out)
+
+
+@overload(kernel_ops.problem_add_sample_gradients, jit_options=INLINED)
+def _ov_add_sample_gradients(P, w, idx, start, stop, out):
+    ops = _problem(P)
+    if not ops.has_samples:
+        return lambda P, w, idx, start, stop, out: _nan_fill_c(out)
+    fn = compiled(ops.add_sample_gradients or kernel_ops.default_add_sample_gradients)
+    return lambda P, w, idx, start, stop, out: fn(P, w, idx, start, stop, out)
+
+
+@overload(kernel_ops.problem_add_weighted_sample_gradients, jit_options=INLINED)
+def _ov_add_weighted_sample_gradients(P, w, rows, weights, count, out):
+    ops = _problem(P)
+    if not ops.has_samples:
+        return lambda P, w, rows, weights, count, out: _nan_fill_c(out)
+    fn = compiled(ops.add_weighted_sample_gradients
+                  or kernel_ops.default_add_weighted_sample_gradients)
+    return lambda P, w, rows, weights, count, out: fn(P, w, rows, weights, count, out)
+
+
+@overload(kernel_ops.problem_noise, jit_options=INLINED)
+def _ov_problem_noise(P, z, out):
+    ops = _problem(P)
+    if ops.noise is None:
+        return lambda P, z, out: _nan_fill_c(out)
+    fn = compiled(ops.noise)
+    return lambda P, z, out: fn(P, z, out)
+
+
+@overload(kernel_ops.problem_noise_variance, jit_options=INLINED)
+def _ov_problem_noise_variance(P, out):
+    ops = _problem(P)
+    if ops.noise_variance is None:
+        return lambda P, out: _nan_fill_c(out)
+    fn = compiled(ops.noise_variance)
+    return lambda P, out: fn(P, out)
+
+
+@overload(kernel_ops.dynamics_step, jit_options=INLINED)
+def _ov_dynamics_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
+    cls = _record_class(D, "dynamics")
+    if cls not in kernel_ops.DYNAMICS_OPS:
+        raise TypingError(f"no dynamics registered for {cls.__name__}")
+    fn = compiled(kernel_ops.DYNAMICS_OPS[cls].step)
+    return (lambda D, P, batching, seed, key, k, lr, w, m, v, scratch:
+            fn(D, P, batching, seed, key, k, lr, w, m, v, scratch))
+
+
+def _rule(h):
+    cls = _record_class(h, "hyper-parameter")
+    if cls not in optim.RULES:
+        raise TypingError(f"{cls.__name__} has no rule in simlab.optim.RULES")
+    return optim.RULES[cls]
+
+
+@overload(kernel_ops.rule_per_step, jit_options=INLINED)
+def _ov_rule_per_step(h, t, lr):
+    fn = compiled(_rule(h).per_step)
+    return lambda h, t, lr: fn(t, lr, h)
+
+
+@overload(kernel_ops.rule_step, jit_options=INLINED)
+def _ov_rule_step(h, g, gsq, m, v, s):
+    fn = compiled(_rule(h).update)
+    return lambda h, g, gsq, m, v, s: fn(g, gsq, m, v, s, h)
+
+
+# ------------------------------------------------------------------------------------------------
+# The kernel
+# ------------------------------------------------------------------------------------------------
+
+# One run: every callee inlined into it, no reference counting (see INLINED); not itself inlined.
+_run_one = numba.njit(compiled(per_run.run_one).py_func, _nrt=False, **JIT)
+
+
+@numba.njit(nogil=True, cache=True, **JIT)
+def simulate_block(first, last, P, D, plan, batching, out, batch_capacity, sample_capacity):
+    """Runs r = first .. last − 1, one after the other, sharing one set of scratch buffers (each
+    run overwrites them before reading); fills ``out``. Releases the GIL."""
+    d = out.w.shape[2]
+    scratch = Scratch(np.empty(d), np.empty(d), np.empty(d), np.empty(d), np.empty(d),
+                      np.empty(batch_capacity, dtype=np.int64),
+                      np.empty(sample_capacity, dtype=np.int64),
+                      np.empty(sample_capacity, dtype=np.int64),
+                      np.empty(sample_capacity, dtype=np.int64),
+                      np.empty(sample_capacity),
+                      np.empty(1, dtype=np.int64), np.empty(d))
+    for r in range(first, last):
+        _run_one(r, P, D, plan, batching, out, scratch)
+
+
+_POOL: dict = {}
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    if threads not in _POOL:
+        _POOL[threads] = ThreadPoolExecutor(threads, thread_name_prefix="simlab-numba")
+    return _POOL[threads]
+
+
+def run(spec):
+    """Simulate every (lr, seed) run of ``spec`` (semantics: ``spec.py``).
+
+    Runs are split into contiguous blocks, a few per thread, each simulated by ``simulate_block``
+    in a thread of a pool (the compiled code releases the GIL); ``numba.get_num_threads()``
+    threads (``NUMBA_NUM_THREADS``). Each run depends on its own key only, so the results do not
+    depend on the number of threads or the block boundaries."""
+    P, D, plan, batching, out, capacities = kernel_inputs(spec)
+    n_runs = out.w.shape[0] * out.w.shape[1]
+    threads = max(1, min(numba.get_num_threads(), n_runs))
+    args = (P, D, plan, batching, out) + tuple(capacities)
+    if threads == 1:
+        simulate_block(0, n_runs, *args)
     else:
-        buffer.sort()
-        virtual = (d - 1) * (1.0 - fraction)
-        lower = math.floor(virtual)
-        if virtual >= d - 1:
-            tau = buffer[d - 1]
-        else:
-            a = buffer[np.int64(lower)]
-            b = buffer[np.int64(lower) + 1]
-            gamma = virtual - lower
-            diff = b - a
-            tau = b - diff * (1.0 - gamma) if gamma >= 0.5 else a + diff * gamma
-    for i in range(d):
-        magnitude = abs(step[i])
-        clipped = tau if (magnitude > tau or math.isnan(tau)) else magnitude
-        step[i] = np.sign(step[i]) * clipped
-
-
-@numba.njit(**_JIT)
-def _row_dot(matrix, row, w):
-    """matrix[row]ᵀw. For d ≥ 16, four interleaved partial sums (independent add chains the CPU
-    overlaps; fastmath is off, so LLVM may not reassociate one chain); below, one plain chain,
-    which is faster for short rows. Indexing the matrix directly, rather than taking a row view,
-    avoids reference counting in the innermost loop."""
-    d = w.shape[0]
-    if d < 16:
-        total = 0.0
-        for i in range(d):
-            total += matrix[row, i] * w[i]
-        return total
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    i = 0
-    while i + 4 <= d:
-        s0 += matrix[row, i] * w[i]
-        s1 += matrix[row, i + 1] * w[i + 1]
-        s2 += matrix[row, i + 2] * w[i + 2]
-        s3 += matrix[row, i + 3] * w[i + 3]
-        i += 4
-    while i < d:
-        s0 += matrix[row, i] * w[i]
-        i += 1
-    return (s0 + s1) + (s2 + s3)
-
-
-@numba.njit(**_JIT)
-def _accumulate_rows(samples_t, idx, start, stop, w, acc):
-    """acc += Σ_{b ∈ [start, stop)} (x_bᵀw) x_b with x_b = samples_t[idx[b]], the terms added in
-    order of b. Rows go four at a time: four independent dot products share each load of w[i],
-    and acc[i] is loaded and stored once per four rows (a vectorizable loop over i)."""
-    d = w.shape[0]
-    b = start
-    while b + 4 <= stop:
-        r0, r1, r2, r3 = idx[b], idx[b + 1], idx[b + 2], idx[b + 3]
-        p0 = 0.0
-        p1 = 0.0
-        p2 = 0.0
-        p3 = 0.0
-        for i in range(d):
-            wi = w[i]
-            p0 += samples_t[r0, i] * wi
-            p1 += samples_t[r1, i] * wi
-            p2 += samples_t[r2, i] * wi
-            p3 += samples_t[r3, i] * wi
-        for i in range(d):
-            total = acc[i]
-            total += p0 * samples_t[r0, i]
-            total += p1 * samples_t[r1, i]
-            total += p2 * samples_t[r2, i]
-            total += p3 * samples_t[r3, i]
-            acc[i] = total
-        b += 4
-    while b < stop:
-        row = idx[b]
-        p = 0.0
-        for i in range(d):
-            p += samples_t[row, i] * w[i]
-        for i in range(d):
-            acc[i] += p * samples_t[row, i]
-        b += 1
-
-
-@numba.njit(**_JIT)
-def _full_loss(w, hessian, diagonal):
-    """½ wᵀHw (O(d) when H is diagonal)."""
-    d = w.shape[0]
-    total = 0.0
-    if diagonal:
-        for i in range(d):
-            total += w[i] * w[i] * hessian[i, i]
-    else:
-        for i in range(d):
-            total += w[i] * _row_dot(hessian, i, w)
-    return 0.5 * total
-
-
-# The optimizer rules of simlab.optim, compiled. The kernel names them as globals and picks one by
-# index: a function passed as an argument would make numba's on-disk cache unusable (its type is
-# the dispatcher's identity, and a function passed inside compiled code becomes a pointer that
-# cannot be cached), and every process would pay ~13 s of CPU per rule to compile. ``_apply_rule``
-# branches once per step, outside the loop over coordinates, and the chosen rule is inlined.
-RULES = (optim.sgd_rule, optim.adam_rule, optim.rmsprop_rule, optim.signum_rule)
-_sgd_rule = compiled_rule(optim.sgd_rule)
-_adam_rule = compiled_rule(optim.adam_rule)
-_rmsprop_rule = compiled_rule(optim.rmsprop_rule)
-_signum_rule = compiled_rule(optim.signum_rule)
-
-
-@numba.njit(**_JIT)
-def _apply_rule(rule_id, g, gsq, m, v, step, t, lr, h0, h1, h2, h3):
-    """For every coordinate i: step[i], m[i], v[i] = RULES[rule_id](g[i], gsq[i], m[i], v[i],
-    t, lr, h0, h1, h2, h3). One loop per rule, so that each loop body is branch-free: LLVM can
-    then hoist the rule's loop-invariant parts (Adam's β^t) and vectorize the rest."""
-    d = g.shape[0]
-    if rule_id == 0:
-        for i in range(d):
-            step[i], m[i], v[i] = _sgd_rule(g[i], gsq[i], m[i], v[i], t, lr, h0, h1, h2, h3)
-    elif rule_id == 1:
-        for i in range(d):
-            step[i], m[i], v[i] = _adam_rule(g[i], gsq[i], m[i], v[i], t, lr, h0, h1, h2, h3)
-    elif rule_id == 2:
-        for i in range(d):
-            step[i], m[i], v[i] = _rmsprop_rule(g[i], gsq[i], m[i], v[i], t, lr, h0, h1, h2, h3)
-    else:
-        for i in range(d):
-            step[i], m[i], v[i] = _signum_rule(g[i], gsq[i], m[i], v[i], t, lr, h0, h1, h2, h3)
-
-
-@numba.njit(parallel=True, fastmath=False, cache=True, error_model="numpy")
-def _simulate_kernel(rule_id, hyper, w0, hessian, samples_t, noise_sqrt, noise_kind, lrs, schedule,
-                     keys, batch_size, microbatch, batch_mode, batch_indices, record_slot,
-                     threshold, clip_fraction, loss, diverged_step, w_final):
-    """All runs r = (l, s) in parallel; outputs are written into loss, diverged_step, w_final."""
-    n_seed = keys.shape[0]
-    for r in prange(lrs.shape[0] * n_seed):
-        _simulate_run(rule_id, r // n_seed, r % n_seed, hyper, w0, hessian, samples_t, noise_sqrt,
-                      noise_kind, lrs, schedule, keys, batch_size, microbatch, batch_mode,
-                      batch_indices, record_slot, threshold, clip_fraction, loss, diverged_step,
-                      w_final)
-
-
-@numba.njit(**_JIT)
-def _simulate_run(rule_id, lr_index, seed, hyper, w0, hessian, samples_t, noise_sqrt, noise_kind, lrs,
-                  schedule, keys, batch_size, microbatch, batch_mode, batch_indices, record_slot,
-                  threshold, clip_fraction, loss, diverged_step, w_final):
-    """One run (lr_index, seed) through all T steps; scratch buffers are allocated once, here."""
-    d = w0.shape[0]
-    steps = schedule.shape[0]
-    kappa = batch_size // microbatch
-    n_samples = samples_t.shape[0]
-    h0, h1, h2, h3 = hyper[0], hyper[1], hyper[2], hyper[3]
-    noise_scale = math.sqrt(microbatch)
-    diagonal = noise_kind == _NOISE_DIAGONAL
-    key = keys[seed]
-    w = w_final[lr_index, seed]
-    w[:] = w0
-    m = np.zeros(d)
-    v = np.zeros(d)
-    g = np.empty(d)
-    gsq = np.empty(d)
-    micro = np.empty(d)
-    hw = np.empty(d)
-    z = np.empty(d)
-    step_buf = np.empty(d)
-    sort_buf = np.empty(d)
-    idx = np.empty(batch_size, dtype=np.int64)
-    for k in range(steps + 1):
-        slot = record_slot[k]
-        if slot >= 0:
-            value = _full_loss(w, hessian, diagonal)
-            loss[lr_index, seed, slot] = np.inf if math.isnan(value) else value
-            if not value <= threshold:
-                diverged_step[lr_index, seed] = k
-                break
-        if k == steps:
-            break
-        # ---- the oracle: micro-batch gradients → (g, gsq)
-        if noise_kind == _NOISE_DATA:
-            if batch_mode == _BATCH_GIVEN:
-                for b in range(batch_size):
-                    idx[b] = batch_indices[k, seed, b]
-            elif batch_mode == _BATCH_WITH:
-                _batch_with_replacement_into(idx, key, k, n_samples)
-            else:
-                _batch_without_replacement_into(idx, key, k, n_samples)
-        else:
-            if diagonal:
-                for i in range(d):
-                    hw[i] = hessian[i, i] * w[i]
-            else:
-                for i in range(d):
-                    hw[i] = _row_dot(hessian, i, w)
-        for j in range(kappa):
-            if noise_kind == _NOISE_DATA:
-                for i in range(d):
-                    micro[i] = 0.0
-                _accumulate_rows(samples_t, idx, j * microbatch, (j + 1) * microbatch, w, micro)
-                for i in range(d):
-                    micro[i] = micro[i] / microbatch
-            else:
-                for i in range(d):
-                    z[i] = _standard_normal(key, np.uint64(k), np.uint64(j * d + i))
-                for i in range(d):
-                    xi = noise_sqrt[i, i] * z[i] if diagonal else _row_dot(noise_sqrt, i, z)
-                    micro[i] = hw[i] + xi / noise_scale
-            if kappa == 1:
-                for i in range(d):
-                    g[i] = micro[i]
-                    gsq[i] = micro[i] * micro[i]
-            elif j == 0:
-                for i in range(d):
-                    g[i] = micro[i]
-                    gsq[i] = micro[i] * micro[i]
-            else:
-                for i in range(d):
-                    g[i] += micro[i]
-                    gsq[i] += micro[i] * micro[i]
-        if kappa > 1:
-            for i in range(d):
-                g[i] = g[i] / kappa
-                gsq[i] = gsq[i] / kappa
-        # ---- the optimizer's elementwise rule, then the per-run clipping
-        lr = lrs[lr_index] * schedule[k]
-        t = float(k + 1)
-        _apply_rule(rule_id, g, gsq, m, v, step_buf, t, lr, h0, h1, h2, h3)
-        if clip_fraction > 0.0:
-            _clip_top_fraction(step_buf, clip_fraction, sort_buf)
-        for i in range(d):
-            w[i] = w[i] + step_buf[i]
-
-
-def rule_index(optimizer) -> int:
-    """The index of ``optimizer.rule`` in ``RULES``; a ValueError for a rule the kernel lacks."""
-    for i, rule in enumerate(RULES):
-        if optimizer.rule is rule:
-            return i
-    names = ", ".join(r.__name__ for r in RULES)
-    raise ValueError(f"optimizer={optimizer.name!r} uses rule {optimizer.rule.__name__!r}, which "
-                     f"the numba backend does not compile (allowed: {names}); add it to "
-                     "numba_backend.RULES or use backend='numpy'")
-
-
-def _kernel_args(spec: RunSpec):
-    """The kernel's arguments (dummy arrays stand in for unused inputs, so that one compiled
-    kernel serves every rule, problem and sampling scheme)."""
-    opt = spec.optimizer
-    d = spec.dim
-    if spec.samples_t is not None:
-        noise_kind = _NOISE_DATA
-        samples_t = np.ascontiguousarray(spec.samples_t, dtype=np.float64)
-        noise_sqrt = np.zeros((1, 1))
-    else:
-        noise_kind = _NOISE_DIAGONAL if spec.diagonal else _NOISE_DENSE
-        samples_t = np.zeros((1, d))
-        noise_sqrt = np.ascontiguousarray(spec.noise_sqrt, dtype=np.float64)
-    if spec.batch_indices is not None:
-        batch_mode = _BATCH_GIVEN
-        batch_indices = np.ascontiguousarray(spec.batch_indices, dtype=np.int64)
-    else:
-        batch_mode = _BATCH_WITH if spec.with_replacement else _BATCH_WITHOUT
-        batch_indices = np.zeros((1, 1, 1), dtype=np.int64)
-    record_slot = np.full(spec.steps + 1, -1, dtype=np.int64)
-    record_slot[spec.record_steps] = np.arange(spec.record_steps.shape[0])
-    n_lr, n_seed = spec.lrs.shape[0], spec.keys.shape[0]
-    return (rule_index(opt), np.asarray(opt.hyper, dtype=np.float64),
-            np.ascontiguousarray(spec.w0, dtype=np.float64),
-            np.ascontiguousarray(spec.hessian, dtype=np.float64), samples_t, noise_sqrt,
-            noise_kind, np.ascontiguousarray(spec.lrs, dtype=np.float64),
-            np.ascontiguousarray(spec.schedule, dtype=np.float64),
-            np.ascontiguousarray(spec.keys, dtype=np.uint64), int(spec.batch_size),
-            int(spec.microbatch), batch_mode, batch_indices, record_slot,
-            float(spec.divergence_threshold), float(opt.clip_fraction),
-            np.full((n_lr, n_seed, spec.record_steps.shape[0]), np.inf),
-            np.full((n_lr, n_seed), -1, dtype=np.int64), np.empty((n_lr, n_seed, d)))
-
-
-def run(spec: RunSpec) -> RawResult:
-    """Simulate every (lr, seed) run of ``spec`` (semantics: ``spec.py``; definition: ``reference.py``)."""
-    args = _kernel_args(spec)
-    _simulate_kernel(*args)
-    loss, diverged_step, w_final = args[-3:]
-    return RawResult(loss, diverged_step, w_final)
+        bounds = np.linspace(0, n_runs, min(n_runs, 4 * threads) + 1).astype(np.int64)
+        blocks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        list(_pool(threads).map(lambda block: simulate_block(block[0], block[1], *args), blocks))
+    return raw_result(out)

@@ -1,91 +1,100 @@
 """The reference backend: the readable definition of a simulation (see ``spec.py`` for the rules).
 
-Vectorized over all runs with array-module-agnostic code: ``xp`` is numpy by default and cupy by
-substitution (random draws are made on the host by ``simlab.random`` and moved with ``xp.asarray``).
+All runs (L learning rates × S seeds) advance together as numpy arrays of shape (L, S, d). The
+random draws come from ``simlab.random`` (counter-based), so the compiled backends, which walk one
+run at a time, draw the very same batches and noise.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import random as rnd
+from ..optim import Optimizer, OptState
 from .spec import RawResult, RunSpec
 
 
-def draw_batch(spec: RunSpec, step: int) -> np.ndarray:
-    """(S, B) sample indices of step ``step`` for every seed (shared across learning rates)."""
-    if spec.batch_indices is not None:
-        return spec.batch_indices[step]
-    n = spec.samples_t.shape[0]
-    sampler = rnd.batch_with_replacement if spec.with_replacement else rnd.batch_without_replacement
-    return sampler(spec.keys, step, n, spec.batch_size)
+class Context:
+    """What a step of the reference needs besides the state: the spec, and the batches of step k
+    (the permutation of the current epoch is kept between steps)."""
+
+    def __init__(self, spec: RunSpec):
+        self.spec = spec
+        self.problem = spec.problem
+        self.keys = spec.keys
+        self._epoch = (None, None)
+
+    def batch(self, k: int) -> np.ndarray:
+        """(S, B) sample indices of step k for every seed (shared across learning rates)."""
+        spec = self.spec
+        if spec.batch_indices is not None:
+            return spec.batch_indices[k - spec.start_step]
+        n, batch = self.problem.n_samples, spec.batch_size
+        if spec.sampling == "with_replacement":
+            return rnd.batch_with_replacement(self.keys, k, n, batch)
+        if spec.sampling == "without_replacement":
+            return rnd.batch_without_replacement(self.keys, k, n, batch)
+        per_epoch = n // batch
+        epoch = k // per_epoch
+        if self._epoch[0] != epoch:
+            self._epoch = (epoch, rnd.epoch_permutation(self.keys, epoch, n))
+        first = (k - epoch * per_epoch) * batch
+        return self._epoch[1][:, first:first + batch]
+
+    def normals(self, step: int, count: int) -> np.ndarray:
+        """(S, count) standard normals of counter ``step``, slots 0..count − 1."""
+        slots = np.arange(count, dtype=np.uint64)[None, :]
+        return rnd.standard_normal(self.keys[:, None], np.uint64(step), slots)
 
 
-def gaussian_noise(spec: RunSpec, step: int) -> np.ndarray:
-    """(S, κ, d) standard normal draws z_j of step ``step`` (slot j·d + i)."""
+def micro_batch_gradients(ctx: Context, w, k: int) -> np.ndarray:
+    """(L, S, κ, d): the κ = B/M micro-batch gradients of step k at w (L, S, d)."""
+    spec, problem = ctx.spec, ctx.problem
+    n_lr, n_seed, d = w.shape
     kappa = spec.batch_size // spec.microbatch
-    d = spec.dim
-    slots = np.arange(kappa * d, dtype=np.uint64).reshape(1, kappa, d)
-    return rnd.standard_normal(spec.keys.reshape(-1, 1, 1), np.uint64(step), slots)
+    if problem.n_samples is not None:
+        grads = problem.sample_gradients(w, ctx.batch(k))                 # (L, S, B, d)
+        return grads.reshape(n_lr, n_seed, kappa, spec.microbatch, d).mean(axis=3)
+    z = ctx.normals(k, kappa * d).reshape(n_seed, kappa, d)               # slot j·d + i
+    root = problem.noise_sqrt
+    xi = z * np.diag(root) if problem.noise_is_diagonal else z @ root.T
+    return problem.gradient(w)[:, :, None, :] + xi[None] / np.sqrt(spec.microbatch)
 
 
-def oracle(spec: RunSpec, w, step: int, xp=np):
-    """Mini-batch gradient and squared gradient (g, gsq) at w of shape (L, S, d)."""
-    kappa = spec.batch_size // spec.microbatch
-    if spec.samples_t is not None:
-        idx = draw_batch(spec, step)                                  # (S, B)
-        x = xp.asarray(spec.samples_t[idx])                           # (S, B, d)
-        proj = xp.einsum("sbd,lsd->lsb", x, w)                        # x_iᵀ w
-        contrib = proj[..., None] * x[None]                           # (L, S, B, d)
-        micro = contrib.reshape(contrib.shape[:2] + (kappa, spec.microbatch, spec.dim)).mean(axis=3)
-    else:
-        z = xp.asarray(gaussian_noise(spec, step))                    # (S, κ, d)
-        if spec.diagonal:
-            hw = w * xp.asarray(np.diag(spec.hessian))
-            xi = z * xp.asarray(np.diag(spec.noise_sqrt))
-        else:
-            hw = w @ xp.asarray(spec.hessian)
-            xi = z @ xp.asarray(spec.noise_sqrt).T
-        micro = hw[:, :, None, :] + xi[None] / np.sqrt(spec.microbatch)
+def discrete_step(ctx: Context, w, m, v, k: int, lr):
+    """One step of an optimizer of ``simlab.optim`` for every run: (w, m, v) → (w + step, m, v)."""
+    micro = micro_batch_gradients(ctx, w, k)
     g = micro.mean(axis=2)
-    gsq = (micro * micro).mean(axis=2) if kappa > 1 else g * g
-    return g, gsq
+    gsq = (micro * micro).mean(axis=2) if micro.shape[2] > 1 else g * g
+    step, state = ctx.spec.dynamics.update(g, OptState(k, m, v), lr, gsq)
+    return w + step, state.m, state.v
 
 
-def full_loss(spec: RunSpec, w, xp=np):
-    """½ wᵀHw for every run."""
-    if spec.diagonal:
-        return 0.5 * (w * w * xp.asarray(np.diag(spec.hessian))).sum(axis=-1)
-    return 0.5 * xp.einsum("...i,ij,...j->...", w, xp.asarray(spec.hessian), w)
+def run(spec: RunSpec) -> RawResult:
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _run(spec)
 
 
-def run(spec: RunSpec, xp=np) -> RawResult:
-    with np.errstate(over="ignore", invalid="ignore"):
-        return _run(spec, xp)
-
-
-def _run(spec: RunSpec, xp) -> RawResult:
-    opt = spec.optimizer
-    n_lr, n_seed, d = spec.lrs.shape[0], spec.keys.shape[0], spec.dim
-    w = xp.broadcast_to(xp.asarray(spec.w0), (n_lr, n_seed, d)).copy()
-    state = opt.init(w)
-    lrs = xp.asarray(spec.lrs).reshape(n_lr, 1, 1)
+def _run(spec: RunSpec) -> RawResult:
+    ctx = Context(spec)
+    problem, dynamics = spec.problem, spec.dynamics
+    step = discrete_step if isinstance(dynamics, Optimizer) else dynamics.reference_step
+    w, m, v = spec.init_w.copy(), spec.init_m.copy(), spec.init_v.copy()
+    diverged_step = spec.init_diverged_step.copy()
+    alive = diverged_step < 0
+    lrs = spec.lrs.reshape(-1, 1, 1)
     record_at = {int(k): i for i, k in enumerate(spec.record_steps)}
-    loss = xp.full((n_lr, n_seed, len(record_at)), xp.inf)
-    diverged_step = np.full((n_lr, n_seed), -1, dtype=np.int64)
-    alive = xp.ones((n_lr, n_seed), dtype=bool)
+    loss = np.full(spec.shape + (len(record_at),), np.inf)
 
-    for k in range(spec.steps + 1):
+    for k in range(spec.start_step, spec.stop + 1):
         if k in record_at:
-            value = full_loss(spec, w, xp)
+            value = problem.loss(w)
             blown = alive & ~(value <= spec.divergence_threshold)      # NaN or too large
-            loss[..., record_at[k]] = xp.where(alive & ~xp.isnan(value), value, xp.inf)
-            if bool(blown.any()):
-                diverged_step[np.asarray(blown if xp is np else blown.get())] = k
-                alive = alive & ~blown
-        if k == spec.steps:
+            loss[..., record_at[k]] = np.where(alive & ~np.isnan(value), value, np.inf)
+            diverged_step[blown] = k
+            alive = alive & ~blown
+        if k == spec.stop or not alive.any():
             break
-        g, gsq = oracle(spec, w, k, xp)
-        step, state = opt.update(g, state, lrs * spec.schedule[k], gsq)
-        w = xp.where(alive[..., None], w + step, w)
-    to_host = (lambda a: a) if xp is np else (lambda a: a.get())
-    return RawResult(to_host(loss), diverged_step, to_host(w))
+        new_w, new_m, new_v = step(ctx, w, m, v, k, lrs * spec.schedule[k])
+        keep = alive[..., None]
+        w, m, v = (np.where(keep, new_w, w), np.where(keep, new_m, m), np.where(keep, new_v, v))
+    return RawResult(loss, diverged_step, w, m, v)

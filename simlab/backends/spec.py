@@ -7,14 +7,23 @@ and noise for every learning rate (common random numbers, which make lr comparis
 
 Semantics every backend implements identically (the reference backend is the definition):
 
-* step k = 0..T−1: if k is a record step, record L(w_k); draw the batch of step k; compute
-  (g, gsq); ``step, m, v = rule(g, gsq, m, v, k + 1, lrs[l]·schedule[k], *hyper)``; optional
-  per-run clipping; w_{k+1} = w_k + step. Record L(w_T) if T is a record step.
+* steps are absolute: a run goes from ``start_step`` to ``stop = start_step + steps``, the lr at
+  step k is ``lrs[l]·schedule[k]``, the random draws of step k depend on (keys[s], k) only and
+  Adam's step count is k + 1 — so T1 steps followed by a continuation of T2 steps from the state
+  reached (``init_*``, ``start_step = T1``) is the run of T1 + T2 steps, bit for bit;
+* step k = start..stop: if k is a record step, record L(w_k); unless k = stop, advance the run by
+  step k of its dynamics: an optimizer (batch of step k → micro-batch gradients → (g, gsq) →
+  rule → optional clipping → w_{k+1} = w_k + step) or an SDE model (``substeps`` Euler–Maruyama
+  steps over the time of step k);
 * a run *diverges* at the first record whose loss is NaN or > ``divergence_threshold``; it is
-  frozen from then on, its later records are +inf and ``diverged_step`` holds that step.
-* batches: given ``batch_indices[k, s]``, or drawn by ``simlab.random`` from (keys[s], k).
+  frozen from then on (w, m and v keep their values), the diverging record keeps its value (NaN
+  as +inf), later records are +inf and ``diverged_step`` holds that step. A run that arrives
+  frozen (``init_diverged_step`` ≥ 0) stays frozen;
+* batches: given ``batch_indices[k − start, s]``, or drawn by ``simlab.random`` from (keys[s], k)
+  with the sampling scheme (independent B-subsets, i.i.d. indices, or epochs of a reshuffled
+  permutation);
 * micro-batches (``microbatch`` = M < B): the batch's indices split in order into κ = B/M groups;
-  g = mean of the κ micro-batch gradients, gsq = mean of their squares (otherwise gsq = g²).
+  g = mean of the κ micro-batch gradients, gsq = mean of their squares (otherwise gsq = g²);
 * Gaussian noise: micro-batch j adds L z_j/√M with z_j[i] = standard_normal(key, k, j·d + i).
 """
 from __future__ import annotations
@@ -23,38 +32,44 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..optim import Optimizer
-
 
 @dataclass(frozen=True, eq=False)
 class RunSpec:
-    hessian: np.ndarray                 # (d, d)
-    w0: np.ndarray                      # (d,)
-    samples_t: np.ndarray | None        # (n, d) C-contiguous: row i is sample x_i; None if Gaussian
-    noise_sqrt: np.ndarray | None       # (d, d) L with LLᵀ = C; None for data noise
-    diagonal: bool                      # H (and L) diagonal: O(d) products
-    optimizer: Optimizer
+    problem: object                     # a simlab.problems Problem
+    dynamics: object                    # an Optimizer or a simlab.dynamics.Dynamics
     lrs: np.ndarray                     # (L,)
-    schedule: np.ndarray                # (T,) multipliers
+    schedule: np.ndarray                # (≥ stop,) multipliers by absolute step
     keys: np.ndarray                    # (S,) uint64 stream keys
     batch_size: int
     microbatch: int                     # M, divides batch_size
-    with_replacement: bool
-    record_steps: np.ndarray            # sorted int64 steps in [0, T]
-    batch_indices: np.ndarray | None    # (T, S, B) int64 or None
+    sampling: str
+    batch_indices: np.ndarray | None    # (steps, S, B) int64 for steps start .. stop − 1, or None
+    start_step: int
+    steps: int
+    record_steps: np.ndarray            # sorted absolute int64 steps in [start, stop]
     divergence_threshold: float
+    init_w: np.ndarray                  # (L, S, d)
+    init_m: np.ndarray                  # (L, S, d)
+    init_v: np.ndarray                  # (L, S, d)
+    init_diverged_step: np.ndarray      # (L, S) int64, −1 for a live run
 
     @property
-    def steps(self) -> int:
-        return self.schedule.shape[0]
+    def stop(self) -> int:
+        return self.start_step + self.steps
 
     @property
     def dim(self) -> int:
-        return self.w0.shape[0]
+        return self.init_w.shape[-1]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.lrs.shape[0], self.keys.shape[0]
 
 
 @dataclass
 class RawResult:
     loss: np.ndarray            # (L, S, n_records)
     diverged_step: np.ndarray   # (L, S) int64, −1 if the run never diverged
-    w_final: np.ndarray         # (L, S, d)
+    w: np.ndarray               # (L, S, d) final iterate
+    m: np.ndarray               # (L, S, d) final first slot
+    v: np.ndarray               # (L, S, d) final second slot

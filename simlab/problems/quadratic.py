@@ -15,11 +15,15 @@ expected-loss recursion (``simlab.theory.nqm_exact``) and the SDEs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 from scipy.linalg import block_diag
 
 from .. import _checks
+from ..kernel_ops import register_problem
+from .base import SAMPLING_SCHEMES, Problem
 
 #: Block spectra of Zhang et al. 2024 / Srećković et al. App. I: three 3×3 blocks each.
 BLOCK_SPECTRA = {
@@ -27,16 +31,15 @@ BLOCK_SPECTRA = {
     "homogeneous": ((1.0, 99.0, 4998.0), (2.0, 100.0, 4999.0), (3.0, 101.0, 5000.0)),
 }
 
-SAMPLING_SCHEMES = ("without_replacement", "with_replacement")
-
 
 @dataclass(frozen=True, eq=False)
-class QuadraticProblem:
+class QuadraticProblem(Problem):
     """L(w) = ½ wᵀHw with a data-set (``samples``) or additive Gaussian (``noise_cov``) oracle.
 
     Attributes: ``hessian`` (d, d); ``w0`` (d,); ``samples`` (d, n) with H = XXᵀ/n, or None;
     ``noise_cov`` (d, d) per-sample covariance C of the additive noise, or None; ``name`` and
     ``params`` (the resolved constructor arguments, used in cache keys and result attributes).
+    Array arguments may be lists; they are validated and stored as float arrays.
     """
     name: str
     hessian: np.ndarray
@@ -48,41 +51,48 @@ class QuadraticProblem:
     def __post_init__(self):
         h = _checks.symmetric_psd("hessian", self.hessian)
         d = h.shape[0]
-        _checks.finite_array("w0", self.w0, shape=(d,))
+        object.__setattr__(self, "hessian", h)
+        object.__setattr__(self, "w0", _checks.finite_array("w0", self.w0, shape=(d,)))
         if (self.samples is None) == (self.noise_cov is None):
             raise ValueError("exactly one of samples (data noise) and noise_cov (Gaussian noise) "
                              "must be given")
         if self.samples is not None:
-            _checks.finite_array("samples", self.samples, shape=(d, None))
+            x = _checks.finite_array("samples", self.samples, shape=(d, None))
+            if x.shape[1] < 1:
+                raise ValueError(f"samples must hold at least one sample (a column), got shape "
+                                 f"{x.shape}")
+            implied = x @ x.T / x.shape[1]
+            scale = max(float(np.max(np.abs(h))), float(np.max(np.abs(implied))), 1e-300)
+            gap = float(np.max(np.abs(implied - h)))
+            if gap > 1e-8 * scale:
+                raise ValueError(f"samples are inconsistent with hessian: max |XXᵀ/n − H| = "
+                                 f"{gap:.3g}, allowed {1e-8:g} relative to max |H|")
+            object.__setattr__(self, "samples", x)
         else:
-            _checks.symmetric_psd("noise_cov", self.noise_cov)
-            if self.noise_cov.shape != (d, d):
-                raise ValueError(f"noise_cov must have shape {(d, d)}, got {self.noise_cov.shape}")
-
-    @property
-    def dim(self) -> int:
-        return self.hessian.shape[0]
-
-    @property
-    def noise(self) -> str:
-        return "data" if self.samples is not None else "gaussian"
+            c = _checks.symmetric_psd("noise_cov", self.noise_cov)
+            if c.shape != (d, d):
+                raise ValueError(f"noise_cov must have shape {(d, d)}, got {c.shape}")
+            object.__setattr__(self, "noise_cov", c)
 
     @property
     def n_samples(self) -> int | None:
         """n for a finite data set, None for Gaussian noise (an infinite population)."""
         return None if self.samples is None else self.samples.shape[1]
 
-    @property
+    @cached_property
     def diagonal(self) -> bool:
         """True when H (and C, for Gaussian noise) are diagonal: the backends then skip O(d²) work."""
-        off = self.hessian - np.diag(np.diag(self.hessian))
-        if np.any(off != 0):
+        if np.count_nonzero(self.hessian - np.diag(np.diag(self.hessian))):
             return False
         if self.noise_cov is None:
             return False
-        return not np.any(self.noise_cov - np.diag(np.diag(self.noise_cov)) != 0)
+        return not np.count_nonzero(self.noise_cov - np.diag(np.diag(self.noise_cov)))
 
     @property
+    def noise_is_diagonal(self) -> bool:
+        return self.diagonal
+
+    @cached_property
     def noise_sqrt(self) -> np.ndarray | None:
         """A factor L with LLᵀ = C (symmetric square root), for drawing ξ = L z / √B."""
         if self.noise_cov is None:
@@ -93,16 +103,44 @@ class QuadraticProblem:
         lam, u = np.linalg.eigh(self.noise_cov)
         return (u * np.sqrt(np.clip(lam, 0.0, None))) @ u.T
 
+    @cached_property
+    def samples_t(self) -> np.ndarray | None:
+        """(n, d) C-contiguous: row i is sample x_i (the layout the kernels read)."""
+        return None if self.samples is None else np.ascontiguousarray(self.samples.T)
+
     def loss(self, w):
         """½ wᵀHw over the last axis of ``w`` (leading axes are runs)."""
+        w = np.asarray(w, dtype=float)
+        if self.diagonal:
+            return 0.5 * (w * w * np.diag(self.hessian)).sum(axis=-1)
         return 0.5 * np.einsum("...i,ij,...j->...", w, self.hessian, w)
 
     def gradient(self, w):
         """The full-batch gradient Hw."""
+        w = np.asarray(w, dtype=float)
+        if self.diagonal:
+            return w * np.diag(self.hessian)
         return w @ self.hessian
 
-    def config(self) -> dict:
-        return {"name": self.name, **self.params}
+    def sample_gradients(self, w, idx):
+        """(x_iᵀw) x_i for the samples ``idx`` (S, B) of every run: (L, S, B, d)."""
+        if self.samples is None:
+            raise NotImplementedError("a Gaussian-noise quadratic has no per-sample gradients")
+        x = self.samples_t[idx]                                       # (S, B, d)
+        proj = np.einsum("sbd,lsd->lsb", x, w)                        # x_iᵀ w
+        return proj[..., None] * x[None]
+
+    def loss_scale(self) -> float:
+        """½ tr H = E L(z) for z ~ N(0, I): the loss of a unit-scale point (1 if H = 0)."""
+        half_trace = 0.5 * float(np.trace(self.hessian))
+        return half_trace if half_trace > 0 else 1.0
+
+    def kernel_record(self):
+        h = np.ascontiguousarray(self.hessian, dtype=np.float64)
+        if self.samples is not None:
+            return QuadraticData(h, np.ascontiguousarray(self.samples_t, dtype=np.float64))
+        return QuadraticGaussian(h, np.ascontiguousarray(self.noise_sqrt, dtype=np.float64),
+                                 bool(self.diagonal))
 
 
 def _random_rotation(rng: np.random.RandomState, size: int) -> np.ndarray:
@@ -195,22 +233,18 @@ def data_quadratic(samples, w0, name: str = "data_quadratic") -> QuadraticProble
 # Exact mini-batch moments
 # ------------------------------------------------------------------------------------------------
 
-def check_batch_size(problem: QuadraticProblem, batch_size: int, sampling: str) -> int:
-    """Validate B against the problem and sampling scheme; returns B."""
-    _checks.choice("sampling", sampling, SAMPLING_SCHEMES)
-    batch_size = _checks.integer("batch_size", batch_size, lo=1)
-    n = problem.n_samples
-    if n is not None and sampling == "without_replacement" and batch_size > n:
-        raise ValueError(
-            f"batch_size={batch_size} is outside the allowed range [1, {n}] for sampling "
-            f"without replacement from n={n} samples; use sampling='with_replacement' "
-            f"or a replicated data set (block_quadratic(..., replicate=m) gives n={n}·m)")
-    return batch_size
+def check_batch_size(problem: Problem, batch_size: int, sampling: str) -> int:
+    """Validate B against the problem and sampling scheme; returns B (``Problem.check_batch_size``)."""
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem={problem!r} must be a simlab Problem (see simlab.problems)")
+    return problem.check_batch_size(batch_size, sampling)
 
 
 def batch_covariance_factor(n: int | None, batch_size: int, sampling: str) -> float:
     """c with Cov(g_S) = c · Σ₁: 1/B with replacement (or an infinite population), and
-    (n − B)/(B(n − 1)) without replacement (the finite-population correction; 0 at B = n)."""
+    (n − B)/(B(n − 1)) without replacement (the finite-population correction; 0 at B = n). For
+    ``epoch`` sampling each step's batch is marginally a uniform B-subset, so c is the latter;
+    its batches are not independent across steps, which the exact twins do not model."""
     if n is None or sampling == "with_replacement":
         return 1.0 / batch_size
     if n == 1:
@@ -257,3 +291,197 @@ def gradient_second_moment(problem: QuadraticProblem, second_moment, batch_size:
         return hmh + problem.noise_cov / batch_size
     c = batch_covariance_factor(problem.n_samples, batch_size, sampling)
     return hmh + c * (gradient_outer_per_sample(problem, second_moment) - hmh)
+
+
+# ------------------------------------------------------------------------------------------------
+# Scalar operations for the compiled backends (simlab.kernel_ops): one run, loops only
+# ------------------------------------------------------------------------------------------------
+
+class QuadraticData(NamedTuple):
+    """Record of a data quadratic: H (d, d) and the samples as rows (n, d)."""
+    hessian: np.ndarray
+    samples_t: np.ndarray
+
+
+class QuadraticGaussian(NamedTuple):
+    """Record of a Gaussian-noise quadratic: H, the noise factor L (C = LLᵀ), both diagonal?"""
+    hessian: np.ndarray
+    noise_sqrt: np.ndarray
+    diagonal: bool
+
+
+def row_dot(matrix, row, w):
+    """matrix[row]ᵀw. For d ≥ 16, four interleaved partial sums (independent add chains the CPU
+    overlaps: without fastmath the compiler may not reassociate one chain); below, one chain."""
+    d = w.shape[0]
+    if d < 16:
+        total = 0.0
+        for i in range(d):
+            total += matrix[row, i] * w[i]
+        return total
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    i = 0
+    while i + 4 <= d:
+        s0 += matrix[row, i] * w[i]
+        s1 += matrix[row, i + 1] * w[i + 1]
+        s2 += matrix[row, i + 2] * w[i + 2]
+        s3 += matrix[row, i + 3] * w[i + 3]
+        i += 4
+    while i < d:
+        s0 += matrix[row, i] * w[i]
+        i += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+def half_quadratic_form(hessian, w, diagonal):
+    """½ wᵀHw (O(d) when H is diagonal)."""
+    d = w.shape[0]
+    total = 0.0
+    if diagonal:
+        for i in range(d):
+            total += w[i] * w[i] * hessian[i, i]
+    else:
+        for i in range(d):
+            total += w[i] * row_dot(hessian, i, w)
+    return 0.5 * total
+
+
+def hessian_times(hessian, w, diagonal, out):
+    """out[:] = Hw."""
+    d = w.shape[0]
+    if diagonal:
+        for i in range(d):
+            out[i] = hessian[i, i] * w[i]
+    else:
+        for i in range(d):
+            out[i] = row_dot(hessian, i, w)
+
+
+def data_loss(P, w):
+    return half_quadratic_form(P.hessian, w, False)
+
+
+def data_gradient(P, w, out):
+    hessian_times(P.hessian, w, False, out)
+
+
+def data_n_samples(P):
+    return P.samples_t.shape[0]
+
+
+def data_add_sample_gradient(P, w, i, weight, out):
+    """out += weight·(x_iᵀw) x_i."""
+    x = P.samples_t
+    d = w.shape[0]
+    p = 0.0
+    for j in range(d):
+        p += x[i, j] * w[j]
+    p = weight * p
+    for j in range(d):
+        out[j] += p * x[i, j]
+
+
+def data_add_sample_gradients(P, w, idx, start, stop, out):
+    """out += Σ_{b∈[start,stop)} (x_bᵀw) x_b, x_b = samples_t[idx[b]], added in the order of b.
+    Rows go four at a time: four independent dot products share each load of w[j], and out[j] is
+    loaded and stored once per four rows (a vectorizable loop over j)."""
+    x = P.samples_t
+    d = w.shape[0]
+    b = start
+    while b + 4 <= stop:
+        r0 = idx[b]
+        r1 = idx[b + 1]
+        r2 = idx[b + 2]
+        r3 = idx[b + 3]
+        p0 = 0.0
+        p1 = 0.0
+        p2 = 0.0
+        p3 = 0.0
+        for j in range(d):
+            wj = w[j]
+            p0 += x[r0, j] * wj
+            p1 += x[r1, j] * wj
+            p2 += x[r2, j] * wj
+            p3 += x[r3, j] * wj
+        for j in range(d):
+            total = out[j]
+            total += p0 * x[r0, j]
+            total += p1 * x[r1, j]
+            total += p2 * x[r2, j]
+            total += p3 * x[r3, j]
+            out[j] = total
+        b += 4
+    while b < stop:
+        data_add_sample_gradient(P, w, idx[b], 1.0, out)
+        b += 1
+
+
+def data_add_weighted_sample_gradients(P, w, rows, weights, count, out):
+    """out += Σ_{c<count} weights[c]·(x_cᵀw) x_c, x_c = samples_t[rows[c]], four rows at a time."""
+    x = P.samples_t
+    d = w.shape[0]
+    c = 0
+    while c + 4 <= count:
+        r0 = rows[c]
+        r1 = rows[c + 1]
+        r2 = rows[c + 2]
+        r3 = rows[c + 3]
+        p0 = 0.0
+        p1 = 0.0
+        p2 = 0.0
+        p3 = 0.0
+        for j in range(d):
+            wj = w[j]
+            p0 += x[r0, j] * wj
+            p1 += x[r1, j] * wj
+            p2 += x[r2, j] * wj
+            p3 += x[r3, j] * wj
+        p0 = weights[c] * p0
+        p1 = weights[c + 1] * p1
+        p2 = weights[c + 2] * p2
+        p3 = weights[c + 3] * p3
+        for j in range(d):
+            total = out[j]
+            total += p0 * x[r0, j]
+            total += p1 * x[r1, j]
+            total += p2 * x[r2, j]
+            total += p3 * x[r3, j]
+            out[j] = total
+        c += 4
+    while c < count:
+        data_add_sample_gradient(P, w, rows[c], weights[c], out)
+        c += 1
+
+
+def gaussian_loss(P, w):
+    return half_quadratic_form(P.hessian, w, P.diagonal)
+
+
+def gaussian_gradient(P, w, out):
+    hessian_times(P.hessian, w, P.diagonal, out)
+
+
+def gaussian_noise(P, z, out):
+    """out[:] = L z."""
+    hessian_times(P.noise_sqrt, z, P.diagonal, out)
+
+
+def gaussian_noise_variance(P, out):
+    """out[i] = (LLᵀ)_ii = Σ_j L_ij²."""
+    d = out.shape[0]
+    for i in range(d):
+        total = 0.0
+        for j in range(d):
+            total += P.noise_sqrt[i, j] * P.noise_sqrt[i, j]
+        out[i] = total
+
+
+register_problem(QuadraticData, loss=data_loss, gradient=data_gradient, n_samples=data_n_samples,
+                 add_sample_gradient=data_add_sample_gradient,
+                 add_sample_gradients=data_add_sample_gradients,
+                 add_weighted_sample_gradients=data_add_weighted_sample_gradients)
+register_problem(QuadraticGaussian, loss=gaussian_loss, gradient=gaussian_gradient,
+                 noise=gaussian_noise, noise_variance=gaussian_noise_variance)

@@ -40,23 +40,23 @@ import numpy as np
 import xarray as xr
 
 from .. import _checks
-from ..optim import Optimizer, lr_array, sgd_rule
+from ..optim import Optimizer, SGDHyper, lr_array
 from ..problems.quadratic import QuadraticProblem, check_batch_size, gradient_second_moment
-from ..schedules import Schedule, constant
-from ..simulate import record_steps
+from ..schedules import Schedule, constant, record_steps
 
 
 def linear_coefficients(optimizer: Optimizer) -> tuple[float, float, float, float]:
     """(β, c, a, b) of the update m' = βm + cg, w' = w − η(a m + b g); ValueError if not linear."""
     if not isinstance(optimizer, Optimizer):
         raise ValueError(f"optimizer={optimizer!r} must be an Optimizer (see simlab.optim)")
-    if (optimizer.rule is not sgd_rule or optimizer.clip_fraction > 0.0
+    if (not isinstance(optimizer.hyper, SGDHyper) or optimizer.clip_fraction > 0.0
             or optimizer.squares_microbatches):
         raise ValueError(f"optimizer={optimizer.label} is not linear in the gradient; the exact "
                          "recursion supports optim.sgd only (plain, heavy-ball or EMA momentum, "
                          "optionally Nesterov)")
-    beta, grad_coef, nesterov, _ = (float(h) for h in optimizer.hyper)
-    if nesterov:
+    beta = float(optimizer.hyper.momentum)
+    grad_coef = 1.0 - beta if optimizer.hyper.ema else 1.0
+    if optimizer.hyper.nesterov:
         return beta, grad_coef, beta * beta, grad_coef * (1.0 + beta)
     return beta, grad_coef, beta, grad_coef
 
@@ -69,6 +69,10 @@ def _resolve(problem, optimizer, lr, batch_size, steps, schedule, sampling, reco
     steps = _checks.integer("steps", steps, lo=1)
     record_every = _checks.integer("record_every", record_every, lo=1)
     batch_size = check_batch_size(problem, batch_size, sampling)
+    if sampling == "epoch":
+        raise ValueError("sampling='epoch' draws dependent batches across steps; the exact "
+                         "recursion needs independent ones ('without_replacement' or "
+                         "'with_replacement')")
     schedule = constant() if schedule is None else schedule
     if not isinstance(schedule, Schedule):
         raise ValueError(f"schedule={schedule!r} must be a simlab.schedules.Schedule")
