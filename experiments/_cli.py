@@ -67,11 +67,11 @@ def standard_parser(name: str, description: str, seeds: tuple[int, int] | None =
                             help=f"simulation backend (default: {backend})")
     if seeds is not None:
         full, quick = seeds
-        parser.add_argument("--seeds", type=positive_int, default=None,
+        parser.add_argument("--seeds", type=positive_int, default=None, metavar="N",
                             help=f"runs per configuration (default {full}; --quick: {quick})")
-    parser.add_argument("--out", type=Path, default=None,
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help=f"output folder (default {FIGURES}/; --quick: {QUICK_FIGURES}/)")
-    parser.add_argument("--cache-dir", type=Path, default=None,
+    parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
                         help="folder of the per-cell results cache (default OUT/.cache/)")
     parser.add_argument("--no-cache", action="store_true",
                         help="recompute every cell even if a stored result with the same "

@@ -157,8 +157,9 @@ def run_cells(function: Callable, cells: Sequence, *, store: CellStore | None = 
                leave=False, postfix=f"{len(cells) - len(todo)} reused" if store else None)
     try:
         for index, result in _completed(function, todo, executor):
-            if store is not None:
-                store.save(keys[index], result, configs[index])
+            if store is not None:       # hand back what was stored: a computed cell and a
+                store.save(keys[index], result, configs[index])         # reused one are alike
+                result = store.load(keys[index])
             stats.computed.append(todo_keys[index])
             results[index] = result
             bar.update()
