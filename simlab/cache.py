@@ -287,6 +287,7 @@ class CellStore:
             if ds is None or ds.attrs.get("simlab_cell_key") != key:
                 path.unlink(missing_ok=True)
                 continue
+            ds.attrs = {k: v for k, v in ds.attrs.items() if not k.startswith("simlab_cell_")}
             return ds
         return None
 

@@ -94,16 +94,40 @@ def decade_label(value: float, _pos=None) -> str:
     return "10" + str(int(round(k))).translate(_SUPERSCRIPT)
 
 
-def log_ticks(ax, axis: str = "y", numticks: int = 8) -> None:
-    """A log ``axis`` ('x', 'y' or 'both') with labelled decades only, in one format."""
+class LogLabels(FuncFormatter):
+    """Tick labels of a log axis in one format per axis: plain numbers (0.05, 2, 500) when the
+    whole view lies in [0.01, 10⁴], else powers of ten (10⁻³, 2·10⁵). ``mantissas``: which
+    non-decade ticks get a label (none by default)."""
+
+    def __init__(self, mantissas=()):
+        self.mantissas = tuple(mantissas)
+        super().__init__(self._label)
+
+    def _label(self, value, _pos=None):
+        if value <= 0 or not np.isfinite(value):
+            return ""
+        k = int(np.floor(np.log10(value) + 1e-9))
+        m = value / 10.0 ** k
+        decade = abs(m - 1) < 1e-6
+        if not decade and not any(abs(m - w) < 1e-6 * w for w in self.mantissas):
+            return ""
+        lo, hi = sorted(self.axis.get_view_interval()) if self.axis is not None else (0, np.inf)
+        if lo >= 1e-2 * (1 - 1e-9) and hi <= 1e4 * (1 + 1e-9):
+            return f"{value:g}"
+        return decade_label(10.0 ** k) if decade else f"{round(m):d}·{decade_label(10.0 ** k)}"
+
+
+def log_ticks(ax, axis: str = "y", numticks: int = 8, label_minor: bool = False) -> None:
+    """A log ``axis`` ('x', 'y' or 'both') with labelled decades, in one format (``LogLabels``);
+    with ``label_minor`` also 2·10ᵏ and 5·10ᵏ (for axes spanning a decade or two)."""
     for name in ("x", "y") if axis == "both" else (axis,):
         getattr(ax, f"set_{name}scale")("log")
         target = ax.xaxis if name == "x" else ax.yaxis
         target.set_major_locator(LogLocator(base=10, numticks=numticks))
-        target.set_major_formatter(FuncFormatter(decade_label))
+        target.set_major_formatter(LogLabels())
         target.set_minor_locator(LogLocator(base=10, subs=np.arange(2, 10) * 0.1,
                                             numticks=numticks * 10))
-        target.set_minor_formatter(NullFormatter())
+        target.set_minor_formatter(LogLabels((2, 5)) if label_minor else NullFormatter())
 
 
 def mark_all_diverged(ax, x, center, all_diverged, color=None, label="all runs diverged"):
