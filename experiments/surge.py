@@ -482,7 +482,7 @@ def figure_tradeoff(ds, out):
             ef = np.geomspace(e_min * 1.02, np.nanmax(e) * 2, 200)
             ax.plot(ef, surge.steps_eq20(ef, s_min, e_min), "k--",
                     label=f"Eq 20 fit: B_noise = {nb:.3g}")
-        log_ticks(ax, "both", label_minor=True)
+        log_ticks(ax, "both")
         theory_bn = float(ds.tradeoff_theory_bn.sel(tradeoff_optimizer=name))
         ax.set_title(f"{LABELS[name]}: theory B_noise(w0) = {theory_bn:.3g}", fontsize=9)
         ax.set_xlabel("examples E = B·S")

@@ -21,7 +21,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator  # noqa: E402
 
 from .cache import write_atomic  # noqa: E402
 
@@ -95,31 +95,48 @@ def decade_label(value: float, _pos=None) -> str:
 
 
 class LogLabels(FuncFormatter):
-    """Tick labels of a log axis in one format per axis: plain numbers (0.05, 2, 500) when the
-    whole view lies in [0.01, 10⁴], else powers of ten (10⁻³, 2·10⁵). ``mantissas``: which
-    non-decade ticks get a label (none by default)."""
+    """Tick labels of a log axis in one format per axis: plain numbers (0.05, 2, 500) when every
+    labelled tick lies in [0.01, 10⁴], else powers of ten (10⁻³, 2·10⁵). Decades are always
+    labelled; on a ``minor`` formatter, 2·10ᵏ and 5·10ᵏ are labelled when the view spans less
+    than two decades (so a narrow axis is never left without numbers)."""
 
-    def __init__(self, mantissas=()):
-        self.mantissas = tuple(mantissas)
+    def __init__(self, minor: bool = False):
+        self.minor = minor
         super().__init__(self._label)
 
-    def _label(self, value, _pos=None):
-        if value <= 0 or not np.isfinite(value):
-            return ""
-        k = int(np.floor(np.log10(value) + 1e-9))
+    def _view(self):
+        if self.axis is None:
+            return 1e-300, 1e300
+        lo, hi = sorted(self.axis.get_view_interval())
+        return max(lo, 1e-300), max(hi, 1e-300)
+
+    def _labelled(self, value) -> bool:
+        k = np.floor(np.log10(value) + 1e-9)
         m = value / 10.0 ** k
-        decade = abs(m - 1) < 1e-6
-        if not decade and not any(abs(m - w) < 1e-6 * w for w in self.mantissas):
+        if abs(m - 1) < 1e-6:
+            return not self.minor
+        lo, hi = self._view()
+        return self.minor and np.log10(hi / lo) < 2 and any(abs(m - w) < 1e-6 * w for w in (2, 5))
+
+    def _plain(self) -> bool:
+        lo, hi = self._view()
+        k_lo, k_hi = np.ceil(np.log10(lo) - 1e-9), np.floor(np.log10(hi) + 1e-9)
+        span_lo = 10.0 ** k_lo if k_lo <= k_hi else lo
+        span_hi = 10.0 ** k_hi if k_lo <= k_hi else hi
+        return span_lo >= 1e-2 * (1 - 1e-9) and span_hi <= 1e4 * (1 + 1e-9)
+
+    def _label(self, value, _pos=None):
+        if value <= 0 or not np.isfinite(value) or not self._labelled(value):
             return ""
-        lo, hi = sorted(self.axis.get_view_interval()) if self.axis is not None else (0, np.inf)
-        if lo >= 1e-2 * (1 - 1e-9) and hi <= 1e4 * (1 + 1e-9):
+        if self._plain():
             return f"{value:g}"
-        return decade_label(10.0 ** k) if decade else f"{round(m):d}·{decade_label(10.0 ** k)}"
+        k = int(np.floor(np.log10(value) + 1e-9))
+        m = round(value / 10.0 ** k)
+        return decade_label(10.0 ** k) if m == 1 else f"{m}·{decade_label(10.0 ** k)}"
 
 
-def log_ticks(ax, axis: str = "y", numticks: int = 8, label_minor: bool = False) -> None:
-    """A log ``axis`` ('x', 'y' or 'both') with labelled decades, in one format (``LogLabels``);
-    with ``label_minor`` also 2·10ᵏ and 5·10ᵏ (for axes spanning a decade or two)."""
+def log_ticks(ax, axis: str = "y", numticks: int = 8) -> None:
+    """A log ``axis`` ('x', 'y' or 'both') labelled by ``LogLabels`` (one format per axis)."""
     for name in ("x", "y") if axis == "both" else (axis,):
         getattr(ax, f"set_{name}scale")("log")
         target = ax.xaxis if name == "x" else ax.yaxis
@@ -127,7 +144,7 @@ def log_ticks(ax, axis: str = "y", numticks: int = 8, label_minor: bool = False)
         target.set_major_formatter(LogLabels())
         target.set_minor_locator(LogLocator(base=10, subs=np.arange(2, 10) * 0.1,
                                             numticks=numticks * 10))
-        target.set_minor_formatter(LogLabels((2, 5)) if label_minor else NullFormatter())
+        target.set_minor_formatter(LogLabels(minor=True))
 
 
 def mark_all_diverged(ax, x, center, all_diverged, color=None, label="all runs diverged"):
