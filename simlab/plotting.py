@@ -142,7 +142,7 @@ def log_ticks(ax, axis: str = "y", numticks: int = 8) -> None:
         target = ax.xaxis if name == "x" else ax.yaxis
         target.set_major_locator(LogLocator(base=10, numticks=numticks))
         target.set_major_formatter(LogLabels())
-        target.set_minor_locator(LogLocator(base=10, subs=np.arange(2, 10) * 0.1,
+        target.set_minor_locator(LogLocator(base=10, subs=np.arange(2.0, 10.0),
                                             numticks=numticks * 10))
         target.set_minor_formatter(LogLabels(minor=True))
 
