@@ -68,7 +68,8 @@ class Cells:
     def sweep(self, sweep) -> xr.Dataset:
         """``sweep.run`` with this store, executor and counters."""
         return sweep.run(executor=self.executor, store=self.store, reuse=self.reuse,
-                         progress=self.progress, stats=self.stats)
+                         progress=self.progress, stats=self.stats,
+                         label=f"{self.label}: sweep cells")
 
 
 @dataclass

@@ -181,7 +181,8 @@ class Sweep:
         return out
 
     def run(self, executor=None, progress: bool = True, store: CellStore | None = None,
-            reuse: bool = True, stats: CellStats | None = None) -> xr.Dataset:
+            reuse: bool = True, stats: CellStats | None = None,
+            label: str = "sweep cells") -> xr.Dataset:
         """Validate every cell, evaluate them (see the module docstring) and gather one Dataset.
 
         executor: None (serial), a map-like callable, a ``concurrent.futures.Executor`` or a
@@ -190,7 +191,7 @@ class Sweep:
         self.validate()
         cells = self.cells()
         results = run_cells(run_cell, cells, store=store, executor=executor, reuse=reuse,
-                            warmups=self.warmups(), progress=progress, label="sweep cells",
+                            warmups=self.warmups(), progress=progress, label=label,
                             stats=stats)
         return self._gather(cells, results)
 
