@@ -110,7 +110,9 @@ def _decoded(ds: xr.Dataset) -> xr.Dataset:
         kind = ds[name].attrs.get("simlab_dtype")
         if kind is not None:
             attrs = {k: v for k, v in ds[name].attrs.items() if k != "simlab_dtype"}
-            ds[name] = ds[name].astype(kind).assign_attrs(attrs)
+            restored = ds[name].astype(kind)
+            restored.attrs = attrs
+            ds[name] = restored
     return ds
 
 
