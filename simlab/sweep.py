@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -115,11 +116,13 @@ class Sweep:
             if missing:
                 raise ValueError(f"lrs has no grid for optimizer(s) {sorted(missing)}; "
                                  f"allowed: one grid, or one per optimizer in {list(self.optimizers)}")
-            grids = {name: lr_array(self.lrs[name], f"lrs[{name!r}]") for name in self.optimizers}
+            grids = {name: _lr_grid(f"lrs[{name!r}]", self.lrs[name]) for name in self.optimizers}
         else:
-            grid = lr_array(self.lrs, "lrs")
+            grid = _lr_grid("lrs", self.lrs)
             grids = {name: grid for name in self.optimizers}
         object.__setattr__(self, "lr_grids", grids)
+        if isinstance(self.batch_sizes, (str, bytes)) or not isinstance(self.batch_sizes, Sequence):
+            raise ValueError(f"batch_sizes={self.batch_sizes!r} must be a sequence of batch sizes")
         if len(self.batch_sizes) == 0:
             raise ValueError("batch_sizes=[] must hold at least one batch size")
         for b in self.batch_sizes:
@@ -231,6 +234,17 @@ class Sweep:
             attrs={"sweep": json.dumps(self.config(), sort_keys=True),
                    "optimizer_labels": json.dumps({k: o.label for k, o in self.optimizers.items()})},
         )
+
+
+def _lr_grid(name: str, values) -> np.ndarray:
+    """A non-empty grid of real learning rates (each checked by ``optim.lr_array``)."""
+    items = list(values) if isinstance(values, (list, tuple, np.ndarray)) else [values]
+    if not items:
+        raise ValueError(f"{name}={values!r} must hold at least one learning rate")
+    for v in items:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (Real, np.number)):
+            raise ValueError(f"{name}={v!r} must be a real number (a learning rate η ≥ 0)")
+    return lr_array(items if isinstance(values, (list, tuple, np.ndarray)) else values, name)
 
 
 def _non_empty_mapping(name: str, value, kind) -> None:
