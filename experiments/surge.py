@@ -33,7 +33,7 @@ import xarray as xr
 import simlab
 from experiments._harness import Experiment
 from simlab import optim, problems
-from simlab.plotting import COLORS, log_ticks, plt, save_figure, style
+from simlab.plotting import COLORS, log_ticks, mark_all_diverged, plt, save_figure, style
 from simlab.problems.sign_model import optimal_lr, sign_model
 from simlab.theory import surge
 from simlab.theory.noise_scale import noise_scale
@@ -443,8 +443,13 @@ def figure_simulated(ds, out):
     cmap = plt.get_cmap("viridis")
     for ax, name in zip(axes, names):
         for q, k in enumerate(ks):
-            ax.plot(bs, ds.optimal_lr.sel(optimizer=name, k=k), "o-", ms=3,
-                    color=cmap(q / max(len(ks) - 1, 1)), label=f"after k = {k} steps")
+            lr = ds.optimal_lr.sel(optimizer=name, k=k).values
+            color = cmap(q / max(len(ks) - 1, 1))
+            ax.plot(bs, lr, "o-", ms=3, color=color, label=f"after k = {k} steps")
+            # a B without an interior optimum (it lies on the grid's edge, or every lr diverged)
+            # is marked at the top instead of leaving a silent gap in the curve
+            mark_all_diverged(ax, bs, lr, ~np.isfinite(lr), color=color,
+                              label="× no optimum inside the lr grid (edge or diverged)")
         if name == "sgd":
             ax.plot(fine, ds.w0_sgd_lr, "k-.", lw=1, label="SGD one-step exact (Eq 1)")
             ax.axvline(ds.attrs["w0_noise_batch_sgd"], color="C1", lw=0.8,
