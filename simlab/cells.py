@@ -12,7 +12,9 @@ finished cell as it completes, so that an interrupted run resumes with only the 
   results in order (the builtin ``map``: a serial loop); a ``concurrent.futures.Executor``; or a
   ``dask.distributed.Client`` (cells are submitted under their content keys and saved as they
   complete, in any order). The cell function must be a module-level function and the cells
-  picklable for the last two.
+  picklable for the last two; each worker reports the code hash it computed with, and a worker
+  running other source code than this process is an error (its results would be stored under
+  this code's keys).
 * **honest progress**: warm-up calls (e.g. numba compiling its kernels, or loading them from its
   disk cache) run first, on their own progress bar and with their own timing — on every Dask
   worker via ``Client.run`` — so the per-cell bar's rate and ETA measure cells only.
@@ -30,7 +32,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from tqdm.auto import tqdm
 
-from .cache import CellStore, function_name
+from .cache import CellStore, code_hash_for, function_name
 
 
 @dataclass
@@ -83,6 +85,22 @@ def _warm_up(warmups, executor, progress: bool, label: str) -> float:
     return elapsed
 
 
+def remote_call(function: Callable, cell) -> tuple[Any, str]:
+    """``(function(cell), the code hash of function where it ran)``: a worker on another machine
+    or another checkout would otherwise store results of its code under this code's keys."""
+    return function(cell), code_hash_for(function)
+
+
+def _checked(function, pair) -> Any:
+    result, remote = pair
+    local = code_hash_for(function)
+    if remote != local:
+        raise RuntimeError(f"a worker computed {function_name(function)} with different source "
+                           f"code (hash {remote[:12]}…) than this process ({local[:12]}…); "
+                           "install the same simlab checkout on every worker")
+    return result
+
+
 def _completed(function, todo: list[tuple[int, Any, str]], executor) -> Iterable[tuple[int, Any]]:
     """Yield (index, result) for every (index, cell, key) in ``todo`` as it finishes."""
     if executor is None:
@@ -90,21 +108,21 @@ def _completed(function, todo: list[tuple[int, Any, str]], executor) -> Iterable
     if is_dask_client(executor):
         from distributed import as_completed
 
-        futures = executor.map(function, [cell for _, cell, _ in todo],
+        futures = executor.map(remote_call, [function] * len(todo), [cell for _, cell, _ in todo],
                                key=[f"simlab-cell-{key}" for _, _, key in todo], pure=False)
         where = {future.key: index for future, (index, _, _) in zip(futures, todo)}
         try:
             for future in as_completed(futures):
-                yield where[future.key], future.result()
+                yield where[future.key], _checked(function, future.result())
                 future.release()
         finally:
             for future in futures:
                 future.cancel()
     elif isinstance(executor, concurrent.futures.Executor):
-        futures = {executor.submit(function, cell): index for index, cell, _ in todo}
+        futures = {executor.submit(remote_call, function, cell): index for index, cell, _ in todo}
         try:
             for future in concurrent.futures.as_completed(futures):
-                yield futures[future], future.result()
+                yield futures[future], _checked(function, future.result())
         finally:
             for future in futures:
                 future.cancel()

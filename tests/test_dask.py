@@ -68,3 +68,34 @@ def test_theory_cells_of_an_experiment_run_on_dask(client, tmp_path):
                                     progress=False)
     assert len(result.stats.computed) == 8
     assert float(result.dataset["threshold_value"][0]) == pytest.approx(0.508187, abs=1e-6)
+
+
+SCRIPT_SWEEP = dict(lrs=[1e-3], batch_sizes=[1, 3], steps=10, seeds=2)
+
+
+def test_a_worker_running_other_source_code_is_refused(tmp_path):
+    """A worker process importing an edited copy of simlab (a comment added) must not have its
+    results stored under this checkout's keys."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    copy = tmp_path / "other"
+    shutil.copytree(root / "simlab", copy / "simlab", ignore=shutil.ignore_patterns("__pycache__"))
+    edited = copy / "simlab" / "schedules.py"
+    edited.write_text(edited.read_text() + "\n# edited on the worker\n")
+    preload = tmp_path / "use_the_copy.py"               # runs in the worker at start-up
+    preload.write_text(f"import sys\nsys.path.insert(0, {str(copy)!r})\n"
+                       "for m in [m for m in sys.modules if m.split('.')[0] == 'simlab']:\n"
+                       "    del sys.modules[m]\n")
+    sweep = Sweep({"het": problems.block_quadratic("heterogeneous", 0)},
+                  {"sgd": optim.sgd()}, **SCRIPT_SWEEP)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None, silence_logs=40,
+                                  preload=[str(preload)]) as cluster, \
+            distributed.Client(cluster) as other:
+        import simlab
+        assert other.run(lambda: __import__("simlab").__file__).popitem()[1] != simlab.__file__
+        with pytest.raises(RuntimeError, match="different source code"):
+            sweep.run(executor=other, store=CellStore(tmp_path / "cells"), progress=False)
+    assert list((tmp_path / "cells").glob("*.nc")) == []
