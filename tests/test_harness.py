@@ -222,3 +222,10 @@ def test_any_argv_parses_or_exits_2_with_one_line(name, argv):
         assert exc.code == 2 and err.getvalue().count("\n") == 1, err.getvalue()
     except ValueError as exc:
         assert str(exc) and "\n" not in str(exc).splitlines()[0]
+
+
+def test_surge_needs_two_seeds_for_its_standard_errors(tmp_path, capsys):
+    err = _one_line_exit_2(capsys, lambda: EXPERIMENTS["surge"].main(
+        ["--quick", "--seeds", "1", "--out", str(tmp_path)]))
+    assert "seeds=1 is outside the allowed range [2, " in err
+    assert not (tmp_path / ".cache").exists()
