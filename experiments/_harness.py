@@ -218,7 +218,8 @@ def dask_executor(args, given=None):
         cluster = None
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                               silence_logs=40)
         client = Client(cluster)
     try:
         yield client

@@ -19,7 +19,7 @@ def client():
     # tcp on 127.0.0.1: the default host lookup (and the in-process transport's) touches a
     # public address to find this machine's interface
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  host="127.0.0.1", protocol="tcp", dashboard_address=None,
+                                  host="127.0.0.1", protocol="tcp", dashboard_address="127.0.0.1:0",
                                   silence_logs=40) as cluster, distributed.Client(cluster) as c:
         yield c
 
@@ -91,7 +91,7 @@ def test_a_worker_running_other_source_code_is_refused(tmp_path):
     sweep = Sweep({"het": problems.block_quadratic("heterogeneous", 0)},
                   {"sgd": optim.sgd()}, **SCRIPT_SWEEP)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None, silence_logs=40,
+                                  host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=40,
                                   preload=[str(preload)]) as cluster, \
             distributed.Client(cluster) as other:
         import simlab
