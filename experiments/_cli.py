@@ -1,8 +1,10 @@
 """The command-line conventions shared by every experiment (DESIGN.md, "Results, figures, CLI").
 
-Standard flags: ``--quick``, ``--backend {numpy,numba,cupy}``, ``--seeds N``, ``--out DIR``,
-``--no-cache``. Any usage error or ``ValueError`` is printed as one line on stderr with exit code 2
-and no traceback.
+Flags every experiment takes: ``--quick``, ``--out DIR``, ``--cache-dir DIR``, ``--no-cache``,
+``--scheduler ADDRESS``, ``--workers N``; and, only where the experiment honours them,
+``--seeds N`` and ``--backend`` (choices: ``simlab.backends.BACKENDS``). Help texts state the real
+defaults, for the full run and for ``--quick``. Any usage error or ``ValueError`` is printed as one
+line on stderr with exit code 2 and no traceback.
 """
 from __future__ import annotations
 
@@ -13,12 +15,15 @@ from typing import Callable, Sequence
 
 from simlab.backends import BACKENDS
 
+FIGURES = Path("figures")
+QUICK_FIGURES = FIGURES / "_quick"
+
 
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line and exit code 2."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {message.splitlines()[0] if message else 'error'}\n")
 
 
 def positive_int(text: str) -> int:
@@ -47,18 +52,48 @@ def int_list(text: str) -> list[int]:
     return out
 
 
-def standard_parser(name: str, description: str, default_seeds: int = 10) -> Parser:
-    parser = Parser(prog=f"python -m experiments.{name}", description=description)
-    parser.add_argument("--quick", action="store_true", help="a small version (tests, CI)")
-    parser.add_argument("--backend", choices=BACKENDS, default="numba",
-                        help="simulation backend (default: numba)")
-    parser.add_argument("--seeds", type=positive_int, default=default_seeds,
-                        help=f"runs per configuration (default {default_seeds})")
-    parser.add_argument("--out", type=Path, default=Path("figures"),
-                        help="output folder (default: figures/)")
+def standard_parser(name: str, description: str, seeds: tuple[int, int] | None = (10, 10),
+                    backend: str | None = "numba") -> Parser:
+    """The shared flags. ``seeds``: (full-run default, --quick default), or None when the
+    experiment has no seed count to set; ``backend``: the default, or None when nothing it
+    computes depends on a simulation backend."""
+    parser = Parser(prog=f"python -m experiments.{name}", description=description,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a small version (tests, CI), written to {QUICK_FIGURES}/ unless "
+                             "--out says otherwise")
+    if backend is not None:
+        parser.add_argument("--backend", choices=BACKENDS, default=backend,
+                            help=f"simulation backend (default: {backend})")
+    if seeds is not None:
+        full, quick = seeds
+        parser.add_argument("--seeds", type=positive_int, default=None, metavar="N",
+                            help=f"runs per configuration (default {full}; --quick: {quick})")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help=f"output folder (default {FIGURES}/; --quick: {QUICK_FIGURES}/)")
+    parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                        help="folder of the per-cell results cache (default OUT/.cache/)")
     parser.add_argument("--no-cache", action="store_true",
-                        help="recompute even if a results file with the same config exists")
+                        help="recompute every cell even if a stored result with the same "
+                             "configuration and code exists")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="run the cells on this Dask scheduler (e.g. tcp://host:8786); "
+                             "needs simlab[dist]")
+    parser.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                        help="run the cells on a local Dask cluster of N worker processes")
+    if seeds is not None:
+        parser.set_defaults(_seed_defaults=seeds)
     return parser
+
+
+def resolved_seeds(args) -> int | None:
+    """--seeds as given, else the full-run or --quick default of the parser."""
+    defaults = getattr(args, "_seed_defaults", None)
+    if defaults is None:
+        return None
+    if args.seeds is not None:
+        return args.seeds
+    return defaults[1] if args.quick else defaults[0]
 
 
 def run_cli(parser: Parser, main: Callable, argv: Sequence[str] | None = None) -> int:

@@ -16,6 +16,9 @@ quadratic (any B is possible), BSI-Adam with η′ = η0·B/B_max and micro-batc
 Adam with η′ = η0·√(B/B_max); both with γ1′ = 0.1·B/B_max, γ2′ = 0.001·B/B_max and bias correction.
 Spread at a sample count = (max_B − min_B)/min_B of the geometric-mean loss over seeds; the table
 reports its maximum over the run for each method and η0.
+
+Cells (each cached on its own): one per (κ pair, merged rule) of part 1 and one per (method, B) of
+part 2; the slopes and spreads the report prints are stored in ``bsi_adam.nc``.
 """
 from __future__ import annotations
 
@@ -23,13 +26,11 @@ import math
 
 import numpy as np
 import xarray as xr
-from tqdm import tqdm
 
-from experiments._cli import run_cli, standard_parser
+from experiments._harness import Experiment
 from simlab import _checks, optim, problems, simulate
-from simlab.cache import cached
 from simlab.optim import OptState
-from simlab.plotting import COLORS, plt, save_figure, style
+from simlab.plotting import COLORS, log_ticks, plt, save_figure, style
 
 NAME = "bsi_adam"
 
@@ -111,13 +112,14 @@ def fitted_slope(x, y) -> float:
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
-def theorem_table(problem, deltas, pairs, microbatch):
-    rows = {}
-    for pair in pairs:
-        for merged in ("bsi", "adam"):
-            rows[(pair, merged)] = np.array([state_gap(problem, dl, *pair, microbatch=microbatch,
-                                                       merged=merged) for dl in deltas])
-    return rows
+def theorem_cell(spec: dict) -> xr.Dataset:
+    """One row of part 1: ``state_gap`` on the heterogeneous 9-d toy at every δ, for the κ pair
+    ``spec["pair"]`` and the merged rule ``spec["merged"]`` ("bsi" or "adam")."""
+    prob = problems.block_quadratic("heterogeneous")
+    gaps = [state_gap(prob, d, *spec["pair"], microbatch=spec["microbatch"], merged=spec["merged"])
+            for d in spec["deltas"]]
+    return xr.Dataset({"theorem_gap": ("delta", np.array(gaps))},
+                      coords={"delta": np.asarray(spec["deltas"], float)})
 
 
 # ------------------------------------------------------------------------------------------------
@@ -129,36 +131,35 @@ def practice_problem():
     return problems.nqm(dim=10, seed=0)
 
 
-def run_practice(problem, microbatch, factors, base_lrs, samples, seeds, backend, records=40):
-    """Dataset loss(method, batch_size, lr0, seed, sample) at common sample counts."""
-    b_max = microbatch * max(factors)
-    n_samples_grid = None
-    data = {}
-    for method in ("bsi_adam", "adam"):
-        for f in tqdm(factors, desc=method, leave=False):
-            b = microbatch * f
-            ratio = b / b_max
-            steps = samples // b
-            every = max(1, steps // records)
-            opt = (optim.bsi_adam if method == "bsi_adam" else optim.adam)(
-                b1=1.0 - 0.1 * ratio, b2=1.0 - 0.001 * ratio, eps=1e-8)
-            lrs = [lr0 * (ratio if method == "bsi_adam" else math.sqrt(ratio)) for lr0 in base_lrs]
-            res = simulate(problem, opt, lrs, b, steps, seeds, record_every=every,
-                           microbatch=microbatch if method == "bsi_adam" else None,
-                           backend=backend, seed=1)
-            consumed = res.step.values * b
-            if n_samples_grid is None:
-                n_samples_grid = np.linspace(0, samples, records + 1)
-            loss = res.loss.values                                      # (lr, seed, rec)
-            interp = np.stack([[np.interp(n_samples_grid, consumed, loss[i, s])
-                                for s in range(seeds)] for i in range(len(base_lrs))])
-            data[(method, b)] = interp
-    batch = [microbatch * f for f in factors]
-    arr = np.stack([np.stack([data[(m, b)] for b in batch]) for m in ("bsi_adam", "adam")])
-    return xr.Dataset({"loss": (("method", "batch_size", "lr0", "seed", "samples"), arr)},
-                      coords={"method": ["bsi_adam", "adam"], "batch_size": batch,
-                              "lr0": list(base_lrs), "seed": np.arange(seeds),
-                              "samples": n_samples_grid})
+def practice_cell(spec: dict) -> xr.Dataset:
+    """One (method, B) of part 2: loss (lr0, seed, samples) at ``records`` + 1 common sample
+    counts (linear interpolation between recorded steps). BSI-Adam: η′ = η0·B/B_max with
+    micro-batches of M; Adam: η′ = η0·√(B/B_max); both γ1′ = 0.1·B/B_max, γ2′ = 0.001·B/B_max."""
+    method, b, microbatch = spec["method"], spec["batch_size"], spec["microbatch"]
+    samples, seeds, records, base_lrs = spec["samples"], spec["seeds"], spec["records"], spec["base_lrs"]
+    ratio = b / spec["b_max"]
+    steps = samples // b
+    every = max(1, steps // records)
+    opt = (optim.bsi_adam if method == "bsi_adam" else optim.adam)(
+        b1=1.0 - 0.1 * ratio, b2=1.0 - 0.001 * ratio, eps=1e-8)
+    lrs = [lr0 * (ratio if method == "bsi_adam" else math.sqrt(ratio)) for lr0 in base_lrs]
+    res = simulate(practice_problem(), opt, lrs, b, steps, seeds, record_every=every,
+                   microbatch=microbatch if method == "bsi_adam" else None,
+                   backend=spec["backend"], seed=1)
+    consumed = res.step.values * b
+    grid = np.linspace(0, samples, records + 1)
+    loss = res.loss.values                                              # (lr, seed, rec)
+    interp = np.stack([[np.interp(grid, consumed, loss[i, s]) for s in range(seeds)]
+                       for i in range(len(base_lrs))])
+    return xr.Dataset({"loss": (("lr0", "seed", "samples"), interp)},
+                      coords={"lr0": list(base_lrs), "seed": np.arange(seeds), "samples": grid})
+
+
+def practice_warmup(backend: str) -> None:
+    """Compile (or load from numba's disk cache) the kernels of part 2."""
+    prob = practice_problem()
+    simulate(prob, optim.bsi_adam(), 1e-3, 8, 2, 1, microbatch=4, backend=backend)
+    simulate(prob, optim.adam(), 1e-3, 8, 2, 1, backend=backend)
 
 
 def spreads(ds) -> xr.DataArray:
@@ -169,84 +170,109 @@ def spreads(ds) -> xr.DataArray:
 
 # ------------------------------------------------------------------------------------------------
 
-def build(args):
+def resolve(args) -> dict:
     quick = args.quick
     deltas = 2.0 ** -np.arange(4, 9 if quick else 13)
-    pairs = [(1, 4), (2, 4)] if quick else [(1, 4), (1, 8), (2, 4)]
-    factors = [1, 2, 4, 8, 16, 32]
-    base_lrs = [0.01, 0.1, 1.0] if quick else [0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
-    samples = 128 * (40 if quick else 300)
-    seeds = min(args.seeds, 8) if quick else args.seeds
-    microbatch = 4
-    data_problem = problems.block_quadratic("heterogeneous")
-    config = {"deltas": deltas.tolist(), "pairs": pairs, "factors": factors, "base_lrs": base_lrs,
-              "samples": samples, "seeds": seeds, "microbatch": microbatch,
-              "problem": practice_problem().config(), "backend": args.backend, "version": 3}
-
-    def compute():
-        table = theorem_table(data_problem, deltas, pairs, microbatch=1)
-        ds = run_practice(practice_problem(), microbatch, factors, base_lrs, samples, seeds,
-                          args.backend)
-        keys = [f"{a}-{b}:{m}" for (a, b), m in table]
-        ds["theorem_gap"] = (("pair", "delta"), np.stack(list(table.values())))
-        return ds.assign_coords(pair=keys, delta=deltas)
-
-    return cached(args.out / f"{NAME}.nc", config, compute, use_cache=not args.no_cache)
+    return {"deltas": deltas.tolist(),
+            "pairs": [[1, 4], [2, 4]] if quick else [[1, 4], [1, 8], [2, 4]],
+            "factors": [1, 2, 4, 8, 16, 32],
+            "base_lrs": [0.01, 0.1, 1.0] if quick else [0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
+            "samples": 128 * (40 if quick else 300), "seeds": args.seeds, "microbatch": 4,
+            "records": 40, "problem": practice_problem().config(), "backend": args.backend}
 
 
-def report(ds):
-    print("Theorems 1-2: ||state difference||/delta vs delta (slope of log-log fit over all delta)")
-    print(f"{'pair (kappa_a-kappa_b:merged)':32s} {'gap/δ at δmax':>14s} {'at δmin':>10s} {'slope':>7s}")
-    slopes = {}
+def compute(config: dict, cells) -> xr.Dataset:
+    rows = [(tuple(p), m) for p in config["pairs"] for m in ("bsi", "adam")]
+    gaps = cells.map(theorem_cell, [{"pair": list(p), "merged": m, "deltas": config["deltas"],
+                                     "microbatch": 1} for p, m in rows], label="Theorems 1-2")
+    mb = config["microbatch"]
+    batch = [mb * f for f in config["factors"]]
+    methods = ["bsi_adam", "adam"]
+    common = {k: config[k] for k in ("samples", "seeds", "records", "base_lrs", "backend")}
+    warm = [] if config["backend"] == "numpy" else [(practice_warmup, (config["backend"],))]
+    runs = cells.map(practice_cell, [{"method": m, "batch_size": b, "microbatch": mb,
+                                      "b_max": max(batch), **common}
+                                     for m in methods for b in batch],
+                     warmups=warm, label="invariance runs")
+    loss = xr.concat([xr.concat(runs[i * len(batch):(i + 1) * len(batch)], dim="batch_size")
+                      for i in range(len(methods))], dim="method")
+    ds = loss.assign_coords(method=methods, batch_size=batch)
+    theorem = xr.concat(gaps, dim="pair").assign_coords(pair=[f"{a}-{b}:{m}" for (a, b), m in rows])
+    ds = ds.assign(theorem_gap=theorem["theorem_gap"])
+    slopes = [fitted_slope(ds.delta.values, ds.theorem_gap.sel(pair=p).values)
+              for p in ds.pair.values]
+    return ds.assign(theorem_slope=("pair", slopes), spread=spreads(ds))
+
+
+def report(ds) -> str:
+    lines = ["Theorems 1-2: ||state difference||/delta vs delta (slope of log-log fit over all delta)",
+             f"{'pair (kappa_a-kappa_b:merged)':32s} {'gap/δ at δmax':>14s} {'at δmin':>10s} "
+             f"{'slope':>7s}"]
     for key in ds.pair.values:
         y = ds.theorem_gap.sel(pair=key).values
-        slopes[str(key)] = fitted_slope(ds.delta.values, y)
-        print(f"{str(key):32s} {y[0]:14.4g} {y[-1]:10.4g} {slopes[str(key)]:7.3f}")
-    sp = spreads(ds)
-    print("\nInvariance in practice: max relative spread of the loss across B =",
-          list(map(int, ds.batch_size.values)))
-    print(f"{'lr0':>8s} {'BSI-Adam (η∝B)':>16s} {'Adam (η∝√B)':>14s}")
+        lines.append(f"{str(key):32s} {y[0]:14.4g} {y[-1]:10.4g} "
+                     f"{float(ds.theorem_slope.sel(pair=key)):7.3f}")
+    lines += ["", "Invariance in practice: max relative spread of the loss across B = "
+                  f"{list(map(int, ds.batch_size.values))}",
+              f"{'lr0':>8s} {'BSI-Adam (η∝B)':>16s} {'Adam (η∝√B)':>14s}"]
     for lr0 in ds.lr0.values:
-        print(f"{lr0:8.3g} {float(sp.sel({'method': 'bsi_adam', 'lr0': lr0})):16.3f} "
-              f"{float(sp.sel({'method': 'adam', 'lr0': lr0})):14.3f}")
-    return slopes, sp
+        lines.append(f"{lr0:8.3g} {float(ds.spread.sel({'method': 'bsi_adam', 'lr0': lr0})):16.3f} "
+                     f"{float(ds.spread.sel({'method': 'adam', 'lr0': lr0})):14.3f}")
+    return "\n".join(lines)
 
 
-def plot(ds, slopes, sp, out):
+def headline(ds) -> str:
+    bsi = [float(ds.theorem_slope.sel(pair=p)) for p in ds.pair.values if str(p).endswith("bsi")]
+    lr0 = float(ds.lr0.values[0])
+    return (f"Thm 1-2 BSI slopes {min(bsi):.3f}-{max(bsi):.3f}; spread at η0={lr0:g}: "
+            f"BSI {float(ds.spread.sel({'method': 'bsi_adam', 'lr0': lr0})):.3g}, "
+            f"Adam {float(ds.spread.sel({'method': 'adam', 'lr0': lr0})):.3g}")
+
+
+def plot(ds, out):
     style()
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.3), layout="constrained")
     ax = axes[0]
+    pairs = sorted({str(k).split(":")[0] for k in ds.pair.values})
+    markers = dict(zip(pairs, "o^sDv"))
     for key in ds.pair.values:
         key = str(key)
-        bsi = key.endswith("bsi")
-        ax.loglog(ds.delta, ds.theorem_gap.sel(pair=key), "o-" if bsi else "s--",
-                  color=COLORS["bsi_adam" if bsi else "adam"], alpha=0.6 + 0.1 * ("1-" in key),
-                  label=f"κ {key.split(':')[0]} {'BSI' if bsi else 'Adam'} (slope {slopes[key]:.2f})")
+        pair, merged = key.split(":")
+        bsi = merged == "bsi"
+        ax.plot(ds.delta, ds.theorem_gap.sel(pair=key), marker=markers[pair], ms=5,
+                ls="-" if bsi else "--", color=COLORS["bsi_adam" if bsi else "adam"],
+                label=f"κ {pair} {'BSI-Adam' if bsi else 'Adam'} "
+                      f"(slope {float(ds.theorem_slope.sel(pair=key)):.2f})")
+    log_ticks(ax, "both")
     ax.set(xlabel="δ", ylabel="‖state difference‖ / δ", title="Theorems 1–2 (9-d toy, M = 1)")
     ax.legend(fontsize=7)
     lrs = ds.lr0.values
+    cmap = plt.get_cmap("viridis")
+    nb = ds.batch_size.size
     for ax, method in zip(axes[1:], ("bsi_adam", "adam")):
         geo = np.exp(np.log(ds.loss.sel({"method": method})).mean("seed"))
-        cmap = plt.get_cmap("viridis")
         for i, lr0 in enumerate(lrs):
             for j, b in enumerate(ds.batch_size.values):
-                ax.loglog(ds.samples[1:], geo.sel(lr0=lr0, batch_size=b)[1:],
-                          color=cmap(i / max(len(lrs) - 1, 1)), alpha=0.25 + 0.75 * j / (ds.batch_size.size - 1),
-                          label=f"η0={lr0:g}" if j == ds.batch_size.size - 1 else None)
+                ax.plot(ds.samples[1:], geo.sel(lr0=lr0, batch_size=b)[1:],
+                        color=cmap(i / max(len(lrs) - 1, 1)), alpha=0.25 + 0.75 * j / (nb - 1),
+                        label=f"η0={lr0:g}" if j == nb - 1 else None)
+        log_ticks(ax, "both")
         title = "BSI-Adam, η ∝ B" if method == "bsi_adam" else "Adam, η ∝ √B"
-        ax.set(xlabel="samples consumed", ylabel="loss (geometric mean over seeds)",
-               title=f"{title}; opacity = B ∈ {int(ds.batch_size[0])}…{int(ds.batch_size[-1])}")
-        ax.legend(fontsize=7)
+        ax.set(xlabel="samples consumed", ylabel="loss (geometric mean over seeds)", title=title)
+        ax.text(0.02, 0.02, f"faint → opaque: B = {int(ds.batch_size[0])} … "
+                            f"{int(ds.batch_size[-1])}", transform=ax.transAxes, fontsize=7)
+        ax.legend(fontsize=7, loc="upper right")
     return save_figure(fig, out, NAME)
 
 
-def main(args):
-    ds, was_cached = build(args)
-    slopes, sp = report(ds)
-    paths = plot(ds, slopes, sp, args.out)
-    print(f"{'(from cache) ' if was_cached else ''}wrote {', '.join(map(str, paths))}")
+EXPERIMENT = Experiment(name=NAME, description=__doc__, resolve=resolve, compute=compute,
+                        report=report, plot=plot, headline=headline, seeds=(16, 8),
+                        backend="numba")
+
+
+def main(argv=None) -> int:
+    return EXPERIMENT.main(argv)
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_cli(standard_parser(NAME, __doc__.splitlines()[0], default_seeds=16),
-                             main))
+    raise SystemExit(main())

@@ -6,21 +6,18 @@ and the β1/β2 that maximise C_total against b/B_simple for a dataset of N samp
 lemma threshold next to the paper's value, the Lemma A.1 ratios, and the numerical check of C1..C5
 against the exact App. A.1 memory correction (``simlab.theory.memory_correction``).
 
-Pure theory: ``--backend`` and ``--seeds`` are accepted for uniformity and ignored.
+Pure theory, so no ``--backend`` or ``--seeds``. Cells (each cached on its own): the three C_total
+curve families, the two slope-sign maps, the recommended betas, the thresholds, the Lemma A.1
+ratios, and one App. A.1 check per (β1, β2) pair (the slow part: ~14 s for pairs with β → 0.99).
 """
 from __future__ import annotations
 
-import json
-import time
-
 import numpy as np
 import xarray as xr
-from matplotlib.ticker import NullFormatter, ScalarFormatter
-from tqdm import tqdm
+from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
 
-from experiments._cli import run_cli, standard_parser
-from simlab.cache import cached
-from simlab.plotting import plt, save_figure, style
+from experiments._harness import Experiment
+from simlab.plotting import decade_label, log_ticks, plt, save_figure, style
 from simlab.theory import implicit_bias as ib
 from simlab.theory import memory_correction as mc
 
@@ -56,54 +53,113 @@ def thresholds() -> dict:
     return dict(zip(PAPER, vals))
 
 
-def compute(quick: bool) -> xr.Dataset:
-    n = 200 if quick else 1200
-    x = 1 - np.geomspace(0.1, 1e-4, n)                       # β on [0.9, 0.9999]
-    lam = np.asarray(LAMS)
+def _betas(quick: bool) -> np.ndarray:
+    return 1 - np.geomspace(0.1, 1e-4, 200 if quick else 1200)      # β on [0.9, 0.9999]
+
+
+def curves_cell(quick: bool) -> xr.Dataset:
+    """C_total(0.9, β2, λ), C_total(0.99, β2, λ) and C_total(β1, 0.999, λ) for λ in LAMS."""
+    x, lam = _betas(quick), np.asarray(LAMS)
     ds = xr.Dataset(coords={"beta": x, "lam": lam})
     ds["c_total_b1_0.9"] = (("lam", "beta"), ib.c_total(0.9, x[None, :], lam[:, None]))
     ds["c_total_b1_0.99"] = (("lam", "beta"), ib.c_total(0.99, x[None, :], lam[:, None]))
     ds["c_total_b2_0.999"] = (("lam", "beta"), ib.c_total(x[None, :], 0.999, lam[:, None]))
+    return ds
 
+
+def slope_map_cell(quick: bool) -> xr.Dataset:
+    """sign ∂C_total/∂β2 (central differences) over (λ, β2) for β1 = 0.9 and 0.99."""
+    x = _betas(quick)
     lam_map = np.linspace(0.3, 3.0, 120 if quick else 500)
-    ds = ds.assign_coords(lam_map=lam_map)
+    ds = xr.Dataset(coords={"beta": x, "lam_map": lam_map})
     for b1 in (0.9, 0.99):
         h = 1e-6 * (1 - x)
         slope = (ib.c_total(b1, x[None, :] + h, lam_map[:, None])
                  - ib.c_total(b1, x[None, :] - h, lam_map[:, None])) / (2 * h)
         ds[f"slope_sign_b1_{b1}"] = (("lam_map", "beta"), np.sign(slope).astype(np.int8))
+    return ds
 
+
+def best_betas_cell(quick: bool) -> xr.Dataset:
+    """The β2 (at β1 = 0.9) and β1 (at β2 = 0.999) maximising C_total against b/B_simple."""
     ratio = np.geomspace(0.05, 50, 40 if quick else 150)     # b / B_simple
     lam_rec = np.array([ib.noise_ratio(DATASET_SIZE, r * B_SIMPLE, B_SIMPLE) for r in ratio])
-    ds = ds.assign_coords(b_over_bsimple=ratio)
-    ds["lam_rec"] = ("b_over_bsimple", lam_rec)
-    ds["best_beta2_at_b1_0.9"] = ("b_over_bsimple", ib.best_beta2(0.9, lam_rec, hi=0.999))
-    ds["best_beta1_at_b2_0.999"] = ("b_over_bsimple", ib.best_beta1(0.999, lam_rec))
+    switch = [ib.batch_size_for(t, DATASET_SIZE, B_SIMPLE) / B_SIMPLE for t in (0.5, 1.0)]
+    return xr.Dataset({"lam_rec": ("b_over_bsimple", lam_rec),
+                       "best_beta2_at_b1_0.9": ("b_over_bsimple",
+                                                ib.best_beta2(0.9, lam_rec, hi=0.999)),
+                       "best_beta1_at_b2_0.999": ("b_over_bsimple", ib.best_beta1(0.999, lam_rec)),
+                       "switch_b_over_bsimple": ("switch_lam", switch)},
+                      coords={"b_over_bsimple": ratio, "switch_lam": [0.5, 1.0]})
 
+
+def thresholds_cell() -> xr.Dataset:
     th = thresholds()
-    ds = ds.assign_coords(threshold=list(th))
-    ds["threshold_value"] = ("threshold", np.array(list(th.values())))
-    a1 = ib.lemma_a1_ratios()
-    a1_half = ib.lemma_a1_ratios(c4_half=True)
-    ds = ds.assign_coords(ratio_name=list(a1))
-    ds["a1_sup"] = ("ratio_name", np.array(list(a1.values())))
-    ds["a1_sup_c4_half"] = ("ratio_name", np.array(list(a1_half.values())))
+    return xr.Dataset({"threshold_value": ("threshold", np.array(list(th.values())))},
+                      coords={"threshold": list(th)})
 
-    pairs = CHECK_PAIRS_QUICK if quick else CHECK_PAIRS_FULL
-    names = ["FB", "C1", "C2", "C3", "C4", "C5"]
-    meas = np.empty((len(pairs), len(names)))
-    closed = np.empty_like(meas)
-    horizon = np.empty(len(pairs), dtype=np.int32)
-    for p, (b1, b2) in enumerate(tqdm(pairs, desc="App. A.1 check", leave=False)):
-        got, ref = mc.noise_coefficients(b1, b2), mc.closed_forms(b1, b2)
-        meas[p] = [got[k] for k in names]
-        closed[p] = [ref[k] for k in names]
-        horizon[p] = got["n"]
-    ds = ds.assign_coords(pair=[f"{a}/{b}" for a, b in pairs], constant=names)
-    ds["check_measured"] = (("pair", "constant"), meas)
-    ds["check_closed_form"] = (("pair", "constant"), closed)
-    ds["check_steps"] = ("pair", horizon)
-    return ds
+
+def lemma_a1_cell() -> xr.Dataset:
+    a1, a1_half = ib.lemma_a1_ratios(), ib.lemma_a1_ratios(c4_half=True)
+    return xr.Dataset({"a1_sup": ("ratio_name", np.array(list(a1.values()))),
+                       "a1_sup_c4_half": ("ratio_name", np.array(list(a1_half.values())))},
+                      coords={"ratio_name": list(a1)})
+
+
+CHECK_CONSTANTS = ["FB", "C1", "C2", "C3", "C4", "C5"]
+
+
+def memory_check_cell(beta1: float, beta2: float) -> xr.Dataset:
+    """App. A.1 memory correction computed exactly (n steps) vs the closed forms C1..C5."""
+    got, ref = mc.noise_coefficients(beta1, beta2), mc.closed_forms(beta1, beta2)
+    return xr.Dataset({"check_measured": ("constant", [got[k] for k in CHECK_CONSTANTS]),
+                       "check_closed_form": ("constant", [ref[k] for k in CHECK_CONSTANTS]),
+                       "check_steps": ((), np.int32(got["n"]))},
+                      coords={"constant": CHECK_CONSTANTS})
+
+
+TABLES = {"curves": curves_cell, "slope_map": slope_map_cell, "best_betas": best_betas_cell,
+          "thresholds": lambda quick: thresholds_cell(), "lemma_a1": lambda quick: lemma_a1_cell()}
+
+
+def table_cell(spec: dict) -> xr.Dataset:
+    """One of the cheap tables, ``spec = {"kind": name in TABLES, "quick": bool}``."""
+    return TABLES[spec["kind"]](spec["quick"])
+
+
+def memory_check_pair(pair) -> xr.Dataset:
+    """``memory_check_cell`` of one (β1, β2) pair."""
+    return memory_check_cell(*pair)
+
+
+def resolve(args) -> dict:
+    return {"quick": bool(args.quick), "lams": list(LAMS), "N": DATASET_SIZE,
+            "b_simple": B_SIMPLE,
+            "pairs": [list(p) for p in (CHECK_PAIRS_QUICK if args.quick else CHECK_PAIRS_FULL)]}
+
+
+def compute(config: dict, cells) -> xr.Dataset:
+    quick = config["quick"]
+    tables = cells.map(table_cell, [{"kind": k, "quick": quick} for k in TABLES], label="tables")
+    pairs = [tuple(p) for p in config["pairs"]]
+    checks = cells.map(memory_check_pair, pairs, label="App. A.1 checks")
+    check = xr.concat(checks, dim="pair").assign_coords(pair=[f"{a}/{b}" for a, b in pairs])
+    return xr.merge([*tables, check], combine_attrs="drop")
+
+
+ASINH_WIDTH = 10.0
+
+
+def _signed_decades(ax, top: float):
+    """Ticks 0, ±10², ±10³, … up to ``top`` on an asinh axis, labelled in one format (±10 is a
+    minor tick: its label would crowd the 0)."""
+    k = np.arange(2, max(int(np.ceil(np.log10(max(top, 100.0)))), 2) + 1)
+    ticks = np.concatenate([-(10.0 ** k[::-1]), [0.0], 10.0 ** k])
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_minor_locator(FixedLocator([-10.0, 10.0]))
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(
+        lambda v, _: "0" if v == 0 else ("−" if v < 0 else "") + decade_label(abs(v))))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _curves(ax, ds, var, title, xlabel):
@@ -111,11 +167,14 @@ def _curves(ax, ds, var, title, xlabel):
     colors = plt.cm.viridis(np.linspace(0, 0.9, ds.sizes["lam"]))
     for c, lv in zip(colors, ds["lam"].values):
         ax.plot(1 - x, ds[var].sel(lam=lv), color=c, label=f"λ={lv:g}")
-    ax.set_xscale("log")
+    log_ticks(ax, "x")
     ax.invert_xaxis()
-    ax.set_yscale("symlog", linthresh=10)
+    # asinh: linear near 0, logarithmic beyond ±10, and smooth in between (symlog's kinks at
+    # ±linthresh drew corners into every curve that crossed them)
+    ax.set_yscale("asinh", linear_width=ASINH_WIDTH)
+    _signed_decades(ax, float(np.nanmax(np.abs(ds[var].values))))
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("C_total")
+    ax.set_ylabel("C_total (asinh scale: linear within ±10)")
     ax.set_title(title)
 
 
@@ -128,11 +187,12 @@ def plot(ds: xr.Dataset, out):
     axes[0, 0].legend(fontsize=7, ncol=2)
     th = dict(zip(ds["threshold"].values, ds["threshold_value"].values))
     keys = list(PAPER)
-    for ax, b1, (up, lo) in ((axes[1, 0], 0.9, (keys[0], keys[1])), (axes[1, 1], 0.99, (keys[2], keys[5]))):
+    for ax, b1, (up, lo) in ((axes[1, 0], 0.9, (keys[0], keys[1])),
+                             (axes[1, 1], 0.99, (keys[2], keys[5]))):
         sign = ds[f"slope_sign_b1_{b1}"]
         ax.pcolormesh(1 - ds["beta"], ds["lam_map"], sign, cmap="coolwarm", vmin=-1.5, vmax=1.5,
                       shading="auto", rasterized=True)
-        ax.set_xscale("log")
+        log_ticks(ax, "x")
         ax.invert_xaxis()
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(ScalarFormatter())
@@ -143,24 +203,26 @@ def plot(ds: xr.Dataset, out):
         ax.set_xlabel("1 − β2")
         ax.set_ylabel("λ")
         ax.set_title(f"sign ∂C_total/∂β2, β1={b1} (red +, blue −)")
-        ax.legend(fontsize=7, loc="upper left")
+        # between the lines at 0.5 and 2.68 on the right: clear of both threshold lines
+        ax.legend(fontsize=7, loc="center right", frameon=True, framealpha=0.9)
     ax = axes[1, 2]
     r = ds["b_over_bsimple"].values
     ax.plot(r, ds["best_beta2_at_b1_0.9"], label="best β2 (β1 = 0.9)", color="C3")
     ax.plot(r, ds["best_beta1_at_b2_0.999"], label="best β1 (β2 = 0.999)", color="C0", ls="--")
     for target, ls in ((0.5, "-"), (1.0, ":")):
-        b_ratio = ib.batch_size_for(target, DATASET_SIZE, B_SIMPLE) / B_SIMPLE
-        ax.axvline(b_ratio, color="gray", ls=ls, lw=1, label=f"λ = {target:g} (b = {b_ratio:.3f} B_simple)")
-    ax.set_xscale("log")
+        b_ratio = float(ds["switch_b_over_bsimple"].sel(switch_lam=target))
+        ax.axvline(b_ratio, color="gray", ls=ls, lw=1,
+                   label=f"λ = {target:g} (b = {b_ratio:.3f} B_simple)")
+    log_ticks(ax, "x")
     ax.set_xlabel("b / B_simple")
     ax.set_ylabel("β maximising C_total")
     ax.set_title(f"recommended betas, N = {DATASET_SIZE}")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="center right", frameon=True, framealpha=0.9)
     fig.tight_layout()
     return save_figure(fig, out, NAME)
 
 
-def summary(ds: xr.Dataset) -> str:
+def report(ds: xr.Dataset) -> str:
     lines = [f"{'threshold':42s} {'computed':>12s}  paper"]
     for name, v in zip(ds["threshold"].values, ds["threshold_value"].values):
         lines.append(f"{name:42s} {v:12.6f}  {PAPER[str(name)]}")
@@ -183,22 +245,21 @@ def summary(ds: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
-def main(args):
-    t0 = time.time()
-    config = {"name": NAME, "quick": bool(args.quick), "lams": LAMS, "N": DATASET_SIZE,
-              "b_simple": B_SIMPLE, "version": 1}
-    ds, was_cached = cached(args.out / f"{NAME}.nc", config, lambda: compute(args.quick),
-                            use_cache=not args.no_cache)
-    plot(ds, args.out)
-    print(summary(ds))
-    print(f"[{NAME}] {'loaded from cache' if was_cached else 'computed'}; figure in "
-          f"{args.out / (NAME + '.png')} ({time.time() - t0:.1f} s); config {json.dumps(config)}")
+def headline(ds: xr.Dataset) -> str:
+    th = dict(zip(ds["threshold"].values, ds["threshold_value"].values))
+    rel = np.abs(ds["check_measured"] - ds["check_closed_form"]) / np.abs(ds["check_closed_form"])
+    keys = list(PAPER)
+    return (f"L3.4 {th[keys[0]]:.6f}/{th[keys[1]]:.6f}, L3.5 {th[keys[2]]:.6f}; "
+            f"App. A.1 max rel. err {float(rel.max()):.1e}")
 
 
-def cli(argv=None) -> int:
-    parser = standard_parser(NAME, __doc__.splitlines()[0], default_seeds=1)
-    return run_cli(parser, main, argv)
+EXPERIMENT = Experiment(name=NAME, description=__doc__, resolve=resolve, compute=compute,
+                        report=report, plot=plot, headline=headline)
+
+
+def main(argv=None) -> int:
+    return EXPERIMENT.main(argv)
 
 
 if __name__ == "__main__":
-    raise SystemExit(cli())
+    raise SystemExit(main())

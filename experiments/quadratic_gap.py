@@ -2,7 +2,7 @@
 
     python -m experiments.quadratic_gap [--quick] [--protocol {paper,retuned}] [--batch-sizes 1-9]
         [--sampling {without_replacement,with_replacement,replicate}] [--hessian-seed 0]
-        [--backend numba] [--seeds 10] [--out figures/] [--no-cache]
+        [--backend numba] [--seeds 10] [--out figures/] [--no-cache] [--scheduler ADDR]
 
 Setting (Srećković et al. 2025 App. I, via the Orvieto & Gower 2025 notebook; see
 shared/reference/gap_quadratic.md §1): L(w) = ½ wᵀHw on the homogeneous and heterogeneous 9×9
@@ -26,22 +26,22 @@ Sampling: ``without_replacement`` (the reference; B ≤ 9), ``with_replacement``
 (the 9 samples repeated m = ⌈max B / 9⌉ times, drawn without replacement, so B > 9 is possible).
 
 Outputs ``OUT/quadratic_gap.{png,pdf,nc}`` (``quadratic_gap_retuned.*`` for the retuned protocol).
-The .nc holds the whole sweep (every lr of the grid) and is keyed by the resolved configuration,
-so a second run with the same configuration only redraws.
+The .nc holds the whole sweep (every lr of the grid), the chosen lrs and the statistics the report
+prints. Each (optimizer, Hessian, B) cell is cached on its own (``OUT/.cache``), so a second run
+with the same configuration only redraws and an interrupted one resumes.
 """
 from __future__ import annotations
 
 import json
 import math
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
-from experiments._cli import int_list, run_cli, standard_parser
+from experiments._cli import int_list
+from experiments._harness import Experiment
 from simlab import _checks, optim, plotting, problems, schedules
-from simlab.cache import cached
 from simlab.sweep import Sweep, best_lr, select_lr
 
 NAME = "quadratic_gap"
@@ -61,10 +61,7 @@ QUICK_SEEDS = 5
 SAMPLINGS = ("without_replacement", "with_replacement", "replicate")
 
 
-def build_parser():
-    parser = standard_parser(NAME, "Adam/Signum vs SGD final loss against batch size on the "
-                                   "homogeneous and heterogeneous 9-d quadratics "
-                                   "(Sreckovic et al. 2025, Fig. 17).")
+def arguments(parser):
     parser.add_argument("--protocol", choices=("paper", "retuned"), default="paper",
                         help="paper: lrs tuned once at homogeneous B=1 (default); "
                              "retuned: best lr per (optimizer, Hessian, B)")
@@ -74,25 +71,27 @@ def build_parser():
                         help="mini-batch sampling (default without_replacement, B <= 9)")
     parser.add_argument("--hessian-seed", type=int, default=0,
                         help="seed of the Hessian draw (default 0)")
-    parser.set_defaults(seeds=None)
-    return parser
 
 
 def resolve_config(args) -> dict:
     """Every setting that determines the results, validated (ValueError naming the argument)."""
     batch_sizes = args.batch_sizes or (QUICK_BATCH_SIZES if args.quick else FULL_BATCH_SIZES)
     batch_sizes = sorted(set(batch_sizes))
-    seeds = args.seeds if args.seeds is not None else (QUICK_SEEDS if args.quick else 10)
-    seeds = _checks.integer("seeds", seeds, lo=1)
+    seeds = _checks.integer("seeds", args.seeds, lo=1)
     hessian_seed = _checks.integer("hessian_seed", args.hessian_seed, lo=0)
     replicate = math.ceil(max(batch_sizes) / 9) if args.sampling == "replicate" else 1
-    return {
+    config = {
         "protocol": args.protocol, "batch_sizes": batch_sizes, "seeds": seeds,
         "steps": STEPS, "sampling": args.sampling, "replicate": replicate,
         "hessian_seed": hessian_seed, "backend": args.backend,
         "lrs": PAPER_GRIDS if args.protocol == "paper" else RETUNED_GRIDS,
         "record_every": 10 if args.quick else 5, "beta": BETA, "warmup": 0.05,
     }
+    build_sweep(config).validate()                     # every cell checked before any work
+    if config["protocol"] == "paper" and 1 not in config["batch_sizes"]:
+        raise ValueError(f"batch_sizes={config['batch_sizes']} must include 1 for protocol='paper' "
+                         "(the lrs are tuned at homogeneous B=1)")
+    return config
 
 
 def build_sweep(config: dict) -> Sweep:
@@ -120,9 +119,9 @@ def choose_lrs(ds, protocol: str):
 def final_stats(sel):
     """median, q25, q75 over seeds of the final loss (diverged runs excluded) and the count of
     diverged runs, each over (optimizer, hessian, batch_size)."""
-    final = sel["loss"].isel(step=-1).transpose("optimizer", "hessian", "batch_size", "seed")
+    final = sel["loss"].isel(step=-1).transpose(*CELL_DIMS, "seed")
     med, q25, q75 = plotting.median_iqr(final.values, axis=-1)
-    n_div = sel["diverged"].transpose("optimizer", "hessian", "batch_size", "seed").values.sum(-1)
+    n_div = sel["diverged"].transpose(*CELL_DIMS, "seed").values.sum(-1)
     return med, q25, q75, n_div
 
 
@@ -135,30 +134,63 @@ def gap_ratios(sel) -> dict:
             for j, h in enumerate(sel["hessian"].values)}
 
 
-def summary_table(sel, chosen, protocol: str) -> str:
+CELL_DIMS = ("optimizer", "hessian", "batch_size")
+
+
+def compute(config: dict, cells) -> xr.Dataset:
+    """The sweep (every lr of the grid, one cached cell per optimizer × Hessian × B), plus the
+    protocol's chosen lr per cell and the final-loss statistics the report prints."""
+    ds = cells.sweep(build_sweep(config))
+    sel, _ = choose_lrs(ds, config["protocol"])
     med, q25, q75, n_div = final_stats(sel)
-    opts = [str(o) for o in sel["optimizer"].values]
-    hess = [str(h) for h in sel["hessian"].values]
-    bs = [int(b) for b in sel["batch_size"].values]
-    seeds = sel.sizes["seed"]
-    lr = sel["lr"].broadcast_like(sel["loss"].isel(seed=0, step=0)).transpose(
-        "optimizer", "hessian", "batch_size").values
-    lines = [f"final loss after {int(sel['step'].values[-1])} steps: median [q25, q75] over "
+    shape = sel["loss"].isel(seed=0, step=0).transpose(*CELL_DIMS)
+    lr_index = _drop_scalar_coords(choose_lrs(ds, config["protocol"])[1]["lr_index"])
+    ratios = gap_ratios(sel)
+    return ds.assign(
+        chosen_lr_index=lr_index.broadcast_like(shape).transpose(*CELL_DIMS).astype(np.int32),
+        chosen_lr=(CELL_DIMS, sel["lr"].broadcast_like(shape).transpose(*CELL_DIMS).values),
+        final_median=(CELL_DIMS, med), final_q25=(CELL_DIMS, q25), final_q75=(CELL_DIMS, q75),
+        diverged_count=(CELL_DIMS, n_div.astype(np.int32)),
+        gap_ratio=("hessian", [ratios[str(h)] for h in ds["hessian"].values],
+                   {"long_name": "SGD/Adam median final loss at the largest B"}))
+
+
+def _drop_scalar_coords(da: xr.DataArray) -> xr.DataArray:
+    return da.drop_vars([c for c in da.coords if c not in da.dims])
+
+
+def selected(ds: xr.Dataset) -> xr.Dataset:
+    """The runs at the chosen lr of each cell (from the stored ``chosen_lr_index``)."""
+    return select_lr(ds, ds["chosen_lr_index"])
+
+
+def report(ds: xr.Dataset) -> str:
+    config = json.loads(ds.attrs["config"])
+    protocol = config["protocol"]
+    opts = [str(o) for o in ds["optimizer"].values]
+    hess = [str(h) for h in ds["hessian"].values]
+    bs = [int(b) for b in ds["batch_size"].values]
+    seeds = ds.sizes["seed"]
+    med, q25, q75 = (ds[v].transpose(*CELL_DIMS).values
+                     for v in ("final_median", "final_q25", "final_q75"))
+    lr = ds["chosen_lr"].transpose(*CELL_DIMS).values
+    n_div = ds["diverged_count"].transpose(*CELL_DIMS).values
+    lines = [f"final loss after {int(ds['step'].values[-1])} steps: median [q25, q75] over "
              f"{seeds} seeds @ lr (diverged runs, excluded)  —  protocol: {protocol}"]
     head = f"{'hessian':<14}{'B':>3}  " + "  ".join(f"{LABELS.get(o, o):<40}" for o in opts)
     lines += [head, "-" * len(head)]
     for j, h in enumerate(hess):
         for k, b in enumerate(bs):
-            cells = []
+            row = []
             for i in range(len(opts)):
-                cells.append(f"{med[i, j, k]:8.2e} [{q25[i, j, k]:8.2e}, {q75[i, j, k]:8.2e}]"
-                             f" @{lr[i, j, k]:7.1e} ({n_div[i, j, k]})")
-            lines.append(f"{h:<14}{b:>3}  " + "  ".join(f"{c:<40}" for c in cells))
+                row.append(f"{med[i, j, k]:8.2e} [{q25[i, j, k]:8.2e}, {q75[i, j, k]:8.2e}]"
+                           f" @{lr[i, j, k]:7.1e} ({n_div[i, j, k]})")
+            lines.append(f"{h:<14}{b:>3}  " + "  ".join(f"{c:<40}" for c in row))
     if protocol == "paper":
-        picks = ", ".join(f"{o} {float(chosen['lr'].sel(optimizer=o)):.0e}" for o in opts)
+        picks = ", ".join(f"{o} {lr[i, 0, 0]:.0e}" for i, o in enumerate(opts))
         lines.append(f"lrs tuned at homogeneous B=1 (median final loss) and held fixed: {picks}")
-    ratios = gap_ratios(sel)
-    het, hom = ratios.get("heterogeneous", math.nan), ratios.get("homogeneous", math.nan)
+    ratio = {str(h): float(r) for h, r in zip(ds["hessian"].values, ds["gap_ratio"].values)}
+    het, hom = ratio.get("heterogeneous", math.nan), ratio.get("homogeneous", math.nan)
     lines.append(f"SGD/Adam median final-loss ratio at B={bs[-1]}: heterogeneous {het:.3g}, "
                  f"homogeneous {hom:.3g} (het/hom = {het / hom:.3g})")
     lines.append(f"diverged runs at the chosen lrs (excluded from medians and bands): "
@@ -166,27 +198,35 @@ def summary_table(sel, chosen, protocol: str) -> str:
     return "\n".join(lines)
 
 
+def headline(ds: xr.Dataset) -> str:
+    ratio = {str(h): float(r) for h, r in zip(ds["hessian"].values, ds["gap_ratio"].values)}
+    b = int(ds["batch_size"].values[-1])
+    return (f"SGD/Adam at B={b}: het {ratio['heterogeneous']:.3g}, "
+            f"hom {ratio['homogeneous']:.3g}")
+
+
 def step_panel_batch_sizes(bs: list[int]) -> list[int]:
     middle = 3 if 3 in bs else bs[len(bs) // 2]
     return sorted(set([bs[0], middle, bs[-1]]))
 
 
-def plot(sel, config: dict, out_dir: Path, name: str):
+def plot(ds: xr.Dataset, out_dir: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
+    config = json.loads(ds.attrs["config"])
+    sel = selected(ds)
     plotting.style()
     hess = [str(h) for h in sel["hessian"].values]
     opts = [str(o) for o in sel["optimizer"].values]
     bs = np.array([int(b) for b in sel["batch_size"].values])
     panel_bs = step_panel_batch_sizes(list(bs))
     ncol = len(panel_bs)
-    fig = plt.figure(figsize=(3.6 * max(ncol, 2), 12.0), dpi=80)
+    fig = plt.figure(figsize=(3.6 * max(ncol, 2), 12.0))
     grid = fig.add_gridspec(4, 2 * ncol)
     half = ncol
-    final = sel["loss"].isel(step=-1).transpose("optimizer", "hessian", "batch_size", "seed")
-    _, _, _, n_div = final_stats(sel)
-    lr = sel["lr"].broadcast_like(final.isel(seed=0)).transpose(
-        "optimizer", "hessian", "batch_size").values
+    final = sel["loss"].isel(step=-1).transpose(*CELL_DIMS, "seed")
+    n_div = ds["diverged_count"].transpose(*CELL_DIMS).values
+    lr = ds["chosen_lr"].transpose(*CELL_DIMS).values
     for row, (stat, title) in enumerate([(plotting.median_iqr, "median, IQR (25–75 %)"),
                                          (plotting.log_mean_band,
                                           "geometric mean ± 2σ (log space)")]):
@@ -195,16 +235,19 @@ def plot(sel, config: dict, out_dir: Path, name: str):
             for i, o in enumerate(opts):
                 center, lo, hi = stat(final.values[i, j], axis=-1)
                 lr_note = f", lr {lr[i, j, 0]:.0e}" if config["protocol"] == "paper" else ""
-                plotting.band(ax, bs, center, lo, hi, color=plotting.COLORS.get(
-                    "sgd" if o == "sgd" else o), label=f"{LABELS[o]}{lr_note}", marker="o", ms=3)
-            _log_y(ax)
+                color = plotting.COLORS.get(o)
+                plotting.band(ax, bs, center, lo, hi, color=color,
+                              label=f"{LABELS[o]}{lr_note}", marker="o", ms=3)
+                plotting.mark_all_diverged(ax, bs, center, n_div[i, j] == final.sizes["seed"],
+                                           color=color)
+            plotting.log_ticks(ax, "y")
             ax.set_xlabel("batch size B")
             ax.set_ylabel(f"final loss (step {int(sel['step'].values[-1])})")
             ax.set_title(f"{h} Hessian — {title}")
             ax.set_xticks(bs if len(bs) <= 12 else ax.get_xticks())
             if row == 0 and j == 0:
                 ax.legend(fontsize=7)
-    loss = sel["loss"].transpose("optimizer", "hessian", "batch_size", "seed", "step")
+    loss = sel["loss"].transpose(*CELL_DIMS, "seed", "step")
     steps = sel["step"].values
     for j, h in enumerate(hess):
         for c, b in enumerate(panel_bs):
@@ -214,7 +257,9 @@ def plot(sel, config: dict, out_dir: Path, name: str):
                 center, lo, hi = plotting.median_iqr(loss.values[i, j, k], axis=0)
                 plotting.band(ax, steps, center, lo, hi, color=plotting.COLORS.get(o),
                               label=LABELS[o])
-            _log_y(ax)
+                if n_div[i, j, k] == loss.sizes["seed"]:
+                    ax.plot([], [], color=plotting.COLORS.get(o), label=f"{LABELS[o]}: all diverged")
+            plotting.log_ticks(ax, "y")
             ax.set_xlabel("step")
             ax.set_ylabel("loss (median, IQR)")
             ax.set_title(f"{h}, B = {b}")
@@ -227,49 +272,22 @@ def plot(sel, config: dict, out_dir: Path, name: str):
                  f"Hessian seed {config['hessian_seed']}; diverged runs excluded: "
                  f"{int(n_div.sum())}", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.98))
-    return plotting.save_figure(fig, out_dir, name)
-
-
-def _log_y(ax):
-    """Log y-axis with plain-text labels at decades only (minor ticks and mathtext labels over
-    ~12 decades and ten panels cost seconds to lay out on a loaded 2-core machine)."""
-    from matplotlib.ticker import LogFormatter, LogLocator, NullLocator
-
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(numticks=8))
-    ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=False))
-    ax.yaxis.set_minor_locator(NullLocator())
+    return plotting.save_figure(fig, out_dir, output_name(config["protocol"]))
 
 
 def output_name(protocol: str) -> str:
     return NAME if protocol == "paper" else f"{NAME}_retuned"
 
 
-def main(args) -> dict:
-    config = resolve_config(args)
-    sweep = build_sweep(config)
-    sweep.validate()                                   # every cell checked before any work
-    if config["protocol"] == "paper" and 1 not in config["batch_sizes"]:
-        raise ValueError(f"batch_sizes={config['batch_sizes']} must include 1 for protocol='paper' "
-                         "(the lrs are tuned at homogeneous B=1)")
-    name = output_name(config["protocol"])
-    path = Path(args.out) / f"{name}.nc"
-    start = time.perf_counter()
-    ds, was_cached = cached(path, {"experiment": NAME, **config, "sweep": sweep.config()},
-                            sweep.run, use_cache=not args.no_cache)
-    elapsed = time.perf_counter() - start
-    if was_cached:
-        print(f"cache hit: loaded {path} (same configuration), redrawing only")
-    else:
-        print(f"computed {len(sweep.cells())} cells in {elapsed:.1f} s "
-              f"(backend {config['backend']}); results saved to {path}")
-    sel, chosen = choose_lrs(ds, config["protocol"])
-    print(summary_table(sel, chosen, config["protocol"]))
-    paths = plot(sel, config, args.out, name)
-    print("figure: " + ", ".join(str(p) for p in paths))
-    return {"dataset": ds, "selected": sel, "chosen": chosen, "cached": was_cached,
-            "config": config}
+EXPERIMENT = Experiment(
+    name=NAME, description=__doc__, resolve=resolve_config, compute=compute, report=report,
+    plot=plot, headline=headline, seeds=(10, QUICK_SEEDS), backend="numba", arguments=arguments,
+    stem=lambda config: output_name(config["protocol"]))
+
+
+def main(argv=None) -> int:
+    return EXPERIMENT.main(argv)
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(build_parser(), main))
+    raise SystemExit(main())

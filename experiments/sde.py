@@ -19,20 +19,23 @@ times, with a least-squares slope in log-log:
   B = 4^(J−j) ∝ η², 1 − β_i ∝ η², t = kη² ∈ [0, 0.2]); optimizers start from zero state (as in ``optim``).
   Rows ``*_warm``: both sides warm-started (m₀ = ∇f, v₀ = E g², no bias correction), and Malladi in
   its noise-dominated regime (B = 1, C·(10η₀/η)², so σ₀ fixed and σ ≫ |∇f|).
+
+Cells (each cached on its own): one per (Hessian, B) for the trajectories, one per weak-order row.
+Backend: ``--backend`` runs both the discrete optimizers and the SDEs of part 1 and the SignSGD SDEs
+of part 2; one the SDE integrator does not support is refused before any work. The RMSprop/Adam
+rows use the numpy reference on both sides (their discrete side runs from a given state).
 """
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from tqdm import tqdm
 
-from experiments._cli import run_cli, standard_parser
+from experiments._harness import Experiment
 from simlab import optim, problems, simulate
-from simlab.cache import cached
-from simlab.plotting import band, log_mean_band, plt, save_figure, style
+from simlab.plotting import band, log_mean_band, log_ticks, plt, save_figure, style
 from simlab.sde import (fitted_order, integrate, sgd_discrete_loss, sgd_sde, sgd_sde_loss,
                         signsgd_discrete_loss, signsgd_sde, weak_errors)
-from simlab.sde.adaptive import adaptive_discrete_loss, adaptive_sde_loss
+from simlab.sde.adaptive import adaptive_sde_loss, warm_start
 
 NAME = "sde"
 SGD_LR, SGD_T = 2e-5, 0.04
@@ -50,41 +53,54 @@ def small_gaussian_problem():
                                        name="gauss2d")
 
 
-def sim_backend(backend):
-    """simulate's backend: the numba one when it exists, else the numpy reference."""
-    try:
-        from simlab.backends import get_backend
-        get_backend(backend)
-        return backend
-    except (ImportError, ValueError):
-        return "numpy"
+SGD_SERIES = ["discrete", "sgd_sde", "discrete_exact", "sde_exact"]
+SIGN_SERIES = ["discrete", "exact_sde", "erf_sde"]
 
 
-def trajectories(hessians, batches, runs, backend, substeps=4):
+def sde_backends() -> tuple:
+    """The backends the SDE models run on: every backend of the engine."""
+    from simlab.backends import BACKENDS
+    return BACKENDS
+
+
+def trajectory_cell(spec: dict) -> xr.Dataset:
+    """Part 1 for one (Hessian, B): loss of every run at RECORDS + 1 times for SGD (discrete, EM
+    of the SDE, exact E f of both) and SignSGD (discrete, exact-moment SDE, Gaussian-erf SDE)."""
+    prob = problems.block_quadratic(spec["hessian"])
+    b, runs, backend, substeps = spec["batch_size"], spec["runs"], spec["backend"], spec["substeps"]
     out = {}
-    for kind in hessians:
-        prob = problems.block_quadratic(kind)
-        for b in tqdm(batches, desc=f"trajectories {kind}", leave=False):
-            for name, lr, horizon in (("sgd", SGD_LR, SGD_T), ("signsgd", SIGN_LR, SIGN_T)):
-                steps = int(round(horizon / lr))
-                every = steps // RECORDS
-                opt = optim.sgd() if name == "sgd" else optim.signsgd()
-                disc = simulate(prob, opt, lr, b, steps, runs, record_every=every,
-                                backend=sim_backend(backend)).loss.values[0]
-                out[(kind, b, name, "discrete")] = disc
-                models = ({"sgd_sde": sgd_sde(prob, b)} if name == "sgd" else
-                          {"exact_sde": signsgd_sde(prob, b), "erf_sde": signsgd_sde(prob, b, noise="gaussian")})
-                for label, model in models.items():
-                    res = integrate(model, lr, steps, runs, substeps=substeps, record_every=every,
-                                    seed=1, backend="numba" if backend != "numpy" else "numpy")
-                    out[(kind, b, name, label)] = res.loss.values[0]
-                if name == "sgd":
-                    ks = np.arange(0, steps + 1, every)
-                    out[(kind, b, name, "discrete_exact")] = np.broadcast_to(
-                        sgd_discrete_loss(prob, lr, b, steps)[ks], (runs, ks.size))
-                    out[(kind, b, name, "sde_exact")] = np.broadcast_to(
-                        sgd_sde_loss(prob, lr, b, steps)[ks], (runs, ks.size))
-    return out
+    for name, lr, horizon in (("sgd", SGD_LR, SGD_T), ("signsgd", SIGN_LR, SIGN_T)):
+        steps = int(round(horizon / lr))
+        every = steps // RECORDS
+        opt = optim.sgd() if name == "sgd" else optim.signsgd()
+        out[(name, "discrete")] = simulate(prob, opt, lr, b, steps, runs, record_every=every,
+                                           backend=backend).loss.values[0]
+        models = ({"sgd_sde": sgd_sde(prob, b)} if name == "sgd" else
+                  {"exact_sde": signsgd_sde(prob, b), "erf_sde": signsgd_sde(prob, b, noise="gaussian")})
+        for label, model in models.items():
+            res = integrate(model, lr, steps, runs, substeps=substeps, record_every=every,
+                            seed=1, backend=backend)
+            out[(name, label)] = res.loss.values[0]
+        if name == "sgd":
+            ks = np.arange(0, steps + 1, every)
+            out[(name, "discrete_exact")] = np.broadcast_to(
+                sgd_discrete_loss(prob, lr, b, steps)[ks], (runs, ks.size))
+            out[(name, "sde_exact")] = np.broadcast_to(
+                sgd_sde_loss(prob, lr, b, steps)[ks], (runs, ks.size))
+    return xr.Dataset(
+        {"sgd_loss": (("series", "run", "record"), np.stack([out[("sgd", k)] for k in SGD_SERIES])),
+         "sign_loss": (("sign_series", "run", "record"),
+                       np.stack([out[("signsgd", k)] for k in SIGN_SERIES]))},
+        coords={"series": SGD_SERIES, "sign_series": SIGN_SERIES})
+
+
+def trajectory_warmup(backend: str) -> None:
+    """Compile (or load from numba's disk cache) the kernels part 1 uses: tiny runs of each."""
+    prob = problems.block_quadratic("heterogeneous")
+    for opt in (optim.sgd(), optim.signsgd()):
+        simulate(prob, opt, SGD_LR, 1, 2, 1, backend=backend)
+    for model in (sgd_sde(prob, 1), signsgd_sde(prob, 1), signsgd_sde(prob, 1, noise="gaussian")):
+        integrate(model, SGD_LR, 2, 1, substeps=1, seed=1, backend=backend)
 
 
 def weak_order_sgd(kind, batch, lrs, horizon):
@@ -148,8 +164,8 @@ def weak_order_adaptive_warm(family, opt_name, lrs, paths, substeps=2):
                                                base.w0, name="gauss2d_noisy")
             batch, scale, steps = 1, (lr / eta0) ** 2, int(round(0.2 / lr ** 2))
         b1, b2 = 1 - 0.1 * scale, 1 - 0.01 * scale
-        disc = adaptive_discrete_loss(prob, opt_name, lr, batch, steps, paths, b1, b2, 1e-8,
-                                      "stationary", seed=5)
+        disc = discrete_adaptive_from_warm_state(prob, opt_name, lr, batch, steps, paths, b1, b2,
+                                                 1e-8)
         sde = adaptive_sde_loss(prob, family, opt_name, lr, batch, steps, paths, b1, b2, 1e-8,
                                 substeps=substeps, seed=3, start="stationary")
         diff = np.abs(disc.mean(0) - sde.mean(0))
@@ -159,59 +175,80 @@ def weak_order_adaptive_warm(family, opt_name, lrs, paths, substeps=2):
     return np.array(errs), np.array(ses)
 
 
-def build(args):
+def discrete_adaptive_from_warm_state(problem, optimizer: str, lr: float, batch_size: int,
+                                      steps: int, paths: int, beta1: float, beta2: float,
+                                      eps: float):
+    """(paths, steps + 1) losses of discrete RMSprop/Adam started from the warm state m₀ = ∇f(w₀),
+    v₀ = E g(w₀)², no bias correction (``simulate`` continuing from that state)."""
+    opt = (optim.adam(beta1, beta2, eps, bias_correction=False) if optimizer == "adam"
+           else optim.rmsprop(beta2, eps))
+    return simulate(problem, opt, lr, batch_size, steps, paths, seed=5,
+                    init_state=warm_start(problem, batch_size)).loss.values[0]
+
+
+WEAK_ROWS = ("sgd_het_B3", "sgd_hom_B3", "signsgd_exact_toy2d", "signsgd_gaussian_toy2d",
+             "rmsprop_compagnoni", "rmsprop_compagnoni_warm", "adam_compagnoni",
+             "adam_compagnoni_warm", "rmsprop_malladi", "rmsprop_malladi_warm", "adam_malladi",
+             "adam_malladi_warm")
+
+
+def weak_order_cell(spec: dict) -> xr.Dataset:
+    """One row of part 2: (η, weak error, Monte Carlo s.e.) for the model ``spec["row"]``,
+    NaN-padded to ``n_eta`` entries."""
+    row, n_eta = spec["row"], spec["n_eta"]
+    if row.startswith("sgd_"):
+        kind = "heterogeneous" if "_het_" in row else "homogeneous"
+        lrs = 1e-5 * 2.0 ** -np.arange(n_eta)
+        err, se = weak_order_sgd(kind, 3, lrs, 0.004)
+    elif row.startswith("signsgd_"):
+        noise = "exact" if "_exact_" in row else "gaussian"
+        lrs = 0.2 * 2.0 ** -np.arange(n_eta)
+        err, se = weak_order_signsgd(noise, lrs, 1.6, spec["sign_paths"], 4, spec["backend"])
+    else:
+        opt_name, family = row.split("_")[:2]
+        lrs = 0.1 * 2.0 ** -np.arange(spec["n_eta_adapt"])
+        run = weak_order_adaptive_warm if row.endswith("_warm") else weak_order_adaptive
+        err, se = run(family, opt_name, lrs, spec["adapt_paths"])
+    pad = [np.nan] * (n_eta - len(lrs))
+    return xr.Dataset({"weak_lr": ("eta_index", np.append(lrs, pad)),
+                       "weak_error": ("eta_index", np.append(err, pad)),
+                       "weak_se": ("eta_index", np.append(se, pad))})
+
+
+def resolve(args) -> dict:
+    backend = args.backend
+    allowed = sde_backends()
+    if backend not in allowed:
+        raise ValueError(f"backend={backend!r} is not supported by the SDE integrator "
+                         f"(allowed: {', '.join(map(repr, allowed))})")
     quick = args.quick
-    hessians = ["heterogeneous", "homogeneous"]
-    batches = [1, 3] if quick else [1, 3, 6]
-    runs = min(args.seeds, 50) if quick else args.seeds
-    n_eta = 5
-    sign_paths = 1000 if quick else 20000
-    adapt_paths = 300 if quick else 4000
-    n_eta_adapt = 3 if quick else 5
-    config = {"batches": batches, "runs": runs, "sign_paths": sign_paths, "adapt_paths": adapt_paths,
-              "n_eta": n_eta, "n_eta_adapt": n_eta_adapt, "backend": args.backend, "version": 4}
-    backend = "numpy" if args.backend == "numpy" else "numba"
+    return {"hessians": ["heterogeneous", "homogeneous"], "batches": [1, 3] if quick else [1, 3, 6],
+            "runs": args.seeds, "sign_paths": 1000 if quick else 20000,
+            "adapt_paths": 300 if quick else 4000, "n_eta": 5, "n_eta_adapt": 3 if quick else 5,
+            "substeps": 4, "backend": backend}
 
-    def compute():
-        traj = trajectories(hessians, batches, runs, args.backend)
-        labels = ["discrete", "sgd_sde", "discrete_exact", "sde_exact"]
-        sign_labels = ["discrete", "exact_sde", "erf_sde"]
-        sgd_arr = np.stack([np.stack([np.stack([traj[(h, b, "sgd", l)] for l in labels])
-                                      for b in batches]) for h in hessians])
-        sign_arr = np.stack([np.stack([np.stack([traj[(h, b, "signsgd", l)] for l in sign_labels])
-                                       for b in batches]) for h in hessians])
-        rows = {}
-        sgd_lrs = 1e-5 * 2.0 ** -np.arange(n_eta)
-        sign_lrs = 0.2 * 2.0 ** -np.arange(n_eta)
-        adapt_lrs = 0.1 * 2.0 ** -np.arange(n_eta_adapt)
-        for kind in hessians:
-            rows[f"sgd_{kind[:3]}_B3"] = (sgd_lrs, *weak_order_sgd(kind, 3, sgd_lrs, 0.004))
-        for noise in ("exact", "gaussian"):
-            rows[f"signsgd_{noise}_toy2d"] = (sign_lrs, *weak_order_signsgd(
-                noise, sign_lrs, 1.6, sign_paths, 4, backend))
-        for family in ("compagnoni", "malladi"):
-            for opt_name in ("rmsprop", "adam"):
-                e, s = weak_order_adaptive(family, opt_name, adapt_lrs, adapt_paths)
-                pad = n_eta - len(adapt_lrs)
-                rows[f"{opt_name}_{family}"] = (np.append(adapt_lrs, [np.nan] * pad),
-                                                np.append(e, [np.nan] * pad), np.append(s, [np.nan] * pad))
-                e, s = weak_order_adaptive_warm(family, opt_name, adapt_lrs, adapt_paths)
-                rows[f"{opt_name}_{family}_warm"] = (np.append(adapt_lrs, [np.nan] * pad),
-                                                     np.append(e, [np.nan] * pad),
-                                                     np.append(s, [np.nan] * pad))
-        names = list(rows)
-        return xr.Dataset(
-            {"sgd_loss": (("hessian", "batch_size", "series", "run", "record"), sgd_arr),
-             "sign_loss": (("hessian", "batch_size", "sign_series", "run", "record"), sign_arr),
-             "weak_lr": (("model", "eta_index"), np.stack([rows[n][0] for n in names])),
-             "weak_error": (("model", "eta_index"), np.stack([rows[n][1] for n in names])),
-             "weak_se": (("model", "eta_index"), np.stack([rows[n][2] for n in names]))},
-            coords={"hessian": hessians, "batch_size": batches, "series": labels,
-                    "sign_series": sign_labels, "model": names,
-                    "sgd_time": ("record", np.linspace(0, SGD_T, RECORDS + 1)),
-                    "sign_time": ("record", np.linspace(0, SIGN_T, RECORDS + 1))})
 
-    return cached(args.out / f"{NAME}.nc", config, compute, use_cache=not args.no_cache)
+def compute(config: dict, cells) -> xr.Dataset:
+    hessians, batches = config["hessians"], config["batches"]
+    specs = [{"hessian": h, "batch_size": b, "runs": config["runs"], "backend": config["backend"],
+              "substeps": config["substeps"]} for h in hessians for b in batches]
+    warm = [] if config["backend"] == "numpy" else [(trajectory_warmup, (config["backend"],))]
+    traj = cells.map(trajectory_cell, specs, warmups=warm, label="trajectories")
+    grid = xr.concat([xr.concat(traj[i * len(batches):(i + 1) * len(batches)], dim="batch_size")
+                      for i in range(len(hessians))], dim="hessian")
+    rows = cells.map(weak_order_cell, [
+        {"row": row, **{k: config[k] for k in ("n_eta", "n_eta_adapt", "sign_paths",
+                                                "adapt_paths", "backend")}}
+        for row in WEAK_ROWS], label="weak orders")
+    weak = xr.concat(rows, dim="model")
+    ds = xr.merge([grid, weak]).assign_coords(
+        hessian=hessians, batch_size=batches, model=list(WEAK_ROWS),
+        sgd_time=("record", np.linspace(0, SGD_T, RECORDS + 1)),
+        sign_time=("record", np.linspace(0, SIGN_T, RECORDS + 1)))
+    sl = slopes(ds)
+    means = horizon_means(ds)
+    return ds.assign(weak_slope=("model", [sl[m] for m in WEAK_ROWS]),
+                     **{k: v.drop_vars(["sgd_time", "sign_time"]) for k, v in means.items()})
 
 
 def slopes(ds):
@@ -231,77 +268,127 @@ def verdict(err, se, slope):
     return "order 1 holds" if abs(slope - 1) <= 0.3 else "order 1 does NOT hold"
 
 
-def report(ds):
-    print("Weak error max_k |E f(x_k) - E f(X_{t_k})| vs eta (SE: Monte Carlo standard error)")
-    sl = slopes(ds)
+def horizon_means(ds) -> xr.Dataset:
+    """Mean over runs of the loss at the last record, per (Hessian, B, series)."""
+    return xr.Dataset({"horizon_sgd": ds.sgd_loss.isel(record=-1).mean("run"),
+                       "horizon_sign": ds.sign_loss.isel(record=-1).mean("run")})
+
+
+def report(ds) -> str:
+    lines = ["Weak error max_k |E f(x_k) - E f(X_{t_k})| vs eta (SE: Monte Carlo standard error)"]
     for m in ds.model.values:
         lr, err, se = (ds[v].sel(model=m).values for v in ("weak_lr", "weak_error", "weak_se"))
+        slope = float(ds.weak_slope.sel(model=m))
         ok = np.isfinite(lr)
         cells = "  ".join(f"{a:.3g}:{e:.3g}±{s:.1g}" for a, e, s in zip(lr[ok], err[ok], se[ok]))
-        print(f"{str(m):24s} slope {sl[str(m)]:6.2f}  {verdict(err[ok], se[ok], sl[str(m)]):22s} {cells}")
-    print(f"\nMean loss at the horizon (discrete / SDE); SGD t={SGD_T}, SignSGD t={SIGN_T}")
+        lines.append(f"{str(m):24s} slope {slope:6.2f}  {verdict(err[ok], se[ok], slope):22s} "
+                     f"{cells}")
+    lines.append(f"\nMean loss at the horizon (discrete / SDE); SGD t={SGD_T}, SignSGD t={SIGN_T}")
     for h in ds.hessian.values:
         for b in ds.batch_size.values:
-            sg = ds.sgd_loss.sel(hessian=h, batch_size=b).isel(record=-1).mean("run")
-            sn = ds.sign_loss.sel(hessian=h, batch_size=b).isel(record=-1).mean("run")
-            print(f"{h:14s} B={int(b)}  SGD disc {float(sg.sel(series='discrete')):9.4g} "
-                  f"SDE {float(sg.sel(series='sgd_sde')):9.4g} (exact {float(sg.sel(series='discrete_exact')):9.4g}"
-                  f"/{float(sg.sel(series='sde_exact')):9.4g})  SignSGD disc "
-                  f"{float(sn.sel(sign_series='discrete')):9.4g} exact-SDE "
-                  f"{float(sn.sel(sign_series='exact_sde')):9.4g} erf-SDE {float(sn.sel(sign_series='erf_sde')):9.4g}")
-    return sl
+            sg = ds.horizon_sgd.sel(hessian=h, batch_size=b)
+            sn = ds.horizon_sign.sel(hessian=h, batch_size=b)
+            lines.append(
+                f"{h:14s} B={int(b)}  SGD disc {float(sg.sel(series='discrete')):9.4g} "
+                f"SDE {float(sg.sel(series='sgd_sde')):9.4g} "
+                f"(exact {float(sg.sel(series='discrete_exact')):9.4g}"
+                f"/{float(sg.sel(series='sde_exact')):9.4g})  SignSGD disc "
+                f"{float(sn.sel(sign_series='discrete')):9.4g} exact-SDE "
+                f"{float(sn.sel(sign_series='exact_sde')):9.4g} "
+                f"erf-SDE {float(sn.sel(sign_series='erf_sde')):9.4g}")
+    return "\n".join(lines)
 
 
-def plot(ds, sl, out):
-    style()
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8), dpi=80)
+def headline(ds) -> str:
+    sl = {str(m): float(v) for m, v in zip(ds.model.values, ds.weak_slope.values)}
+    return (f"weak-order slopes: SGD SDE {sl['sgd_het_B3']:.2f}, exact-moment SignSGD "
+            f"{sl['signsgd_exact_toy2d']:.2f}, Gaussian-erf {sl['signsgd_gaussian_toy2d']:.2f}")
+
+
+SERIES_STYLE = {"discrete": ("-", "discrete optimizer"), "sgd_sde": ("--", "SDE (Euler–Maruyama)"),
+                "exact_sde": ("--", "exact-moment SDE"), "erf_sde": (":", "Gaussian-erf SDE")}
+
+
+def _trajectory_panel(ax, ds, h, var, series, tname):
     cmap = plt.get_cmap("viridis")
     nb = ds.batch_size.size
+    t = ds[tname].values
+    for j, b in enumerate(ds.batch_size.values):
+        color = cmap(j / max(nb - 1, 1))
+        for s in ds[series].values:
+            if s in ("discrete_exact", "sde_exact"):
+                continue
+            vals = ds[var].sel({"hessian": h, "batch_size": b, series: s}).values
+            c, lo, hi = log_mean_band(vals, axis=0)
+            band(ax, t, c, lo, hi, color=color, linestyle=SERIES_STYLE[str(s)][0])
+        if var == "sgd_loss":
+            ax.plot(t, ds[var].sel({"hessian": h, "batch_size": b, series: "sde_exact"}).values[0],
+                    color="k", lw=0.6, alpha=0.7)
+    log_ticks(ax, "y")
+    # one legend for the colours (B) and one for the line styles (series), not B × series labels
+    from matplotlib.lines import Line2D
+    colors = [Line2D([], [], color=cmap(j / max(nb - 1, 1)), label=f"B = {int(b)}")
+              for j, b in enumerate(ds.batch_size.values)]
+    styles = [Line2D([], [], color="0.3", ls=SERIES_STYLE[str(s)][0], label=SERIES_STYLE[str(s)][1])
+              for s in ds[series].values if s not in ("discrete_exact", "sde_exact")]
+    if var == "sgd_loss":
+        styles.append(Line2D([], [], color="k", lw=0.6, label="exact E f of the SDE"))
+    first = ax.legend(handles=colors, fontsize=7, loc="upper right", title_fontsize=7)
+    ax.add_artist(first)
+    ax.legend(handles=styles, fontsize=7, loc="lower left")
+
+
+def _weak_panel(ax, ds, group):
+    """Weak error vs η with ±2 s.e. bars; errors far above the rest (a blown-up model) are drawn
+    as ▲ at the top edge with their value, so they do not flatten every other curve."""
+    rows = [m for m in ds.model.values if str(m).startswith(group)]
+    finite = np.concatenate([ds.weak_error.sel(model=m).values for m in rows])
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    top = 10.0 ** (np.ceil(np.log10(np.quantile(finite, 0.8))) + 1.5)
+    markers = "osD^vP*X"
+    for i, m in enumerate(rows):
+        lr, err, se = (ds[v].sel(model=m).values for v in ("weak_lr", "weak_error", "weak_se"))
+        ok = np.isfinite(lr)
+        lr, err, se = lr[ok], err[ok], se[ok]
+        inside = err <= top
+        slope = float(ds.weak_slope.sel(model=m))
+        line = ax.errorbar(lr[inside], err[inside], yerr=2 * se[inside], marker=markers[i % 8],
+                           ms=4, capsize=2, label=f"{m} (slope {slope:.2f})")
+        color = line[0].get_color()
+        for x, y in zip(lr[~inside], err[~inside]):
+            ax.plot([x], [top], "^", color=color, ms=7, clip_on=False)
+            ax.annotate(f"{y:.0e}", (x, top), xytext=(0, -11), textcoords="offset points",
+                        ha="center", fontsize=6, color=color)
+    log_ticks(ax, "both")
+    ax.set_ylim(top=top)
+    ax.set(xlabel="η", ylabel="max_k |E f(x_k) − E f(X_t_k)|",
+           title="weak error vs η (bars ±2 MC s.e.; ▲ off scale)")
+    ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
+
+
+def plot(ds, out):
+    style()
+    fig, axes = plt.subplots(2, 3, figsize=(16, 9.5), layout="constrained")
     for row, h in enumerate(ds.hessian.values):
         for col, (var, series, tname) in enumerate((("sgd_loss", "series", "sgd_time"),
                                                      ("sign_loss", "sign_series", "sign_time"))):
             ax = axes[row, col]
-            for j, b in enumerate(ds.batch_size.values):
-                color = cmap(j / max(nb - 1, 1))
-                for s in ds[series].values:
-                    if s in ("discrete_exact", "sde_exact"):
-                        continue
-                    vals = ds[var].sel({"hessian": h, "batch_size": b, series: s}).values
-                    c, lo, hi = log_mean_band(vals, axis=0)
-                    style_ = {"discrete": "-", "sgd_sde": "--", "exact_sde": "--", "erf_sde": ":"}[s]
-                    band(ax, ds[tname].values, c, lo, hi, color=color, linestyle=style_,
-                         label=f"B={int(b)} {s}")
-                if var == "sgd_loss":
-                    ax.plot(ds[tname].values, ds[var].sel({"hessian": h, "batch_size": b, series: "sde_exact"}).values[0],
-                            color="k", lw=0.6, alpha=0.7)
-            ax.set_yscale("log")
+            _trajectory_panel(ax, ds, h, var, series, tname)
             ax.set(xlabel="t = Σ η_k", ylabel="mean loss (log-space ±2σ band)",
-                   title=f"{'SGD' if col == 0 else 'SignSGD'}, {h}")
-            ax.text(0.02, 0.02, "solid: discrete; dashed: SDE (EM); black: exact SDE mean" if col == 0
-                    else "solid: discrete; dashed: exact-moment SDE; dotted: Gaussian-erf SDE",
-                    transform=ax.transAxes, fontsize=7)
-            ax.legend(fontsize=6, ncol=2, loc="upper right" if col == 0 else "center left")
-    for ax, group in ((axes[0, 2], ("sgd", "signsgd")), (axes[1, 2], ("rmsprop", "adam"))):
-        for m in ds.model.values:
-            if not str(m).startswith(group):
-                continue
-            lr, err, se = (ds[v].sel(model=m).values for v in ("weak_lr", "weak_error", "weak_se"))
-            ok = np.isfinite(lr)
-            ax.errorbar(lr[ok], err[ok], yerr=2 * se[ok], marker="o", capsize=2,
-                        label=f"{m} (slope {sl[str(m)]:.2f})")
-        ax.set(xscale="log", yscale="log", xlabel="η", ylabel="max_k |E f(x_k) − E f(X_t_k)|",
-               title="weak error vs η (bars ±2 MC s.e.)")
-        ax.legend(fontsize=7)
+                   title=f"{'SGD' if col == 0 else 'SignSGD'}, {h} Hessian")
+    _weak_panel(axes[0, 2], ds, ("sgd", "signsgd"))
+    _weak_panel(axes[1, 2], ds, ("rmsprop", "adam"))
     return save_figure(fig, out, NAME)
 
 
-def main(args):
-    ds, was_cached = build(args)
-    sl = report(ds)
-    paths = plot(ds, sl, args.out)
-    print(f"{'(from cache) ' if was_cached else ''}wrote {', '.join(map(str, paths))}")
+EXPERIMENT = Experiment(name=NAME, description=__doc__, resolve=resolve, compute=compute,
+                        report=report, plot=plot, headline=headline, seeds=(200, 50),
+                        backend="numba")
+
+
+def main(argv=None) -> int:
+    return EXPERIMENT.main(argv)
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_cli(standard_parser(NAME, __doc__.splitlines()[0], default_seeds=200),
-                             main))
+    raise SystemExit(main())

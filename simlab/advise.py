@@ -17,6 +17,13 @@ from simlab import _checks
 from simlab.theory import implicit_bias as ib
 
 
+#: Beyond these the double-precision evaluation overflows (N·B_simple in the switch batch size, λ
+#: times the noise coefficients in the β maximisers): 2⁵³ is the largest N that a float holds
+#: exactly, and a noise scale of 10¹⁰⁰ is far past any measured one.
+MAX_DATASET_SIZE = 2 ** 53
+MAX_B_SIMPLE = 1e100
+
+
 @dataclass(frozen=True)
 class Advice:
     lam: float
@@ -41,7 +48,8 @@ def advise(batch_size, dataset_size, b_simple, beta_max: float = 0.999) -> Advic
     decreasing in β1; C_total increasing in β2): β1 = 0.9, β2 = beta_max. In between the paper's rule
     is silent; we report the transition and the maximisers of the two one-dimensional sweeps.
     """
-    n = _checks.integer("dataset_size", dataset_size, lo=2)
+    n = _checks.integer("dataset_size", dataset_size, lo=2, hi=MAX_DATASET_SIZE)
+    b_simple = _checks.in_range("b_simple", b_simple, 0.0, MAX_B_SIMPLE, lo_closed=False)
     lam = ib.noise_ratio(n, batch_size, b_simple)
     beta_max = _checks.in_range("beta_max", beta_max, 0.9, 1.0, lo_closed=False, hi_closed=False)
     lower = ib.switch_points_beta2(0.9).lam_lower

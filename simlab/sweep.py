@@ -12,10 +12,14 @@ Optimizers may have lr grids of different lengths, so learning rates are indexed
 than the longest are NaN-padded (``lr_value``, ``loss`` and ``w_final`` are NaN there, ``diverged``
 is False). The "hessian" axis is simply the problem axis, labelled as in DESIGN.md.
 
-Executors: cells are evaluated by ``executor(run_cell, cells)``, a ``map``-like callable that
-returns results in order (default: the builtin ``map``, i.e. a serial loop). ``run_cell`` is a
-module-level function of a picklable ``Cell``, so a process pool's or Dask client's map (followed
-by gathering) can be dropped in later without touching the sweep.
+Running: ``Sweep.run(executor=..., store=...)`` evaluates the cells with ``simlab.cells.run_cells``:
+serially by default, or on a ``concurrent.futures`` executor or a ``dask.distributed.Client``
+(``run_cell`` is a module-level function of a picklable ``Cell``), and — given a
+``simlab.cache.CellStore`` — saves each cell as it finishes and loads the cells already stored, so
+an interrupted sweep resumes with only its unfinished cells. A cell's key is its resolved
+``simulate`` arguments (``Cell.config()``) plus the hash of simlab's source. With a compiled backend
+the kernels are warmed up first (one tiny ``simulate`` per optimizer), on a progress line of their
+own.
 
 Learning-rate selection (``best_lr``): for each cell, the score of lr index l is a statistic over
 seeds of the loss at one recorded step (default the final one); diverged runs have loss +inf
@@ -28,16 +32,16 @@ diverged") go to the smallest lr index; ``all_diverged`` flags the latter.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import xarray as xr
-from tqdm.auto import tqdm
-
 from . import _checks
 from .backends import BACKENDS
+from .cache import CellStore
+from .cells import CellStats, run_cells
 from .optim import Optimizer, lr_array
 from .problems.quadratic import SAMPLING_SCHEMES, QuadraticProblem
 from .schedules import Schedule, constant
@@ -58,10 +62,24 @@ class Cell:
     lrs: tuple
     kwargs: dict
 
+    def config(self) -> dict:
+        """The resolved ``simulate`` arguments of this cell (its cache key, with the code hash)."""
+        return {"problem": self.problem.config(), "optimizer": self.optimizer.config(),
+                "lrs": list(self.lrs), "batch_size": self.batch_size,
+                **{k: (v or constant()).config() if k == "schedule" else v
+                   for k, v in self.kwargs.items()}}
+
 
 def run_cell(cell: Cell) -> xr.Dataset:
     """One cell of a sweep: ``simulate`` over the cell's lr × seed ensemble."""
     return simulate(cell.problem, cell.optimizer, list(cell.lrs), cell.batch_size, **cell.kwargs)
+
+
+def warm_up_cell(cell: Cell) -> None:
+    """A two-step, one-seed ``simulate`` with the cell's optimizer, problem and backend: compiles
+    (or loads from numba's disk cache) the kernels the cell will use."""
+    kwargs = {**cell.kwargs, "steps": 2, "seeds": 1, "record_every": 1}
+    simulate(cell.problem, cell.optimizer, [cell.lrs[0]], cell.batch_size, **kwargs)
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,11 +116,13 @@ class Sweep:
             if missing:
                 raise ValueError(f"lrs has no grid for optimizer(s) {sorted(missing)}; "
                                  f"allowed: one grid, or one per optimizer in {list(self.optimizers)}")
-            grids = {name: lr_array(self.lrs[name], f"lrs[{name!r}]") for name in self.optimizers}
+            grids = {name: _lr_grid(f"lrs[{name!r}]", self.lrs[name]) for name in self.optimizers}
         else:
-            grid = lr_array(self.lrs, "lrs")
+            grid = _lr_grid("lrs", self.lrs)
             grids = {name: grid for name in self.optimizers}
         object.__setattr__(self, "lr_grids", grids)
+        if isinstance(self.batch_sizes, (str, bytes)) or not isinstance(self.batch_sizes, Sequence):
+            raise ValueError(f"batch_sizes={self.batch_sizes!r} must be a sequence of batch sizes")
         if len(self.batch_sizes) == 0:
             raise ValueError("batch_sizes=[] must hold at least one batch size")
         for b in self.batch_sizes:
@@ -150,16 +170,33 @@ class Sweep:
 
     # -- running ------------------------------------------------------------------------------
 
-    def run(self, executor: Callable[[Callable, Iterable], Iterable] = map,
-            progress: bool = True) -> xr.Dataset:
-        """Validate every cell, evaluate them with ``executor`` and gather one Dataset."""
+    def warmups(self) -> list[tuple]:
+        """One ``warm_up_cell`` call per distinct (optimizer, problem noise kind), for compiled
+        backends; none for the numpy reference."""
+        if self.backend == "numpy":
+            return []
+        seen, out = set(), []
+        for cell in self.cells():
+            kind = (cell.optimizer_name, cell.problem.noise)
+            if kind not in seen:
+                seen.add(kind)
+                out.append((warm_up_cell, (cell,)))
+        return out
+
+    def run(self, executor=None, progress: bool = True, store: CellStore | None = None,
+            reuse: bool = True, stats: CellStats | None = None,
+            label: str = "sweep cells") -> xr.Dataset:
+        """Validate every cell, evaluate them (see the module docstring) and gather one Dataset.
+
+        executor: None (serial), a map-like callable, a ``concurrent.futures.Executor`` or a
+        ``dask.distributed.Client``. store: a ``CellStore`` to resume from and save to; reuse:
+        False recomputes stored cells; stats: a ``CellStats`` that receives the counts."""
         self.validate()
         cells = self.cells()
-        results = executor(run_cell, cells)
-        if progress:
-            results = tqdm(results, total=len(cells), desc="sweep cells", unit="cell",
-                           leave=False)
-        return self._gather(cells, list(results))
+        results = run_cells(run_cell, cells, store=store, executor=executor, reuse=reuse,
+                            warmups=self.warmups(), progress=progress, label=label,
+                            stats=stats)
+        return self._gather(cells, results)
 
     def _gather(self, cells: list[Cell], results: list[xr.Dataset]) -> xr.Dataset:
         opt_names, hess_names = list(self.optimizers), list(self.problems)
@@ -197,6 +234,17 @@ class Sweep:
             attrs={"sweep": json.dumps(self.config(), sort_keys=True),
                    "optimizer_labels": json.dumps({k: o.label for k, o in self.optimizers.items()})},
         )
+
+
+def _lr_grid(name: str, values) -> np.ndarray:
+    """A non-empty grid of real learning rates (each checked by ``optim.lr_array``)."""
+    items = list(values) if isinstance(values, (list, tuple, np.ndarray)) else [values]
+    if not items:
+        raise ValueError(f"{name}={values!r} must hold at least one learning rate")
+    for v in items:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (Real, np.number)):
+            raise ValueError(f"{name}={v!r} must be a real number (a learning rate η ≥ 0)")
+    return lr_array(items if isinstance(values, (list, tuple, np.ndarray)) else values, name)
 
 
 def _non_empty_mapping(name: str, value, kind) -> None:

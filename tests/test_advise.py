@@ -59,3 +59,57 @@ def test_cli_bad_input_through_python_m():
     r = _run("--batch-size", "10", "--dataset-size", "5", "--b-simple", "3")
     assert r.returncode == 2 and r.stdout == ""
     assert len(r.stderr.strip().splitlines()) == 1 and "batch_size" in r.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("--b-simple", "1e308"), "b_simple=1e+308 is outside the allowed range (0.0, 1e+100]"),
+    (("--b-simple", "inf"), "b_simple=inf must be finite"),
+    (("--b-simple", "0"), "b_simple=0.0 is outside the allowed range"),
+    (("--dataset-size", "100000000000000000000"),
+     "dataset_size=100000000000000000000 is outside the allowed range [2, 9007199254740992]"),
+])
+def test_overflowing_inputs_are_refused_without_warnings(args, needle, capsys):
+    base = {"--batch-size": "32", "--dataset-size": "1000000", "--b-simple": "128"}
+    base.update(dict(zip(args[::2], args[1::2])))
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")              # an overflow warning would fail the test
+        code = adv.main([x for kv in base.items() for x in kv])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert captured.err.count("\n") == 1 and needle in captured.err
+
+
+def test_largest_allowed_inputs_give_finite_advice():
+    import math
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = adv.advise(1, adv.MAX_DATASET_SIZE, adv.MAX_B_SIMPLE)
+    assert a.regime == "small-batch"
+    assert all(math.isfinite(v) for v in (a.lam, a.transition_batch_size,
+                                          a.beta1_switch_batch_size, a.best_beta2_at_beta1_0_9))
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10, 10 ** 20),
+                    st.just(True), st.text(max_size=3))
+
+
+@settings(max_examples=80, deadline=None)
+@given(numbers, numbers, numbers, st.one_of(st.floats(0.85, 1.05), numbers))
+def test_advise_gives_finite_advice_or_a_value_error(batch_size, dataset_size, b_simple, beta_max):
+    import math
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            a = adv.advise(batch_size, dataset_size, b_simple, beta_max)
+        except ValueError as exc:
+            assert str(exc).split("=")[0] in ("batch_size", "dataset_size", "b_simple",
+                                              "beta_max"), str(exc)
+            return
+    assert a.regime in ("small-batch", "large-batch", "transition")
+    assert all(math.isfinite(v) for v in (a.lam, a.beta1, a.beta2, a.transition_batch_size))

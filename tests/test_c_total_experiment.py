@@ -10,7 +10,7 @@ from experiments import c_total
 
 def test_quick_run_writes_files_and_second_run_uses_cache(tmp_path, capsys):
     t0 = time.time()
-    assert c_total.cli(["--quick", "--out", str(tmp_path)]) == 0
+    assert c_total.main(["--quick", "--out", str(tmp_path)]) == 0
     first = time.time() - t0
     for ext in ("png", "pdf", "nc"):
         assert (tmp_path / f"c_total.{ext}").is_file()
@@ -18,7 +18,7 @@ def test_quick_run_writes_files_and_second_run_uses_cache(tmp_path, capsys):
     assert "0.508187" in out and "2.684160" in out and "1.001503" in out and "computed" in out
     assert first < 30
     mtime = (tmp_path / "c_total.nc").stat().st_mtime_ns
-    assert c_total.cli(["--quick", "--out", str(tmp_path)]) == 0
+    assert c_total.main(["--quick", "--out", str(tmp_path)]) == 0
     assert "loaded from cache" in capsys.readouterr().out
     assert (tmp_path / "c_total.nc").stat().st_mtime_ns == mtime
     ds = load_dataset(tmp_path / "c_total.nc")
@@ -28,7 +28,7 @@ def test_quick_run_writes_files_and_second_run_uses_cache(tmp_path, capsys):
 
 def test_bad_flag_exits_2(capsys):
     try:
-        code = c_total.cli(["--seeds", "0"])
+        code = c_total.main(["--seeds", "0"])
     except SystemExit as exc:
         code = exc.code
     assert code == 2

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from experiments import quadratic_gap as qg
-from experiments._cli import run_cli
 from simlab.cache import load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,8 +22,9 @@ def out_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def paper(out_dir):
-    args = qg.build_parser().parse_args(QUICK + ["--out", str(out_dir)])
-    return qg.main(args)
+    run = qg.EXPERIMENT.run(QUICK + ["--out", str(out_dir)], progress=False)
+    selected, chosen = qg.choose_lrs(run.dataset, "paper")
+    return {"dataset": run.dataset, "selected": selected, "chosen": chosen, "cached": run.cached}
 
 
 def _final_median(result, optimizer, hessian, batch_size):
@@ -90,8 +90,8 @@ def test_retuned_protocol_picks_per_cell_from_wide_grids():
     for name, grid in qg.RETUNED_GRIDS.items():
         assert len(grid) >= 10 and math.log10(max(grid) / min(grid)) >= 4 - 1e-9, name
     assert qg.output_name("retuned") == "quadratic_gap_retuned"
-    args = qg.build_parser().parse_args(QUICK + ["--protocol", "retuned", "--batch-sizes", "1,9",
-                                                 "--seeds", "2"])
+    args = qg.EXPERIMENT.parse(QUICK + ["--protocol", "retuned", "--batch-sizes", "1,9",
+                                        "--seeds", "2"])
     ds = qg.build_sweep(qg.resolve_config(args)).run(progress=False)
     selected, chosen = qg.choose_lrs(ds, "retuned")
     assert chosen["lr_index"].dims == ("optimizer", "hessian", "batch_size")
@@ -108,7 +108,7 @@ def test_retuned_protocol_picks_per_cell_from_wide_grids():
 
 
 def test_replicate_sampling_allows_batches_past_nine():
-    args = qg.build_parser().parse_args(["--sampling", "replicate", "--batch-sizes", "1,18"])
+    args = qg.EXPERIMENT.parse(["--sampling", "replicate", "--batch-sizes", "1,18"])
     config = qg.resolve_config(args)
     assert config["replicate"] == 2
     sweep = qg.build_sweep(config)
@@ -122,7 +122,7 @@ def test_replicate_sampling_allows_batches_past_nine():
     (["--hessian-seed", "-1"], "hessian_seed=-1 is outside the allowed range"),
 ])
 def test_bad_values_are_one_line_and_exit_code_2(argv, needle, tmp_path, capsys):
-    code = run_cli(qg.build_parser(), qg.main, QUICK + argv + ["--out", str(tmp_path)])
+    code = qg.main(QUICK + argv + ["--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and needle in err and "Traceback" not in err
@@ -137,7 +137,7 @@ def test_bad_values_are_one_line_and_exit_code_2(argv, needle, tmp_path, capsys)
 ])
 def test_bad_flags_are_one_line_and_exit_code_2(argv, needle, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        run_cli(qg.build_parser(), qg.main, argv)
+        qg.main(argv)
     err = capsys.readouterr().err
     assert exit_info.value.code == 2
     assert err.count("\n") == 1 and needle in err

@@ -24,7 +24,7 @@ def test_best_lr_refines_a_parabola():
 
 def test_quick_run_writes_outputs_and_reuses_cache(tmp_path, capsys):
     argv = ["--quick", "--backend", "numpy", "--seeds", "64", "--out", str(tmp_path)]
-    assert exp.run_cli(exp.parser(), exp.main, argv) == 0
+    assert exp.main(argv) == 0
     first = capsys.readouterr().out
     for stem in ("surge_theory", "surge_simulated", "surge_tradeoff"):
         for ext in ("png", "pdf"):
@@ -33,13 +33,13 @@ def test_quick_run_writes_outputs_and_reuses_cache(tmp_path, capsys):
     assert "(cached)" not in first and "THEORY" in first and "TRADE-OFF" in first
     # one-step (k = 1) simulated SignSGD optimum peaks near the exact one-step peak
     assert "peak" in first
-    assert exp.run_cli(exp.parser(), exp.main, argv) == 0
+    assert exp.main(argv) == 0
     assert "(cached)" in capsys.readouterr().out
 
 
 def test_cli_errors_are_one_line_exit_2(capsys):
     with pytest.raises(SystemExit) as info:
-        exp.run_cli(exp.parser(), exp.main, ["--seeds", "0"])
+        exp.main(["--seeds", "0"])
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "--seeds" in err

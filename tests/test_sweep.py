@@ -161,3 +161,32 @@ def test_bad_sweep_arguments(probs, opts, kwargs, match):
 def test_bad_statistic_is_rejected(result):
     with pytest.raises(ValueError, match=r"statistic='mode' is not one of"):
         best_lr(result, statistic="mode")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ANY = st.one_of(st.integers(-3, 12), st.floats(allow_nan=True, allow_infinity=True),
+                st.text(max_size=3), st.none(), st.booleans())
+
+
+@settings(max_examples=80, deadline=None)
+@given(lrs=st.one_of(st.lists(ANY, max_size=3), ANY,
+                     st.dictionaries(st.sampled_from(["sgd", "adam", "x"]), st.lists(ANY, max_size=2),
+                                     max_size=2)),
+       batch_sizes=st.one_of(st.lists(ANY, max_size=3), st.just([1, 3])),
+       steps=ANY, seeds=ANY, sampling=st.sampled_from(["without_replacement", "bootstrap", 3]),
+       backend=st.sampled_from(["numpy", "numba", "fortran", None]))
+def test_sweep_config_either_validates_or_names_the_bad_argument(probs, opts, lrs, batch_sizes,
+                                                                 steps, seeds, sampling, backend):
+    try:
+        sweep = Sweep(probs, opts, lrs, batch_sizes, steps, seeds=seeds, sampling=sampling,
+                      backend=backend)
+        sweep.validate()
+    except ValueError as exc:
+        named = ("lrs", "batch_size", "steps", "seeds", "sampling", "backend", "lr")
+        assert str(exc).startswith(named), str(exc)
+        return
+    config = sweep.config()                       # a valid sweep resolves to plain data
+    assert config["steps"] == steps and config["seeds"] == seeds
+    assert len(sweep.cells()) == len(opts) * len(probs) * len(batch_sizes)
