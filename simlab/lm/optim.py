@@ -53,8 +53,10 @@ class Signum(torch.optim.Optimizer):
 class BSIAdam(torch.optim.Optimizer):
     """Batch-size-invariant Adam (Wang & Aitchison Alg. 3); see the module docstring for the rule."""
 
-    def __init__(self, params, lr: float, betas=(0.9, 0.999), eps: float = 1e-8, clip: float = 0.0):
+    def __init__(self, params, lr: float, betas=(0.9, 0.999), eps: float = 1e-8, clip: float = 0.0,
+                 bias_correction: bool = True):
         b1, b2 = betas
+        self.bias_correction = bool(bias_correction)
         super().__init__(params, dict(lr=_checks.positive("lr", lr), b1=_checks.beta("beta1", b1),
                                       b2=_checks.beta("beta2", b2), eps=_checks.nonnegative("eps", eps)))
         self.clip = _checks.nonnegative("clip", clip)
@@ -104,8 +106,9 @@ class BSIAdam(torch.optim.Optimizer):
                 st["k"] += 1
                 st["m"].lerp_(g[p], 1 - b1)
                 st["v"].mul_(b2).add_(sq[p], alpha=1 - b2)
-                denom = (st["v"] / (1 - b2 ** st["k"])).sqrt_().add_(eps)
-                p.addcdiv_(st["m"], denom, value=-lr / (1 - b1 ** st["k"]))
+                c1, c2 = (1 - b1 ** st["k"], 1 - b2 ** st["k"]) if self.bias_correction else (1.0, 1.0)
+                denom = (st["v"] / c2).sqrt_().add_(eps)
+                p.addcdiv_(st["m"], denom, value=-lr / c1)
                 st.pop("g_sum", None), st.pop("sq_sum", None)
         self.kappa = 0
 

@@ -15,6 +15,8 @@ Recorded (an ``xarray.Dataset``, one per run):
   B_simple (``simlab.lm.measure``) every ``probe_every`` steps; ``b_simple`` (attribute) is the
   estimate from all probes of the run;
 * ``sharpness`` (check): the top Hessian eigenvalue on fixed training windows at ``sharpness_at``.
+With ``stop_below`` > 0 the run stops at the first record whose validation loss is ≤ it
+(``stopped_step``; later records stay +inf) — "train to a target loss".
 A run whose loss becomes NaN/inf or exceeds ``diverge_loss`` stops; ``diverged`` = 1 and the records
 after that are +inf (the sweep goes on).
 """
@@ -65,6 +67,7 @@ class TrainConfig:
     sharpness_at: tuple = ()           # steps (0..T)
     sharpness_windows: int = 32
     diverge_loss: float = 20.0         # nats; ln 256 ≈ 5.55 is the uniform-byte loss
+    stop_below: float = 0.0            # stop at the first record whose val loss ≤ this (0 = never)
     seed: int = 0
     device: str = "cpu"
 
@@ -100,6 +103,7 @@ class TrainConfig:
         _checks.integer("probe_kappa", self.probe_kappa, lo=2)
         _checks.integer("sharpness_windows", self.sharpness_windows, lo=1)
         _checks.positive("diverge_loss", self.diverge_loss)
+        _checks.nonnegative("stop_below", self.stop_below)
         _checks.integer("seed", self.seed, lo=0)
         check_device(self.device)
 
@@ -211,8 +215,12 @@ def train(mcfg: ModelConfig, tcfg: TrainConfig, splits: lmdata.Splits, init_stat
             sharp_steps.append(step)
 
     model.train()
+    stopped = tcfg.steps
     for step in range(tcfg.steps):
         checkpoint(step)
+        if step in records and val[records.index(step)] <= tcfg.stop_below:
+            stopped = step
+            break
         x, y = _to(data.train(step), device)
         set_lr(opt, tcfg.lr * float(s[step]))
         total = 0.0
@@ -235,7 +243,7 @@ def train(mcfg: ModelConfig, tcfg: TrainConfig, splits: lmdata.Splits, init_stat
             clip_global_norm(model.parameters(), tcfg.clip)
         opt.step()
         opt.zero_grad(set_to_none=True)
-    if not diverged:
+    if not diverged and stopped == tcfg.steps:
         checkpoint(tcfg.steps)
         if not np.all(np.isfinite(val)):
             diverged = True
@@ -248,11 +256,11 @@ def train(mcfg: ModelConfig, tcfg: TrainConfig, splits: lmdata.Splits, init_stat
          "sharpness": ("check", np.array(sharp, float))},
         coords={"step": np.arange(tcfg.steps), "record": np.array(records),
                 "probe": np.array(probe_steps, int), "check": np.array(sharp_steps, int)},
-        attrs={"diverged": int(diverged), "wall_s": time.perf_counter() - t0,
+        attrs={"diverged": int(diverged), "stopped_step": stopped, "wall_s": time.perf_counter() - t0,
                "n_params": model.num_params(), "kappa": kappa})
     if len(probes) >= 1:
-        est = measure.noise_scale_estimate(probes, tcfg.probe_batch, tcfg.probe_kappa,
-                                           tcfg.subset_windows if tcfg.sampler == "epoch" else None)
+        # probes draw windows with replacement (also from the epoch sampler's subset): i.i.d. factors
+        est = measure.noise_scale_estimate(probes, tcfg.probe_batch, tcfg.probe_kappa, None)
         ds.attrs.update(b_simple=est["simple_noise_scale"], grad_sq=est["grad_sq"],
                         trace_cov=est["trace_cov"])
     return ds, model
