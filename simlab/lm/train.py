@@ -61,6 +61,7 @@ class TrainConfig:
     subset_windows: int = 0            # epoch sampler: N windows of the training subset
     records: tuple = ()                # steps (0..T) at which to evaluate; () = (0, T)
     eval_windows: int = 64
+    eval_train: bool = True            # also evaluate on fixed training windows at the records
     probe_every: int = 0               # 0 = no B_simple probes
     probe_batch: int = 4               # b
     probe_kappa: int = 4               # κ; B_big = κ·b
@@ -204,7 +205,8 @@ def train(mcfg: ModelConfig, tcfg: TrainConfig, splits: lmdata.Splits, init_stat
     def checkpoint(step):
         if step in records:
             i = records.index(step)
-            val[i], tr_eval[i] = evaluate(model, data.val, device), evaluate(model, data.train_eval, device)
+            val[i] = evaluate(model, data.val, device)
+            tr_eval[i] = evaluate(model, data.train_eval, device) if tcfg.eval_train else np.nan
         if tcfg.probe_every and step < tcfg.steps and step % tcfg.probe_every == 0:
             b, k = tcfg.probe_batch, tcfg.probe_kappa
             x, y = _to(data.draw_probe(1000 + step, b * k), device)
