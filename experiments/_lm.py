@@ -10,6 +10,7 @@ machine), "cuda" (``--device cuda``: the ~11M-parameter model, ``ModelConfig.pre
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from pathlib import Path
 
@@ -68,11 +69,20 @@ def code_hash(*extra: str) -> str:
 def cached_result(path, config: dict, compute, use_cache: bool = True, source: str | None = None):
     """The ONE place the LM experiments touch the results cache: returns (Dataset, was_cached).
 
-    Today ``simlab.cache.cached`` (one atomic netCDF per experiment keyed by the resolved config and
-    the code hash); switch here to the per-cell cache when it lands."""
-    from simlab.cache import cached
+    One atomic netCDF per experiment (``simlab.cache.save_dataset``/``load_dataset``, which both the
+    old single-file cache and the per-cell cache provide), keyed by ``config_key`` of the resolved
+    config plus the code hash; to move to per-cell storage, change this function only."""
+    from simlab.cache import config_key, load_dataset, save_dataset
     config = {**config, "code": code_hash(*([source] if source else []))}
-    return cached(path, config, compute, use_cache=use_cache)
+    key = config_key(config)
+    if use_cache:
+        ds = load_dataset(path, key)
+        if ds is not None:
+            return ds, True
+    ds = compute()
+    ds.attrs["config"] = json.dumps(config, sort_keys=True, default=str)
+    save_dataset(ds, path, key)
+    return load_dataset(path, key), False
 
 
 class Timer:
