@@ -157,7 +157,7 @@ def block_hessian(kind: str, seed: int = 0) -> np.ndarray:
     order, exactly as the reference notebook draws them from the global numpy RNG.
     """
     _checks.choice("kind", kind, BLOCK_SPECTRA)
-    seed = _checks.integer("seed", seed, lo=0)
+    seed = _checks.integer("seed", seed, lo=0, hi=2 ** 32 - 1)   # RandomState's range
     rng = np.random.RandomState(seed)
     blocks = []
     for spectrum in BLOCK_SPECTRA[kind]:
@@ -188,6 +188,7 @@ def block_quadratic(kind: str, seed: int = 0, square_root: str = "eigen", replic
     batch sizes up to 9m can be drawn without replacement; w0: default the all-ones vector.
     """
     replicate = _checks.integer("replicate", replicate, lo=1)
+    _checks.memory(f"block_quadratic(replicate={replicate})", 3 * 8.0 * 81 * replicate)
     h = block_hessian(kind, seed)
     x = samples_from_hessian(h, square_root)
     if replicate > 1:
@@ -204,6 +205,8 @@ def nqm(dim: int = 1000, seed: int = 0, noise_scale: float = 1.0) -> QuadraticPr
     dim = _checks.integer("dim", dim, lo=1)
     seed = _checks.integer("seed", seed, lo=0)
     noise_scale = _checks.positive("noise_scale", noise_scale)
+    _checks.memory(f"nqm(dim={dim})", 5 * 8.0 * dim * dim,
+                   " (its H and C are stored as dense d × d matrices)")
     h = np.diag(1.0 / np.arange(1, dim + 1))
     w0 = np.random.default_rng(seed).standard_normal(dim)
     return QuadraticProblem("nqm", h, w0, noise_cov=noise_scale * h,
