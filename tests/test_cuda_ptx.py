@@ -40,7 +40,8 @@ def counts(ptx):
             "add_rn": ptx.count("add.rn.f64"), "plain_mul": ptx.count("\tmul.f64"),
             "plain_add": ptx.count("\tadd.f64"), "entry": ptx.count(".entry"),
             "target": [l for l in ptx.splitlines() if l.startswith(".target")],
-            "local": ptx.count(".local"), "syncs": ptx.count("bar.sync")}
+            "local": ptx.count(".local"), "syncs": ptx.count("bar.sync"),
+            "warp": ptx.count("shfl.") + ptx.count("vote.")}
 
 out = {}
 sig = (T.uint64, T.uint64, T.uint64)
@@ -54,6 +55,8 @@ data = problems.block_quadratic("heterogeneous")
 spec = simlab.make_spec(data, optim.adam(), [1e-3, 1e-2], 8, 10, 4, sampling="with_replacement",
                         backend="cuda")
 out["adam_data"] = counts(cb.kernel_ptx(spec, cc=(9, 0)))
+for name, ptx in cb.helper_kernels_ptx(cc=(9, 0)).items():
+    out[name] = counts(ptx)
 print(json.dumps(out))
 """
 
@@ -91,3 +94,14 @@ def test_kernels_compile_for_sm90(ptx_counts):
     assert ptx_counts["sgd_gaussian_default"]["fma"] > 50
     # Adam's β^t is libdevice's pow, whose own polynomial uses explicit FMAs (not contractions)
     assert ptx_counts["adam_data"]["fma"] < ptx_counts["sgd_gaussian_default"]["fma"]
+
+
+def test_reduction_and_sign_model_kernels_compile(ptx_counts):
+    """The reductions over seeds (shared-memory trees, atomics) and the sign-model Monte Carlo
+    compile for sm_90; the tree reductions synchronize with bar.sync (no warp shuffles)."""
+    for name in ("moments", "histogram", "quantiles", "sign_draws", "sign_sum"):
+        c = ptx_counts[name]
+        assert c["entry"] == 1 and c["target"] == [".target sm_90"], (name, c)
+    assert ptx_counts["moments"]["syncs"] >= 3 and ptx_counts["sign_sum"]["syncs"] >= 2
+    assert ptx_counts["sign_draws"]["fma"] == 0
+    assert all(c["warp"] == 0 for c in ptx_counts.values())          # the simulator can run all

@@ -117,6 +117,8 @@ class Arrays:
         return self.full(shape, 0, dtype)
 
     def to_host(self, array) -> np.ndarray:
+        if hasattr(array, "copy_to_host"):          # a numba.cuda device array (a kernel_arg)
+            return array.copy_to_host()
         if self.kind == "cupy":
             return self.cupy.asnumpy(array)
         if self.kind == "numba":
@@ -143,10 +145,12 @@ class Arrays:
         return base.transpose(axes)
 
     def synchronize(self):
+        """Wait for the kernels (launched by numba on the default stream) and CuPy's work."""
         if self.kind == "cupy":
             self.cupy.cuda.get_current_stream().synchronize()
-        elif self.kind == "numba":
-            self.cuda.synchronize()
+        if self.kind != "host":
+            from numba import cuda
+            cuda.synchronize()
 
 
 def _has_cupy() -> bool:
@@ -233,7 +237,7 @@ def _grid(n_runs: int):
         return 1, threads
     from numba import cuda
     device = cuda.get_current_device()
-    resident = device.MULTIPROCESSOR_COUNT * device.MAX_THREADS_PER_MULTI_PROCESSOR
+    resident = device.MULTIPROCESSOR_COUNT * device.MAX_THREADS_PER_MULTIPROCESSOR
     blocks = max(1, min(math.ceil(n_runs / BLOCK), resident // BLOCK))
     return blocks, BLOCK
 
@@ -623,6 +627,33 @@ def device_function_ptx(func, signature, cc=(9, 0), fma: bool = False) -> str:
     with compiling_for(cc), (no_fma() if not fma else _nothing()):
         ptx, _ = compile_ptx(compiler.clone(func), signature, device=True, cc=tuple(cc))
     return ptx
+
+
+def helper_kernels_ptx(cc=(9, 0)) -> dict:
+    """PTX of the reduction kernels and of the sign-model Monte Carlo kernels (name → PTX),
+    compiled for float64 records as ``reduce_records`` and ``cuda_sign_model`` launch them."""
+    from numba.cuda import compile_ptx
+    from numba.cuda import types as T
+    from . import cuda_sign_model
+    from .cuda_compile import DeviceCompiler, compiling_for, no_fma
+    _bind_cuda()
+    cuda_sign_model.globals_for_kernels()
+    f1, f2, f3 = T.float64[::1], T.float64[:, ::1], T.float64[:, :, ::1]
+    i3 = T.int64[:, :, ::1]
+    i2 = T.int64[:, ::1]
+    kernels = {
+        "moments": (moments_kernel, (f3, i2, f2, f2)),
+        "histogram": (histogram_kernel, (f3, f1, i3)),
+        "quantiles": (quantiles_kernel, (f3, f1, f2, f3)),
+        "sign_draws": (cuda_sign_model.draws_kernel, (f1, f1, f2, T.float64, T.uint64, f2, f1)),
+        "sign_sum": (cuda_sign_model.sum_kernel, (f1, f1)),
+    }
+    out = {}
+    compiler = DeviceCompiler({})
+    with compiling_for(cc), no_fma():
+        for name, (func, signature) in kernels.items():
+            out[name], _ = compile_ptx(compiler.clone(func), signature, cc=tuple(cc))
+    return out
 
 
 class _nothing:

@@ -86,12 +86,17 @@ def sum_kernel(values, out):
 _KERNELS: dict = {}
 
 
+def globals_for_kernels():
+    """numba.cuda and the shared arrays' dtype into this module's globals (see
+    ``cuda_backend._bind_cuda``)."""
+    from . import cuda_backend
+    globals().update(cuda=cuda_backend._bind_cuda(), float64=np.float64)
+
+
 def _kernels():
     if not _KERNELS:
-        from . import cuda_backend
         from .cuda_compile import DeviceCompiler
-        cuda = cuda_backend._bind_cuda()
-        globals().update(cuda=cuda, float64=np.float64)
+        globals_for_kernels()
         compiler = DeviceCompiler({})
         _KERNELS["draws"] = compiler.kernel(draws_kernel)
         _KERNELS["sum"] = compiler.kernel(sum_kernel)
