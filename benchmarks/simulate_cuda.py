@@ -15,7 +15,8 @@ with replacement, loss recorded every 100 steps — the CPU benchmark's) on
 by
 
 * ``simlab cuda``: ``cuda_backend.run(spec)`` — the kernel, compiled once (the first call, timed
-  apart), then timed whole (transfers included) and kernel only;
+  apart), then timed whole (transfers included) and kernel only; layout "auto" (a thread per run
+  on the toy, a block per run at d = 256, whose thread-per-run rate is printed beside it);
 * ``torch-cuda``: a PyTorch ensemble vectorized over runs on the GPU (``torch_cuda_ensemble``: the
   maths of the CPU benchmark's torch row — batched gather, einsum gradient, Adam in place);
 * ``jax``: ``jax.vmap`` over runs of a ``jax.lax.scan`` over steps, float64, jit-compiled (the
@@ -156,13 +157,15 @@ def timed(fn):
 
 # ------------------------------------------------------------------------------------------------
 
-def bench_cuda(problem, n_seeds, batch_size, steps, dtype):
+def bench_cuda(problem, n_seeds, batch_size, steps, dtype, layout="auto"):
     from simlab.backends import cuda_backend as cb
     spec = spec_for(problem, n_seeds, batch_size, steps)
-    compile_s, _ = timed(lambda: cb.run(spec_for(problem, 2, batch_size, 2), dtype=dtype))
-    total_s, raw = timed(lambda: cb.run(spec, dtype=dtype))
+    layout = cb.resolve_layout(spec, layout)
+    compile_s, _ = timed(lambda: cb.run(spec_for(problem, 2, batch_size, 2), dtype=dtype,
+                                        layout=layout))
+    total_s, raw = timed(lambda: cb.run(spec, dtype=dtype, layout=layout))
     arrays = cb.Arrays()
-    device = cb.place(spec, arrays, dtype)
+    device = cb.place(spec, arrays, dtype, layout=layout)
     arrays.synchronize()
 
     def kernel_only():
@@ -170,7 +173,7 @@ def bench_cuda(problem, n_seeds, batch_size, steps, dtype):
         arrays.synchronize()
     kernel_s, _ = timed(kernel_only)
     runs = len(LRS) * n_seeds
-    return {"compile_s": compile_s, "rate": runs * steps / kernel_s,
+    return {"compile_s": compile_s, "rate": runs * steps / kernel_s, "layout": layout,
             "rate_total": runs * steps / total_s, "median": float(np.median(raw.loss[..., -1]))}
 
 
@@ -178,6 +181,8 @@ def bench_case(label, problem, n_seeds, batch_size, steps, cpu_steps, skip, dtyp
     runs = len(LRS) * n_seeds
     row = {"label": label, "runs": runs, "steps": steps, "B": batch_size, "d": problem.dim}
     row["cuda"] = bench_cuda(problem, n_seeds, batch_size, steps, dtype)
+    if row["cuda"]["layout"] == "block":                 # the thread layout too, for comparison
+        row["cuda_thread"] = bench_cuda(problem, n_seeds, batch_size, steps, dtype, "thread")
     if "torch" not in skip:
         try:
             torch_cuda_ensemble(problem, n_seeds, batch_size, 2)                       # warm-up
@@ -228,6 +233,28 @@ def fmt(entry, key="rate"):
     return f"{entry[key]:.3g}"
 
 
+def print_table(rows, ceiling):
+    """The results as a Markdown table (run-steps per second)."""
+    print()
+    print("| case | runs × steps | simlab cuda (kernel; layout) | cuda (with transfers) | "
+          "cuda thread layout | torch-cuda | "
+          "jax | numba CPU | cuda / torch | cuda / jax | cuda compile s | median final loss "
+          "cuda / torch / jax / numba |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        c = r["cuda"]
+        ratio = lambda other: (f"{c['rate'] / r[other]['rate']:.1f}×"  # noqa: E731
+                               if other in r and "rate" in r[other] else "—")
+        medians = " / ".join(f"{r[k]['median']:.3g}" if k in r and "median" in r[k] else "—"
+                             for k in ("cuda", "torch", "jax", "numba"))
+        print(f"| {r['label']} | {r['runs']} × {r['steps']} | {fmt(c)}; {c['layout']} | "
+              f"{fmt(c, 'rate_total')} | {fmt(r.get('cuda_thread'))} | {fmt(r.get('torch'))} | {fmt(r.get('jax'))} | {fmt(r.get('numba'))} | "
+              f"{ratio('torch')} | {ratio('jax')} | {c['compile_s']:.1f} | {medians} |")
+    print(f"(run-steps per second; FP64 ceiling of the toy at B = 1: {ceiling:.3g} "
+          "run-steps/s = SMs × 64 FP64 lanes × clock / 245 instructions per Adam step)")
+
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1_000_000, help="toy runs R (default 10^6)")
@@ -267,22 +294,7 @@ def main(argv=None):
                                max(1, args.cpu_steps // 2), skip, dtype))
         print(rows[-1], flush=True)
 
-    print()
-    print("| case | runs × steps | simlab cuda (kernel) | cuda (with transfers) | torch-cuda | "
-          "jax | numba CPU | cuda / torch | cuda / jax | cuda compile s | median final loss "
-          "cuda / torch / jax / numba |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        c = r["cuda"]
-        ratio = lambda other: (f"{c['rate'] / r[other]['rate']:.1f}×"  # noqa: E731
-                               if other in r and "rate" in r[other] else "—")
-        medians = " / ".join(f"{r[k]['median']:.3g}" if k in r and "median" in r[k] else "—"
-                             for k in ("cuda", "torch", "jax", "numba"))
-        print(f"| {r['label']} | {r['runs']} × {r['steps']} | {fmt(c)} | {fmt(c, 'rate_total')} | "
-              f"{fmt(r.get('torch'))} | {fmt(r.get('jax'))} | {fmt(r.get('numba'))} | "
-              f"{ratio('torch')} | {ratio('jax')} | {c['compile_s']:.1f} | {medians} |")
-    print(f"(run-steps per second; FP64 ceiling of the toy at B = 1: {ceiling:.3g} "
-          "run-steps/s = SMs × 64 FP64 lanes × clock / 245 instructions per Adam step)")
+    print_table(rows, ceiling)
 
     if args.quadratic_gap:
         import tempfile

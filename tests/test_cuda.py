@@ -203,6 +203,59 @@ def test_non_quadratic_problem_diagonal_net(opt_name):
         np.testing.assert_allclose(b.loss.values, a.loss.values, rtol=RTOL)
 
 
+BLOCK_CASES = [(name, sampling, batch) for name in optim.FACTORIES if name != "clipped_momentum"
+               for sampling, batch in [("with_replacement", 3), ("without_replacement", 6),
+                                       ("epoch", 4)]]
+
+
+@pytest.mark.parametrize("opt_name,sampling,batch_size", BLOCK_CASES)
+def test_block_layout_matches_reference(opt_name, sampling, batch_size):
+    """A block per run (4 threads under the simulator: several coordinates and rows per thread)."""
+    problem = problems.block_quadratic("heterogeneous", seed=0, replicate=2)
+    opt = optim.FACTORIES[opt_name]()
+    args = dict(lr=_lrs(problem, opt_name), batch_size=batch_size, steps=6, seeds=2,
+                sampling=sampling, record_every=2, schedule=schedules.warmup_cosine(0.1, 0.05))
+    ref = simlab.simulate(problem, opt, backend="numpy", **args)
+    dev = cb.simulate_on_device(problem, opt, layout="block", **args)
+    assert '"layout": "block"' in dev.attrs["config"]
+    _assert_agree(ref, dev)
+
+
+def test_block_layout_counted_rows_microbatches_and_divergence():
+    problem = problems.block_quadratic("heterogeneous", seed=0, replicate=2)     # n = 18
+    for opt, extra in [(optim.rmsprop(), {"batch_size": 40}),                    # M ≥ n: counts
+                       (optim.bsi_adam(), {"batch_size": 6, "microbatch": 2}),
+                       (optim.sgd(), {"batch_size": 3, "lr": [1e-4, 1e3]})]:
+        args = {"lr": [1e-3, 1e-2], "steps": 6, "seeds": 2, "record_every": 2,
+                "sampling": "with_replacement", **extra}
+        ref = simlab.simulate(problem, opt, backend="numpy", **args)
+        dev = cb.simulate_on_device(problem, opt, layout="block", **args)
+        np.testing.assert_array_equal(dev.diverged_step.values, ref.diverged_step.values)
+        live = ~ref.diverged.values
+        np.testing.assert_allclose(dev.loss.values[live], ref.loss.values[live], rtol=RTOL)
+    assert ref.diverged.values[1].all()
+
+
+def test_layout_choice_and_refusal():
+    wide = problems.data_quadratic(np.random.default_rng(0).standard_normal((40, 50)),
+                                   w0=np.ones(40))
+    spec = simlab.make_spec(wide, optim.adam(), 1e-3, 4, 3, 2, backend="cuda")
+    assert cb.resolve_layout(spec, "auto") == "block"                    # d = 40 ≥ 32
+    small = simlab.make_spec(PROBLEMS["data"], optim.adam(), 1e-3, 4, 3, 2, backend="cuda")
+    assert cb.resolve_layout(small, "auto") == "thread"
+    gauss = simlab.make_spec(problems.nqm(dim=40), optim.adam(), 1e-3, 4, 3, 2, backend="cuda")
+    assert cb.resolve_layout(gauss, "auto") == "thread"                  # Gaussian noise
+    clipped = simlab.make_spec(wide, optim.clipped_momentum(), 1e-3, 4, 3, 2, backend="cuda")
+    assert cb.resolve_layout(clipped, "auto") == "thread"
+    with pytest.raises(ValueError, match="layout='block' covers data problems"):
+        cb.resolve_layout(clipped, "block")
+    with pytest.raises(ValueError, match="layout='rows'"):
+        cb.resolve_layout(spec, "rows")
+    ref = simlab.simulate(wide, optim.adam(), [1e-3], 4, 3, 2, backend="numpy")
+    dev = simlab.simulate(wide, optim.adam(), [1e-3], 4, 3, 2, backend="cuda")   # auto: block
+    _assert_agree(ref, dev)
+
+
 def _gauss3d():
     h = np.array([[2.0, 0.3, 0.0], [0.3, 1.0, 0.1], [0.0, 0.1, 0.5]])
     return problems.gaussian_quadratic(h, np.diag([1.0, 0.5, 0.2]), [1.0, -1.0, 0.5])

@@ -55,6 +55,7 @@ data = problems.block_quadratic("heterogeneous")
 spec = simlab.make_spec(data, optim.adam(), [1e-3, 1e-2], 8, 10, 4, sampling="with_replacement",
                         backend="cuda")
 out["adam_data"] = counts(cb.kernel_ptx(spec, cc=(9, 0)))
+out["adam_data_block"] = counts(cb.kernel_ptx(spec, cc=(9, 0), layout="block"))
 for name, ptx in cb.helper_kernels_ptx(cc=(9, 0)).items():
     out[name] = counts(ptx)
 print(json.dumps(out))
@@ -94,6 +95,14 @@ def test_kernels_compile_for_sm90(ptx_counts):
     assert ptx_counts["sgd_gaussian_default"]["fma"] > 50
     # Adam's β^t is libdevice's pow, whose own polynomial uses explicit FMAs (not contractions)
     assert ptx_counts["adam_data"]["fma"] < ptx_counts["sgd_gaussian_default"]["fma"]
+
+
+def test_block_layout_kernel_compiles(ptx_counts):
+    """The block-per-run kernel: shared memory and barriers, no warp-level operations."""
+    c = ptx_counts["adam_data_block"]
+    assert c["entry"] == 1 and c["target"] == [".target sm_90"], c
+    assert c["syncs"] >= 4 and c["warp"] == 0
+    assert c["plain_mul"] == 0 and c["plain_add"] == 0
 
 
 def test_reduction_and_sign_model_kernels_compile(ptx_counts):

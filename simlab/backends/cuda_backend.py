@@ -197,6 +197,9 @@ def simulate_runs(P, D, plan, batching, out, work, n_runs):
 
 
 _KERNELS: dict = {}
+LAYOUTS = ("auto", "thread", "block")
+#: ``layout="auto"`` runs a block per run from this dimension on (where the block layout applies).
+BLOCK_MIN_DIM = 32
 
 
 def kernel_key(P, D):
@@ -204,15 +207,44 @@ def kernel_key(P, D):
     return type(P), type(D), hyper
 
 
-def simulation_kernel(P, D):
-    """The kernel for these record types (memoized per process: CUDA compiles per process)."""
+def _compiler(P, D, layout):
+    from . import cuda_block
     from .cuda_compile import DeviceCompiler, generic_bindings
-    key = kernel_key(P, D)
+    _bind_cuda()
+    if layout == "block":
+        cuda_block.bind_cuda()
+        return DeviceCompiler(cuda_block.bindings(P, D))
+    return DeviceCompiler(generic_bindings(*kernel_key(P, D)))
+
+
+def _kernel_function(layout):
+    from . import cuda_block
+    return cuda_block.simulate_blocks if layout == "block" else simulate_runs
+
+
+def simulation_kernel(P, D, layout="thread"):
+    """The kernel for these record types and layout (memoized per process: CUDA compiles per
+    process)."""
+    key = kernel_key(P, D) + (layout,)
     if key not in _KERNELS:
-        _bind_cuda()
-        compiler = DeviceCompiler(generic_bindings(*key))
-        _KERNELS[key] = compiler.kernel(simulate_runs)
+        _KERNELS[key] = _compiler(P, D, layout).kernel(_kernel_function(layout))
     return _KERNELS[key]
+
+
+def resolve_layout(spec: RunSpec, layout: str) -> str:
+    """``layout`` ("auto", "thread", "block") resolved for ``spec``; a ValueError when the block
+    layout is asked for what it does not cover (``cuda_block.supported``)."""
+    from . import cuda_block
+    from .kernel_inputs import dynamics_record
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout={layout!r} is not one of {', '.join(map(repr, LAYOUTS))}")
+    ok = cuda_block.supported(spec.problem.kernel_record(), dynamics_record(spec.dynamics))
+    if layout == "block" and not ok:
+        raise ValueError("layout='block' covers data problems with the optimizers of "
+                         "simlab.optim without clipping; use layout='thread' (or 'auto')")
+    if layout == "auto":
+        return "block" if ok and spec.dim >= BLOCK_MIN_DIM else "thread"
+    return layout
 
 
 class Device(NamedTuple):
@@ -228,6 +260,8 @@ class Device(NamedTuple):
     state_base: tuple           # (w, m, v), each (d, L, S)
     threads: int
     blocks: int
+    layout: str
+    partials: object            # block layout: (blocks, threads, d); else a placeholder
 
 
 def _grid(n_runs: int):
@@ -242,16 +276,33 @@ def _grid(n_runs: int):
     return blocks, BLOCK
 
 
-def place(spec: RunSpec, arrays: Arrays, dtype: str = "float64", grid=None) -> Device:
+def _block_grid(n_runs: int, width: int):
+    """(blocks, threads) of the block layout: a block per run, at most what stays resident."""
+    from .cuda_block import MAX_THREADS
+    if simulator():
+        return min(n_runs, 2), 4
+    from numba import cuda
+    device = cuda.get_current_device()
+    threads = 128 if width <= 128 else MAX_THREADS
+    resident = device.MULTIPROCESSOR_COUNT * (device.MAX_THREADS_PER_MULTIPROCESSOR // threads)
+    return max(1, min(n_runs, resident)), threads
+
+
+def place(spec: RunSpec, arrays: Arrays, dtype: str = "float64", grid=None,
+          layout: str = "thread") -> Device:
     """Every input, output and scratch buffer of ``spec`` on the device (run-minor layouts), for a
-    launch of ``grid`` = (blocks, threads) (default: ``_grid``, which asks the device)."""
+    launch of ``grid`` = (blocks, threads) (default: ``_grid``/``_block_grid``, which ask the
+    device) in ``layout`` "thread" (scratch per thread) or "block" (scratch per block)."""
     from .kernel_inputs import kernel_records
     P, D, plan, batching, (batch_capacity, sample_capacity) = kernel_records(spec)
     float_dtype = np.dtype(dtype)
     n_lr, n_seed = spec.shape
     n_runs, d, n_rec = n_lr * n_seed, spec.dim, spec.record_steps.shape[0]
-    blocks, threads = _grid(n_runs) if grid is None else grid
-    width = blocks * threads
+    if grid is None:
+        grid = (_block_grid(n_runs, max(d, spec.microbatch)) if layout == "block"
+                else _grid(n_runs))
+    blocks, threads = grid
+    width = blocks if layout == "block" else blocks * threads
 
     loss_base = arrays.full((n_rec, n_lr, n_seed), np.inf, float_dtype)
     state_base = tuple(arrays.to_device(np.asarray(a, dtype=float_dtype).transpose(2, 0, 1))
@@ -273,20 +324,27 @@ def place(spec: RunSpec, arrays: Arrays, dtype: str = "float64", grid=None) -> D
                    column(per_sample if batching.use_counts else 1, np.int64),
                    column(per_sample if batching.use_counts else 1, np.int64),
                    column(per_sample if batching.use_counts else 1, float_dtype),
-                   column(1, np.int64), column(d, float_dtype))
+                   column(2, np.int64), column(d, float_dtype))
+    partials = k(arrays.empty((blocks, threads, d) if layout == "block" else (1, 1, 1),
+                              float_dtype))
     return Device(_place(P, arrays, float_dtype), _place(D, arrays, float_dtype),
                   _place(plan, arrays, None), _place(batching, arrays, None), out, work,
-                  loss_base, state_base, threads, blocks)
+                  loss_base, state_base, threads, blocks, layout, partials)
+
+
+def _kernel_args(spec, device):
+    args = (device.P, device.D, device.plan, device.batching, device.out, device.work)
+    if device.layout == "block":
+        args = args + (device.partials,)
+    return args + (spec.shape[0] * spec.shape[1],)
 
 
 def launch(spec: RunSpec, device: Device):
     """Run the kernel of ``spec`` on the placed arrays (compiling it with ``-fma=0`` first)."""
     from .cuda_compile import no_fma
-    kernel = simulation_kernel(device.P, device.D)
-    n_runs = spec.shape[0] * spec.shape[1]
+    kernel = simulation_kernel(device.P, device.D, device.layout)
     with no_fma():
-        kernel[device.blocks, device.threads](device.P, device.D, device.plan, device.batching,
-                                              device.out, device.work, n_runs)
+        kernel[device.blocks, device.threads](*_kernel_args(spec, device))
 
 
 def fetch(device: Device, arrays: Arrays) -> RawResult:
@@ -298,12 +356,15 @@ def fetch(device: Device, arrays: Arrays) -> RawResult:
                      as64(w), as64(m), as64(v))
 
 
-def run(spec: RunSpec, dtype: str = "float64") -> RawResult:
-    """Simulate every (lr, seed) run of ``spec`` on the GPU (semantics: ``spec.py``)."""
+def run(spec: RunSpec, dtype: str = "float64", layout: str = "auto") -> RawResult:
+    """Simulate every (lr, seed) run of ``spec`` on the GPU (semantics: ``spec.py``); ``layout``
+    "thread" (a thread per run), "block" (a block per run: data problems, optimizers without
+    clipping; ``cuda_block``) or "auto" (block from d = ``BLOCK_MIN_DIM`` on where it applies)."""
     require_device()
     _check_dtype(dtype)
+    layout = resolve_layout(spec, layout)
     arrays = Arrays()
-    device = place(spec, arrays, dtype)
+    device = place(spec, arrays, dtype, layout=layout)
     launch(spec, device)
     arrays.synchronize()
     return fetch(device, arrays)
@@ -526,7 +587,7 @@ def _check_reduce(reduce, quantiles, bins):
 
 def simulate_on_device(problem, optimizer, lr, batch_size=None, steps=None, seeds=1, *,
                        dtype: str = "float64", reduce=None, quantiles=(0.1, 0.25, 0.5, 0.75, 0.9),
-                       bins=None, **options):
+                       bins=None, layout: str = "auto", **options):
     """``simlab.simulate(..., backend="cuda")`` with the device's own options.
 
     dtype: ``"float64"`` (the default: the numbers of the CPU backends) or ``"float32"``: the
@@ -541,6 +602,7 @@ def simulate_on_device(problem, optimizer, lr, batch_size=None, steps=None, seed
     counted as +inf (``quantile_of_sorted``); ``loss_histogram`` (lr, step, bin) with bins
     [edges[j], edges[j + 1]) (the last closed) plus an underflow bin first and an overflow bin
     (+inf included) last. ``diverged`` (lr) counts the diverged runs.
+    layout: "auto", "thread" or "block" (see ``run``).
     options: every keyword argument of ``simlab.simulate`` except ``backend``.
     """
     from ..simulate import assemble, make_spec, simulate
@@ -548,19 +610,23 @@ def simulate_on_device(problem, optimizer, lr, batch_size=None, steps=None, seed
         raise ValueError("simulate_on_device runs on backend='cuda'; do not pass backend")
     _check_dtype(dtype)
     reduce, qs, edges = _check_reduce(reduce, quantiles, bins)
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout={layout!r} is not one of {', '.join(map(repr, LAYOUTS))}")
     require_device()
-    if reduce is None and dtype == "float64":
+    if reduce is None and dtype == "float64" and layout == "auto":
         return simulate(problem, optimizer, lr, batch_size, steps, seeds, backend="cuda",
                         **options)
     spec = make_spec(problem, optimizer, lr, batch_size, steps, seeds, backend="cuda", **options)
+    layout = resolve_layout(spec, layout)
     arrays = Arrays()
-    device = place(spec, arrays, dtype)
+    device = place(spec, arrays, dtype, layout=layout)
     launch(spec, device)
     arrays.synchronize()
     label = getattr(optimizer, "label", type(optimizer).__name__)
     config = {"problem": problem.config(), "dynamics": optimizer.config(),
               "batch_size": spec.batch_size, "steps": spec.steps, "start_step": spec.start_step,
               "seeds": int(spec.keys.shape[0]), "backend": "cuda", "dtype": dtype,
+              "layout": layout,
               "reduce": list(reduce) if reduce else None,
               "options": {key: repr(value) for key, value in sorted(options.items())}}
     if reduce is None:
@@ -599,22 +665,21 @@ def _reduced_dataset(spec, device, arrays, reduce, qs, edges, config, label):
 # PTX without a GPU
 # ------------------------------------------------------------------------------------------------
 
-def kernel_ptx(spec: RunSpec, cc=(9, 0), dtype: str = "float64", fma: bool = False) -> str:
+def kernel_ptx(spec: RunSpec, cc=(9, 0), dtype: str = "float64", fma: bool = False,
+               layout: str = "thread") -> str:
     """The PTX of ``spec``'s simulation kernel for compute capability ``cc``, compiled as ``run``
     compiles it (``fma=False``: ``-fma=0``) from host arrays laid out as on the device; needs
     libNVVM (and NVRTC, which numba-cuda asks for the supported architectures), not a GPU.
     ``fma=True`` compiles with NVVM's default contraction instead (for comparison)."""
     from numba.cuda import compile_ptx
     from numba.cuda.typing.typeof import typeof
-    from .cuda_compile import DeviceCompiler, compiling_for, generic_bindings, no_fma
-    _bind_cuda()
-    device = place(spec, Arrays("host"), dtype, grid=(1, 1))
-    args = (device.P, device.D, device.plan, device.batching, device.out, device.work,
-            spec.shape[0] * spec.shape[1])
-    signature = tuple(typeof(a) for a in args)
-    compiler = DeviceCompiler(generic_bindings(*kernel_key(device.P, device.D)))
+    from .cuda_compile import compiling_for, no_fma
+    layout = resolve_layout(spec, layout)
+    device = place(spec, Arrays("host"), dtype, grid=(1, 2), layout=layout)
+    signature = tuple(typeof(a) for a in _kernel_args(spec, device))
+    compiler = _compiler(device.P, device.D, layout)
     with compiling_for(cc), (no_fma() if not fma else _nothing()):
-        ptx, _ = compile_ptx(compiler.clone(simulate_runs), signature, cc=tuple(cc))
+        ptx, _ = compile_ptx(compiler.clone(_kernel_function(layout)), signature, cc=tuple(cc))
     return ptx
 
 
