@@ -488,3 +488,17 @@ def test_gpu_full_size_table(problem_name, opt_name, sampling):
     ref = simlab.simulate(problem, opt, backend="numba", **args)
     dev = simlab.simulate(problem, opt, backend="cuda", **args)
     _assert_agree(ref, dev)
+
+
+@gpu
+@needs_device
+@pytest.mark.parametrize("layout", ["thread", "block"])
+def test_gpu_large_d_layouts(layout):
+    rng = np.random.default_rng(0)
+    samples = rng.standard_normal((256, 1024)) / np.sqrt(np.arange(1, 257))[:, None]
+    problem = problems.data_quadratic(samples, w0=np.ones(256))
+    args = dict(lr=[1e-3, 1e-2], batch_size=64, steps=100, seeds=32, record_every=10,
+                sampling="with_replacement")
+    ref = simlab.simulate(problem, optim.adam(), backend="numba", **args)
+    dev = cb.simulate_on_device(problem, optim.adam(), layout=layout, **args)
+    _assert_agree(ref, dev)
