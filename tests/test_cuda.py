@@ -16,8 +16,14 @@ import warnings
 
 os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 
+import numba.core.config  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+# numba.cuda's configuration is numba's own, read from the environment when numba was first
+# imported (by an earlier test module, before the line above): read it again, so that numba.cuda,
+# imported just below, starts in the mode the environment now says.
+numba.core.config.reload_config()
 
 pytest.importorskip("numba.cuda", reason="numba-cuda is not installed (pip install -e '.[dev]')")
 

@@ -58,9 +58,11 @@ def _numba_cuda():
 
 
 def simulator() -> bool:
-    """True when numba.cuda is numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1`` at its import)."""
-    from numba.cuda.core import config
-    return bool(config.ENABLE_CUDASIM)
+    """True when numba.cuda is numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1`` when numba.cuda
+    was imported). Asked of the module itself: the configuration value can change afterwards
+    (numba re-reads the environment when it compiles), the module cannot."""
+    from numba import cuda
+    return cuda.is_available.__module__.endswith("simulator_init")
 
 
 def require_device():

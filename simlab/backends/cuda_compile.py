@@ -152,10 +152,10 @@ class DeviceCompiler:
 
     def __init__(self, bindings: dict, inline: bool = True):
         from numba import cuda
-        from numba.cuda.core import config
+        from .cuda_backend import simulator
         self._cuda = cuda
         self.bindings = bindings
-        self.inline = inline and not config.ENABLE_CUDASIM   # the simulator has no such option
+        self.inline = inline and not simulator()       # the simulator has no such option
         self._done: dict = {}
 
     def clone(self, func):
@@ -196,8 +196,8 @@ def no_fma():
 
     Holds numba-cuda's global compiler lock for its duration, so no other thread's compilation
     sees the option; a no-op under the CUDA simulator (nothing is compiled there)."""
-    from numba.cuda.core import config
-    if config.ENABLE_CUDASIM:
+    from .cuda_backend import simulator
+    if simulator():
         yield
         return
     from numba.cuda.core.compiler_lock import global_compiler_lock
