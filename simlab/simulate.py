@@ -123,6 +123,9 @@ def make_spec(problem, optimizer, lr, batch_size=None, steps=None, seeds=1, *,
     if batch_size // microbatch * d > MAX_STEP:
         raise ValueError(f"batch_size/microbatch·dim = {batch_size // microbatch * d} noise slots "
                          f"per step is outside the allowed range [1, {MAX_STEP}]")
+    if (steps + (start_step or 0)) * substeps > MAX_STEP:
+        raise ValueError(f"(start_step + steps)·substeps = {(steps + (start_step or 0)) * substeps}"
+                         f" is outside the allowed range [1, {MAX_STEP}] of the random counter")
     n_records = steps // record_every + 2
     hint = "; record less often (record_every), or split the seeds over several calls"
     _checks.memory("this simulation", 8.0 * n_lr * seeds * (n_records + 3 * d + 2)

@@ -226,6 +226,8 @@ def gaussian_quadratic(hessian, noise_cov, w0, name: str = "gaussian_quadratic")
 def data_quadratic(samples, w0, name: str = "data_quadratic") -> QuadraticProblem:
     """L(w) = ½ wᵀHw with H = XXᵀ/n from data columns x_i (any d × n array)."""
     x = _checks.finite_array("samples", samples, ndim=2)
+    if x.shape[1] < 1:
+        raise ValueError(f"samples must hold at least one sample (a column), got shape {x.shape}")
     h = x @ x.T / x.shape[1]
     w0 = _checks.finite_array("w0", w0, shape=(x.shape[0],))
     return QuadraticProblem(name, 0.5 * (h + h.T), w0, samples=x,
