@@ -226,6 +226,8 @@ def gaussian_quadratic(hessian, noise_cov, w0, name: str = "gaussian_quadratic")
 def data_quadratic(samples, w0, name: str = "data_quadratic") -> QuadraticProblem:
     """L(w) = ½ wᵀHw with H = XXᵀ/n from data columns x_i (any d × n array)."""
     x = _checks.finite_array("samples", samples, ndim=2)
+    if x.shape[1] < 1:
+        raise ValueError(f"samples must hold at least one sample (a column), got shape {x.shape}")
     h = x @ x.T / x.shape[1]
     w0 = _checks.finite_array("w0", w0, shape=(x.shape[0],))
     return QuadraticProblem(name, 0.5 * (h + h.T), w0, samples=x,
@@ -314,10 +316,11 @@ class QuadraticGaussian(NamedTuple):
 
 
 def row_dot(matrix, row, w):
-    """matrix[row]ᵀw. For d ≥ 16, four interleaved partial sums (independent add chains the CPU
-    overlaps: without fastmath the compiler may not reassociate one chain); below, one chain."""
+    """matrix[row]ᵀw. For d ≥ 8, four interleaved partial sums (independent add chains the CPU
+    overlaps: without fastmath the compiler may not reassociate one chain, whose latency then
+    bounds a step); below, one chain."""
     d = w.shape[0]
-    if d < 16:
+    if d < 8:
         total = 0.0
         for i in range(d):
             total += matrix[row, i] * w[i]
@@ -379,43 +382,45 @@ def data_add_sample_gradient(P, w, i, weight, out):
     """out += weight·(x_iᵀw) x_i."""
     x = P.samples_t
     d = w.shape[0]
-    p = 0.0
-    for j in range(d):
-        p += x[i, j] * w[j]
-    p = weight * p
+    p = weight * row_dot(x, i, w)
     for j in range(d):
         out[j] += p * x[i, j]
 
 
-def data_add_sample_gradients(P, w, idx, start, stop, out):
-    """out += Σ_{b∈[start,stop)} (x_bᵀw) x_b, x_b = samples_t[idx[b]], added in the order of b.
-    Rows go four at a time: four independent dot products share each load of w[j], and out[j] is
-    loaded and stored once per four rows (a vectorizable loop over j)."""
-    x = P.samples_t
+def add_four_rows(x, w, r0, r1, r2, r3, c0, c1, c2, c3, out):
+    """out += Σ_k c_k (x_kᵀw) x_k over four rows r_k of x, in the order k = 0..3: the four dot
+    products share each load of w[j], and out[j] is loaded and stored once (a vectorizable loop)."""
     d = w.shape[0]
+    p0 = 0.0
+    p1 = 0.0
+    p2 = 0.0
+    p3 = 0.0
+    for j in range(d):
+        wj = w[j]
+        p0 += x[r0, j] * wj
+        p1 += x[r1, j] * wj
+        p2 += x[r2, j] * wj
+        p3 += x[r3, j] * wj
+    p0 = c0 * p0
+    p1 = c1 * p1
+    p2 = c2 * p2
+    p3 = c3 * p3
+    for j in range(d):
+        total = out[j]
+        total += p0 * x[r0, j]
+        total += p1 * x[r1, j]
+        total += p2 * x[r2, j]
+        total += p3 * x[r3, j]
+        out[j] = total
+
+
+def data_add_sample_gradients(P, w, idx, start, stop, out):
+    """out += Σ_{b∈[start,stop)} (x_bᵀw) x_b, x_b = samples_t[idx[b]], added in the order of b,
+    four rows at a time (``add_four_rows``; a weight of 1 leaves every product exact)."""
     b = start
     while b + 4 <= stop:
-        r0 = idx[b]
-        r1 = idx[b + 1]
-        r2 = idx[b + 2]
-        r3 = idx[b + 3]
-        p0 = 0.0
-        p1 = 0.0
-        p2 = 0.0
-        p3 = 0.0
-        for j in range(d):
-            wj = w[j]
-            p0 += x[r0, j] * wj
-            p1 += x[r1, j] * wj
-            p2 += x[r2, j] * wj
-            p3 += x[r3, j] * wj
-        for j in range(d):
-            total = out[j]
-            total += p0 * x[r0, j]
-            total += p1 * x[r1, j]
-            total += p2 * x[r2, j]
-            total += p3 * x[r3, j]
-            out[j] = total
+        add_four_rows(P.samples_t, w, idx[b], idx[b + 1], idx[b + 2], idx[b + 3],
+                      1.0, 1.0, 1.0, 1.0, out)
         b += 4
     while b < stop:
         data_add_sample_gradient(P, w, idx[b], 1.0, out)
@@ -424,35 +429,10 @@ def data_add_sample_gradients(P, w, idx, start, stop, out):
 
 def data_add_weighted_sample_gradients(P, w, rows, weights, count, out):
     """out += Σ_{c<count} weights[c]·(x_cᵀw) x_c, x_c = samples_t[rows[c]], four rows at a time."""
-    x = P.samples_t
-    d = w.shape[0]
     c = 0
     while c + 4 <= count:
-        r0 = rows[c]
-        r1 = rows[c + 1]
-        r2 = rows[c + 2]
-        r3 = rows[c + 3]
-        p0 = 0.0
-        p1 = 0.0
-        p2 = 0.0
-        p3 = 0.0
-        for j in range(d):
-            wj = w[j]
-            p0 += x[r0, j] * wj
-            p1 += x[r1, j] * wj
-            p2 += x[r2, j] * wj
-            p3 += x[r3, j] * wj
-        p0 = weights[c] * p0
-        p1 = weights[c + 1] * p1
-        p2 = weights[c + 2] * p2
-        p3 = weights[c + 3] * p3
-        for j in range(d):
-            total = out[j]
-            total += p0 * x[r0, j]
-            total += p1 * x[r1, j]
-            total += p2 * x[r2, j]
-            total += p3 * x[r3, j]
-            out[j] = total
+        add_four_rows(P.samples_t, w, rows[c], rows[c + 1], rows[c + 2], rows[c + 3],
+                      weights[c], weights[c + 1], weights[c + 2], weights[c + 3], out)
         c += 4
     while c < count:
         data_add_sample_gradient(P, w, rows[c], weights[c], out)
