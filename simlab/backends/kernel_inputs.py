@@ -13,7 +13,7 @@ def dynamics_record(dynamics):
     """The record of an optimizer (``per_run.Discrete``) or of an SDE model (its own)."""
     if isinstance(dynamics, Optimizer):
         return Discrete(dynamics.hyper, float(dynamics.clip_fraction),
-                        bool(dynamics.squares_microbatches))
+                        bool(dynamics.squares_microbatches), float(dynamics.max_grad_norm))
     return dynamics.kernel_record()
 
 
