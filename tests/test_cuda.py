@@ -242,6 +242,27 @@ def test_block_layout_counted_rows_microbatches_and_divergence():
     assert ref.diverged.values[1].all()
 
 
+@pytest.mark.parametrize("base", [optim.sgd(0.9), optim.bsi_adam()], ids=["sgd", "bsi_adam"])
+def test_global_norm_clipping_matches_reference(base):
+    """Global-norm clipping (a norm over the coordinates): thread layout, also under "auto" at
+    large d, where the block layout does not apply."""
+    opt = optim.with_global_norm_clipping(base, 50.0)
+    micro = 2 if opt.squares_microbatches else None
+    args = dict(lr=[1e-4, 1e-3], batch_size=4, steps=6, seeds=2, record_every=2,
+                microbatch=micro, sampling="with_replacement")
+    ref = simlab.simulate(PROBLEMS["data"], opt, backend="numpy", **args)
+    dev = simlab.simulate(PROBLEMS["data"], opt, backend="cuda", **args)
+    _assert_agree(ref, dev)
+    unclipped = simlab.simulate(PROBLEMS["data"], base, backend="numpy", **args)
+    assert not np.allclose(unclipped.loss.values, ref.loss.values)      # it really clipped
+    wide = problems.data_quadratic(np.random.default_rng(0).standard_normal((40, 50)),
+                                   w0=np.ones(40))
+    spec = simlab.make_spec(wide, opt, 1e-3, 4, 3, 2, microbatch=micro, backend="cuda")
+    assert cb.resolve_layout(spec, "auto") == "thread"
+    with pytest.raises(ValueError, match="global-norm"):
+        cb.resolve_layout(spec, "block")
+
+
 def test_layout_choice_and_refusal():
     wide = problems.data_quadratic(np.random.default_rng(0).standard_normal((40, 50)),
                                    w0=np.ones(40))

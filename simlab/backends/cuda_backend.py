@@ -243,7 +243,8 @@ def resolve_layout(spec: RunSpec, layout: str) -> str:
     ok = cuda_block.supported(spec.problem.kernel_record(), dynamics_record(spec.dynamics))
     if layout == "block" and not ok:
         raise ValueError("layout='block' covers data problems with the optimizers of "
-                         "simlab.optim without clipping; use layout='thread' (or 'auto')")
+                         "simlab.optim without clipping (adaptive momentum or global-norm); "
+                         "use layout='thread' (or 'auto')")
     if layout == "auto":
         return "block" if ok and spec.dim >= BLOCK_MIN_DIM else "thread"
     return layout

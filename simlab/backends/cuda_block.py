@@ -19,7 +19,8 @@ functions; only the order in which a micro-batch's per-sample gradients are summ
 the serial step (partial sums per thread, then across threads), a rounding difference of a few
 ulps. Covered: data problems (a finite sample set) with the discrete optimizers, without
 clipping; everything else (Gaussian noise, whose gradient and noise are whole-vector operations;
-adaptive momentum clipping, a quantile over coordinates; the SDE models) runs thread-per-run.
+adaptive momentum clipping, a quantile over coordinates; global-norm clipping, a norm over them;
+the SDE models) runs thread-per-run.
 """
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def supported(P, D) -> bool:
     from .per_run import Discrete
     ops = PROBLEM_OPS.get(type(P))
     return (ops is not None and ops.has_samples and isinstance(D, Discrete)
-            and D.clip_fraction == 0.0)
+            and D.clip_fraction == 0.0 and getattr(D, "max_grad_norm", 0.0) == 0.0)
 
 
 def block_loss(P, w):
