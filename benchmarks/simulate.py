@@ -252,7 +252,15 @@ def main(argv=None):
                         help="steps for the (slow) numpy backend; rates are per run-step")
     parser.add_argument("--repeats", type=int, default=3,
                         help="alternating repetitions per case; the best time counts (default 3)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--backend", choices=("cpu", "cuda"), default="cpu",
+                        help="cuda: the GPU benchmark of benchmarks/simulate_cuda.py instead")
+    args, rest = parser.parse_known_args(argv)
+    if args.backend == "cuda":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from simulate_cuda import main as cuda_main
+        return cuda_main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     import torch
     torch.set_num_threads(2)
     print(f"numba threads: {numba.get_num_threads()}, torch threads: {torch.get_num_threads()}, "
