@@ -1,7 +1,8 @@
 """The four LM experiments on the experiment harness: each --quick run works end to end and a rerun
 is a pure cache hit (0 cells computed); report and plot read only the results file; an interrupted
 run resumes with only its unfinished cells; a cell's key separates devices, thread counts and tiers;
-``--help`` states the real defaults; bad input is one line and exit code 2."""
+``--help`` states the real defaults; bad input is one line and exit code 2; ``experiments.all``
+lists the LM rows, and skips them without torch."""
 from __future__ import annotations
 
 import contextlib
@@ -16,6 +17,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="simlab.lm needs the 'lm' extra (torch)")
 
+from experiments import all as run_all  # noqa: E402
 from experiments._harness import REPO_FIGURES  # noqa: E402
 from simlab.cache import load_dataset  # noqa: E402
 
@@ -172,3 +174,22 @@ def test_cli_usage_error_from_a_shell(tmp_path):
                          capture_output=True, text=True)
     assert res.returncode == 2
     assert len(res.stderr.strip().splitlines()) == 1 and "outside the allowed range" in res.stderr
+
+
+def test_experiments_all_lists_an_lm_experiment_with_its_cells_and_headline(quick, capsys):
+    out, _, first = quick("lm_surge")
+    assert run_all.main(["--quick", "--only", "lm_surge", "--out", str(out)]) == 0
+    table = capsys.readouterr().out.split("experiment ")[-1]
+    n = len(first.stats.computed)
+    assert re.search(rf"lm_surge\s+0\s+{n}\s+[\d.]+\s+B_noise [\d.]+, B_simple", table), table
+    assert re.search(rf"total\s+0\s+{n}\s", table), table
+
+
+def test_experiments_all_skips_the_lm_rows_without_torch(tmp_path):
+    script = ("import sys; sys.modules['torch'] = None\n"
+              "from experiments import all as run_all\n"
+              f"raise SystemExit(run_all.main(['--quick', '--only', 'lm_gap', 'lm_bsi', '--out', {str(tmp_path)!r}]))")
+    res = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert len(re.findall(r"lm_(gap|bsi)\s+-\s+-\s+0\.0\s+skipped: needs torch", res.stdout)) == 2, res.stdout
+    assert not list(tmp_path.glob("*.nc"))
