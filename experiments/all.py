@@ -8,11 +8,16 @@ with its own defaults (``--quick``: the small versions, written to figures/_quic
 Dask cluster when ``--scheduler``/``--workers`` is given. The table lists, per experiment, the cells
 computed and reused from the cache, the wall time and its headline numbers (read from its
 results file). The exit code is 0 when every experiment succeeded, 1 otherwise (2 for bad flags).
+
+After the toys come the LM experiments (``LM_RUNS``: lm_gap, lm_surge, lm_betas, lm_bsi, on the CPU
+at their default sizes); without torch (the ``lm`` extra) their rows say "skipped" and do not count
+as failures.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -29,6 +34,15 @@ RUNS = (
     ("sde", "sde", []),
     ("bsi_adam", "bsi_adam", []),
 )
+
+#: simlab.lm: the toy predictions on a real language model (needs the ``lm`` extra: torch).
+LM_RUNS = (
+    ("lm_gap", "lm_gap", []),
+    ("lm_surge", "lm_surge", []),
+    ("lm_betas", "lm_betas", []),
+    ("lm_bsi", "lm_bsi", []),
+)
+RUNS = RUNS + LM_RUNS
 
 
 def parser() -> Parser:
@@ -86,9 +100,13 @@ def main(argv=None) -> int:
     try:
         with dask_executor(args) as executor:
             for label, module, extra in runs:
-                experiment = importlib.import_module(f"experiments.{module}").EXPERIMENT
                 print(f"\n=== {label} ===", flush=True)
                 t0 = time.perf_counter()
+                if (label, module, extra) in LM_RUNS and importlib.util.find_spec("torch") is None:
+                    print("skipped: torch is not installed (pip install -e '.[lm]')", flush=True)
+                    rows.append((label, "-", "-", 0.0, "skipped: needs torch (the lm extra)"))
+                    continue
+                experiment = importlib.import_module(f"experiments.{module}").EXPERIMENT
                 try:
                     result = experiment.run(experiment_argv(args, extra), executor=executor)
                 except ValueError as exc:

@@ -16,7 +16,9 @@ records (every ~5 % of the run) and the sharpness (top Hessian eigenvalue on tra
 end. B_simple is measured during training on the subset (two-batch probes, b = 2, κ = 4) in the
 default-betas run at the small batch, as the ratio of the means over all probes.
 
-    python -m experiments.lm_betas [--quick] [--device cpu|cuda] [--seeds N] [--out DIR] [--no-cache]
+Cells: one training run per (b, β1, β2, seed), each cached on its own. ``lm_betas.nc`` holds every
+run's best validation loss, its step, the final training loss and sharpness, the curves of seed 0,
+the measured B_simple, and the toy's λ, C_total, ``simlab.advise`` prescriptions and verdict inputs.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import numpy as np
 import xarray as xr
 
 from experiments import _lm
+from experiments._harness import Experiment
 
 NAME = "lm_betas"
 BETAS = [(0.9, 0.9), (0.9, 0.99), (0.9, 0.999), (0.99, 0.999), (0.999, 0.999)]
@@ -39,40 +42,58 @@ SIZES = {
 }
 
 
-def compute(size: dict, splits, device: str, seeds: int) -> xr.Dataset:
-    from simlab.lm import ModelConfig, TrainConfig, train
-    mcfg = ModelConfig.preset(size["model"])
+def runs(config: dict) -> list[tuple[tuple, object]]:
+    """((b, betas, seed), TrainConfig) of every run; the B_simple probes run in the default-betas
+    run of seed 0 at the smallest b."""
+    from simlab.lm import TrainConfig
+    size = config["size"]
     bs = sorted(size["batches"])
-    best = np.full((len(bs), len(BETAS), seeds), np.nan)
-    sharp, final_train, best_step = (np.full_like(best, np.nan) for _ in range(3))
-    curves, b_simple = {}, {}
+    out = []
     for bi, b in enumerate(bs):
         spec = size["batches"][b]
         steps = spec["epochs"] * (size["windows"] // b)
         rec = tuple(sorted(set(np.linspace(0, steps, size["records"] + 1).astype(int).tolist())))
-        for ki, betas in enumerate(BETAS):
-            for s in range(seeds):
+        for betas in BETAS:
+            for s in range(config["seeds"]):
                 probe = bi == 0 and betas == (0.9, 0.999) and s == 0
-                tcfg = TrainConfig(optimizer="adam", lr=spec["lr"], betas=betas, batch_size=b, steps=steps,
-                                   sampler="epoch", subset_windows=size["windows"], records=rec,
-                                   eval_windows=size["eval_windows"], sharpness_at=(steps,), seed=s,
-                                   sharpness_windows=size["sharpness_windows"],
-                                   probe_every=max(1, steps // 40) if probe else 0, probe_batch=2,
-                                   probe_kappa=4, device=device)
-                ds, _ = train(mcfg, tcfg, splits)
-                v = ds.val_loss.values
-                best[bi, ki, s] = np.min(v) if ds.attrs["diverged"] == 0 else np.inf
-                best_step[bi, ki, s] = ds.record.values[int(np.argmin(v))]
-                final_train[bi, ki, s] = ds.train_eval_loss.values[-1]
-                sharp[bi, ki, s] = ds.sharpness.values[-1] if ds.sizes["check"] else np.nan
-                if s == 0:
-                    curves[(b, betas)] = (ds.record.values, v, ds.train_eval_loss.values)
-                if probe:
-                    b_simple = dict(b_simple=ds.attrs["b_simple"], grad_sq=ds.attrs["grad_sq"],
-                                    trace_cov=ds.attrs["trace_cov"])
-                print(f"  b={b} betas={betas}: best val {best[bi, ki, s]:.4f} at step {best_step[bi, ki, s]:.0f}"
-                      f"/{steps}, final train {final_train[bi, ki, s]:.4f}, sharpness {sharp[bi, ki, s]:.1f}",
-                      flush=True)
+                out.append(((b, betas, s), TrainConfig(
+                    optimizer="adam", lr=spec["lr"], betas=betas, batch_size=b, steps=steps, sampler="epoch",
+                    subset_windows=size["windows"], records=rec, eval_windows=size["eval_windows"],
+                    sharpness_at=(steps,), seed=s, sharpness_windows=size["sharpness_windows"],
+                    probe_every=max(1, steps // 40) if probe else 0, probe_batch=2, probe_kappa=4,
+                    device=config["device"])))
+    return out
+
+
+def resolve(args) -> dict:
+    config = _lm.resolve(args, SIZES)
+    runs(config)                                        # every run checked before any work
+    return config
+
+
+def compute(config: dict, cells) -> xr.Dataset:
+    from experiments._lm_cells import run_spec, train_cell
+    from simlab.lm import ModelConfig
+    size, seeds = config["size"], config["seeds"]
+    mcfg = ModelConfig.preset(size["model"])
+    bs = sorted(size["batches"])
+    plan = runs(config)
+    results = cells.map(train_cell, [run_spec(config, mcfg, t) for _, t in plan], label="training runs")
+    best = np.full((len(bs), len(BETAS), seeds), np.nan)
+    sharp, final_train, best_step = (np.full_like(best, np.nan) for _ in range(3))
+    curves, b_simple = {}, {}
+    for ((b, betas, s), tcfg), ds in zip(plan, results):
+        bi, ki = bs.index(b), BETAS.index(betas)
+        v = ds.val_loss.values
+        best[bi, ki, s] = np.min(v) if ds.attrs["diverged"] == 0 else np.inf
+        best_step[bi, ki, s] = ds.record.values[int(np.argmin(v))]
+        final_train[bi, ki, s] = ds.train_eval_loss.values[-1]
+        sharp[bi, ki, s] = ds.sharpness.values[-1] if ds.sizes["check"] else np.nan
+        if s == 0:
+            curves[(b, betas)] = (ds.record.values, v, ds.train_eval_loss.values)
+        if tcfg.probe_every:
+            b_simple = dict(b_simple=ds.attrs["b_simple"], grad_sq=ds.attrs["grad_sq"],
+                            trace_cov=ds.attrs["trace_cov"])
     n_rec = max(len(c[0]) for c in curves.values())
     curve_val = np.full((len(bs), len(BETAS), n_rec), np.nan)
     curve_train, curve_step = np.full_like(curve_val, np.nan), np.full_like(curve_val, np.nan)
@@ -80,7 +101,7 @@ def compute(size: dict, splits, device: str, seeds: int) -> xr.Dataset:
         i, k = bs.index(b), BETAS.index(betas)
         curve_step[i, k, :len(r)], curve_val[i, k, :len(v)], curve_train[i, k, :len(t)] = r, v, t
     dims = ("batch_size", "betas", "seed")
-    return xr.Dataset(
+    ds = xr.Dataset(
         {"best_val_loss": (dims, best), "best_step": (dims, best_step), "sharpness": (dims, sharp),
          "final_train_loss": (dims, final_train),
          "curve_step": (("batch_size", "betas", "record"), curve_step),
@@ -89,6 +110,7 @@ def compute(size: dict, splits, device: str, seeds: int) -> xr.Dataset:
          "beta1": ("betas", [b[0] for b in BETAS]), "beta2": ("betas", [b[1] for b in BETAS])},
         coords={"batch_size": bs, "betas": [f"{b1}/{b2}" for b1, b2 in BETAS], "seed": np.arange(seeds)},
         attrs={"windows": size["windows"], **b_simple})
+    return with_predictions(ds)
 
 
 def _pick(ds, b, sweep):
@@ -96,17 +118,43 @@ def _pick(ds, b, sweep):
     return sweep[int(np.argmin(vals))], vals
 
 
-def predictions(ds):
-    """Per batch size: λ, the advise() prescription and the toy's argmax of C_total in each sweep."""
+def with_predictions(ds: xr.Dataset) -> xr.Dataset:
+    """Add, per batch size, λ, the ``simlab.advise`` prescription, the toy's C_total of every betas
+    pair and along both sweeps (for the figure), the LM's preferred β in each sweep, and the Spearman
+    correlation of C_total with the measured sharpness. NaN (regime "n/a") without a positive
+    finite B_simple."""
     from simlab.advise import advise
     from simlab.theory import implicit_bias as ib
-    out = {}
-    bsimple, n = float(ds.attrs["b_simple"]), int(ds.attrs["windows"])
-    for b in ds.batch_size.values:
-        a = advise(int(b), n, bsimple, beta_max=0.999)
-        ct = [float(ib.c_total(b1, b2, a.lam)) for b1, b2 in BETAS]
-        out[int(b)] = dict(advice=a, c_total=ct)
-    return out
+    bs = ds.batch_size.values
+    nb, grid = len(bs), np.linspace(0.9, 0.999, 100)
+    bsim, n = float(ds.attrs.get("b_simple", np.nan)), int(ds.attrs["windows"])
+    nan = np.full(nb, np.nan)
+    fields = {k: nan.copy() for k in ("lam", "advise_beta1", "advise_beta2", "toy_best_beta2", "toy_best_beta1",
+                                      "spearman")}
+    regime = ["n/a"] * nb
+    c_total = np.full((nb, len(BETAS)), np.nan)
+    sweep2, sweep1 = np.full((nb, len(grid)), np.nan), np.full((nb, len(grid)), np.nan)
+    lm2 = [_pick(ds, b, BETA2_SWEEP)[0][1] for b in bs]
+    lm1 = [_pick(ds, b, BETA1_SWEEP)[0][0] for b in bs]
+    if np.isfinite(bsim) and bsim > 0:
+        for i, b in enumerate(bs):
+            a = advise(int(b), n, bsim, beta_max=0.999)
+            fields["lam"][i], regime[i] = a.lam, a.regime
+            fields["advise_beta1"][i], fields["advise_beta2"][i] = a.beta1, a.beta2
+            fields["toy_best_beta2"][i], fields["toy_best_beta1"][i] = a.best_beta2_at_beta1_0_9, a.best_beta1_at_beta2_max
+            c_total[i] = [float(ib.c_total(b1, b2, a.lam)) for b1, b2 in BETAS]
+            sh = np.array([float(ds.sharpness.sel(batch_size=b, betas=nm).mean()) for nm in ds.betas.values])
+            fields["spearman"][i] = _spearman(c_total[i], sh)
+            lam = ib.noise_ratio(n, int(b), bsim)
+            sweep2[i], sweep1[i] = ib.c_total(0.9, grid, lam), ib.c_total(grid, 0.999, lam)
+    return ds.assign(
+        regime=("batch_size", regime), c_total=(("batch_size", "betas"), c_total),
+        lm_best_beta2=("batch_size", lm2), lm_best_beta1=("batch_size", lm1),
+        toy_c_total_beta2_sweep=(("batch_size", "beta_grid"), sweep2,
+                                 {"long_name": "C_total(0.9, β2 = beta_grid, λ)"}),
+        toy_c_total_beta1_sweep=(("batch_size", "beta_grid"), sweep1,
+                                 {"long_name": "C_total(β1 = beta_grid, 0.999, λ)"}),
+        **{k: ("batch_size", v) for k, v in fields.items()}).assign_coords(beta_grid=grid)
 
 
 def report(ds) -> str:
@@ -116,7 +164,6 @@ def report(ds) -> str:
             f" |G|² = {ds.attrs.get('grad_sq', np.nan):.3g}; mean over the small-batch default-betas run)"]
     if not (np.isfinite(bsim) and bsim > 0):
         return "\n".join(rows + ["B_simple estimate not positive/finite: no toy prediction possible"])
-    pred = predictions(ds)
     rows += ["", "| b | β1/β2 | best val loss | at step | final train loss | sharpness | toy C_total(λ) |",
              "|---|---|---|---|---|---|---|"]
     for b in ds.batch_size.values:
@@ -125,34 +172,38 @@ def report(ds) -> str:
             last = float(ds.best_step.sel(**sel).max()) >= float(ds.curve_step.sel(batch_size=b, betas=name).max())
             rows.append(f"| {b} | {name} | {float(ds.best_val_loss.sel(**sel).mean()):.4f}{' *' if last else ''} | "
                         f"{float(ds.best_step.sel(**sel).mean()):.0f} | {float(ds.final_train_loss.sel(**sel).mean()):.4f} | "
-                        f"{float(ds.sharpness.sel(**sel).mean()):.1f} | {pred[int(b)]['c_total'][k]:.3g} |")
+                        f"{float(ds.sharpness.sel(**sel).mean()):.1f} | {float(ds.c_total.sel(**sel)):.3g} |")
     rows.append("* best at the last record: still improving when the budget ended (slow, not overfitted), so that "
                 "run's comparison measures speed as much as generalization")
     rows.append("")
     for b in ds.batch_size.values:
-        a = pred[int(b)]["advice"]
-        got2, _ = _pick(ds, b, BETA2_SWEEP)
-        got1, _ = _pick(ds, b, BETA1_SWEEP)
-        want2, want1 = a.best_beta2_at_beta1_0_9, a.best_beta1_at_beta2_max
-        side = "small-batch side (b < 2·B_simple)" if a.lam > 0.5 else "large-batch side (b > 2·B_simple)"
-        rows.append(f"b = {b}: λ = {a.lam:.3f}, {side}; simlab.advise: {a.regime}, prescribes β1 = {a.beta1:.4g}, "
-                    f"β2 = {a.beta2:.4g}")
-        rows.append(f"  β2 sweep at β1 = 0.9: LM best β2 = {got2[1]}, toy argmax C_total = {want2:.4g} → "
-                    f"{'AGREES' if abs(got2[1] - want2) < 1e-9 else 'DISAGREES'}")
-        rows.append(f"  β1 sweep at β2 = 0.999: LM best β1 = {got1[0]}, toy argmax C_total = {want1:.4g} → "
-                    f"{'AGREES' if abs(got1[0] - want1) < 1e-9 else 'DISAGREES'}")
-        ct = np.array(pred[int(b)]["c_total"])
-        sh = np.array([float(ds.sharpness.sel(batch_size=b, betas=nm).mean()) for nm in ds.betas.values])
-        rho = _spearman(ct, sh)
-        rows.append(f"  C_total vs sharpness over the 5 betas: Spearman ρ = {rho:+.2f} (toy hypothesis: negative, "
-                    f"more implicit regularization → flatter) → {'AGREES' if rho < 0 else 'DISAGREES'}")
+        at = ds.sel(batch_size=b)
+        lam = float(at.lam)
+        got2, got1 = float(at.lm_best_beta2), float(at.lm_best_beta1)
+        want2, want1 = float(at.toy_best_beta2), float(at.toy_best_beta1)
+        side = "small-batch side (b < 2·B_simple)" if lam > 0.5 else "large-batch side (b > 2·B_simple)"
+        rows.append(f"b = {b}: λ = {lam:.3f}, {side}; simlab.advise: {str(at.regime.values)}, prescribes "
+                    f"β1 = {float(at.advise_beta1):.4g}, β2 = {float(at.advise_beta2):.4g}")
+        rows.append(f"  β2 sweep at β1 = 0.9: LM best β2 = {got2}, toy argmax C_total = {want2:.4g} → "
+                    f"{'AGREES' if abs(got2 - want2) < 1e-9 else 'DISAGREES'}")
+        rows.append(f"  β1 sweep at β2 = 0.999: LM best β1 = {got1}, toy argmax C_total = {want1:.4g} → "
+                    f"{'AGREES' if abs(got1 - want1) < 1e-9 else 'DISAGREES'}")
+        rho = float(at.spearman)
+        rows.append(f"  C_total vs sharpness over the {ds.sizes['betas']} betas: Spearman ρ = {rho:+.2f} (toy "
+                    f"hypothesis: negative, more implicit regularization → flatter) → {'AGREES' if rho < 0 else 'DISAGREES'}")
     lo, hi = ds.batch_size.values[0], ds.batch_size.values[-1]
-    g_lo, _ = _pick(ds, lo, BETA2_SWEEP)
-    g_hi, _ = _pick(ds, hi, BETA2_SWEEP)
-    flips = g_lo[1] > g_hi[1]
+    g_lo, g_hi = float(ds.lm_best_beta2.sel(batch_size=lo)), float(ds.lm_best_beta2.sel(batch_size=hi))
     rows.append(f"does the preferred β2 flip between b = {lo} and b = {hi} (toy: flips at b ≈ 2·B_simple = "
-                f"{2 * bsim:.1f})? LM: {g_lo[1]} → {g_hi[1]}: {'yes' if flips else 'no'}")
+                f"{2 * bsim:.1f})? LM: {g_lo} → {g_hi}: {'yes' if g_lo > g_hi else 'no'}")
     return "\n".join(rows)
+
+
+def headline(ds) -> str:
+    lo, hi = ds.batch_size.values[0], ds.batch_size.values[-1]
+    g_lo, g_hi = float(ds.lm_best_beta2.sel(batch_size=lo)), float(ds.lm_best_beta2.sel(batch_size=hi))
+    return (f"B_simple {float(ds.attrs.get('b_simple', np.nan)):.1f}; best β2 at β1=0.9: b={lo} {g_lo}, "
+            f"b={hi} {g_hi} (flip: {'yes' if g_lo > g_hi else 'no'}); best β1 at b={hi}: "
+            f"{float(ds.lm_best_beta1.sel(batch_size=hi))}")
 
 
 def _spearman(a, b) -> float:
@@ -162,7 +213,8 @@ def _spearman(a, b) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def plot(ds, path):
+@_lm.default_style
+def plot(ds, out) -> list:
     plt = _lm.pyplot()
     bs = ds.batch_size.values
     fig, ax = plt.subplots(1, 3, figsize=(14, 3.8))
@@ -179,14 +231,12 @@ def plot(ds, path):
     ax[0].legend(fontsize=7)
     bsim = float(ds.attrs.get("b_simple", np.nan))
     if np.isfinite(bsim) and bsim > 0:
-        from simlab.theory import implicit_bias as ib
-        n = int(ds.attrs["windows"])
+        grid = ds.beta_grid.values
         for i, b in enumerate(bs):
-            lam = ib.noise_ratio(n, int(b), bsim)
-            b2 = np.linspace(0.9, 0.999, 100)
-            ax[1].plot(1 - b2, ib.c_total(0.9, b2, lam), color=f"C{i}", label=f"b={b}: C_total(0.9, β2), λ={lam:.2f}")
-            b1 = np.linspace(0.9, 0.999, 100)
-            ax[1].plot(1 - b1, ib.c_total(b1, 0.999, lam), "--", color=f"C{i}", label=f"b={b}: C_total(β1, 0.999)")
+            at = ds.sel(batch_size=b)
+            ax[1].plot(1 - grid, at.toy_c_total_beta2_sweep, color=f"C{i}",
+                       label=f"b={b}: C_total(0.9, β2), λ={float(at.lam):.2f}")
+            ax[1].plot(1 - grid, at.toy_c_total_beta1_sweep, "--", color=f"C{i}", label=f"b={b}: C_total(β1, 0.999)")
         ax[1].set(xscale="log", yscale="symlog", xlabel="1 − β", ylabel="C_total",
                   title=f"toy: C_total with measured B_simple = {bsim:.1f}")
         ax[1].invert_xaxis()
@@ -197,26 +247,16 @@ def plot(ds, path):
                        ds.curve_val.sel(batch_size=b, betas=name), color=f"C{i}", alpha=0.4 + 0.12 * k, lw=1)
     ax[2].set(xlabel="fraction of the run", ylabel="val loss", title="overfitting: val loss along the runs")
     fig.tight_layout()
-    _lm.save_png(fig, path)
+    return _lm.save_png(fig, out, NAME)
 
 
-def main(args):
-    timer = _lm.Timer()
-    splits = _lm.prepare(args)
-    size = SIZES[_lm.tier(args)]
-    seeds = args.seeds or size["seeds"]
-    config = {"name": NAME, "size": size, "seeds": seeds, "device": args.device, "corpus": args.corpus}
-    ds, was = _lm.cached_result(args.out / f"{NAME}.nc", config,
-                                lambda: compute(size, splits, args.device, seeds),
-                                use_cache=not args.no_cache, source=__file__)
-    print(report(ds))
-    plot(ds, args.out / f"{NAME}.png")
-    print(f"{'(cached) ' if was else ''}wall {timer}; wrote {args.out / NAME}.png/.nc")
+EXPERIMENT = Experiment(name=NAME, description=__doc__, resolve=resolve, compute=compute, report=report,
+                        plot=plot, headline=headline, arguments=_lm.arguments(SIZES))
 
 
-def cli(argv=None) -> int:
-    return _lm.run_cli(_lm.parser(NAME, __doc__.splitlines()[0]), main, argv)
+def main(argv=None) -> int:
+    return EXPERIMENT.main(argv)
 
 
 if __name__ == "__main__":
-    raise SystemExit(cli())
+    raise SystemExit(main())

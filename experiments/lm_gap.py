@@ -13,7 +13,9 @@ edge of its grid is flagged) with a warmup (10 %) + cosine schedule, under two b
 * steps: the same number of steps for every B (larger B sees more tokens), as in the toy.
 All runs of one seed draw the same batch sequence prefix (simlab.random keyed by (seed, step)).
 
-    python -m experiments.lm_gap [--quick] [--device cpu|cuda] [--seeds N] [--out DIR] [--no-cache]
+Cells: one training run per (optimizer, B, lr, seed, steps), each cached on its own (at the largest
+B both budgets are the same run, computed once). ``lm_gap.nc`` holds every run's final validation
+loss, the best lr per (budget, optimizer, B), the gaps and the toy numbers the report prints.
 """
 from __future__ import annotations
 
@@ -21,55 +23,83 @@ import numpy as np
 import xarray as xr
 
 from experiments import _lm
+from experiments._harness import Experiment
 
 NAME = "lm_gap"
 OPTIMIZERS = {"sgd": dict(optimizer="sgd", momentum=0.9), "adam": dict(optimizer="adam", betas=(0.9, 0.95))}
+BUDGETS = ("tokens", "steps")
 TOY = {"source": "docs/quadratic_gap.md, retuned protocol, heterogeneous Hessian",
-       "batch_size": [1, 9], "log10_ratio": [np.log10(6.34 / 5.86e-3), np.log10(2.23e-3 / 3.02e-7)]}
+       "batch_size": [1, 9], "log10_ratio": [float(np.log10(6.34 / 5.86e-3)), float(np.log10(2.23e-3 / 3.02e-7))]}
 SIZES = {
     "quick": dict(model="tiny", batch_sizes=[2, 8], tokens=2 ** 12 * 4, steps=8, seeds=1, eval_windows=16,
                   lrs={"sgd": [0.3, 1.0], "adam": [3e-3, 1e-2]}),
     "cpu": dict(model="cpu", batch_sizes=[4, 16, 64], tokens=2 ** 18, steps=64, seeds=1, eval_windows=128,
-                lrs={"sgd": list(np.round(np.logspace(-2, 0, 5), 5)),
-                     "adam": list(np.round(np.logspace(-3, -0.5, 6), 5))}),
+                lrs={"sgd": np.round(np.logspace(-2, 0, 5), 5).tolist(),
+                     "adam": np.round(np.logspace(-3, -0.5, 6), 5).tolist()}),
     "cuda": dict(model="cuda", batch_sizes=[8, 32, 128], tokens=2 ** 22, steps=128, seeds=1,
-                 eval_windows=256, lrs={"sgd": list(np.round(np.logspace(-2.5, -0.5, 5), 5)),
-                                        "adam": list(np.round(np.logspace(-3.5, -1.5, 5), 5))}),
+                 eval_windows=256, lrs={"sgd": np.round(np.logspace(-2.5, -0.5, 5), 5).tolist(),
+                                        "adam": np.round(np.logspace(-3.5, -1.5, 5), 5).tolist()}),
 }
 
 
-def compute(size: dict, splits, device: str, seeds: int) -> xr.Dataset:
-    from simlab.lm import ModelConfig, TrainConfig, build, train
+def runs(config: dict) -> list[tuple[tuple, dict]]:
+    """((budget, optimizer, B, lr index, seed), training-run cell) for every run, each validated
+    (a TrainConfig checks its arguments)."""
+    from experiments._lm_cells import run_spec
+    from simlab.lm import ModelConfig, TrainConfig
+    size = config["size"]
     mcfg = ModelConfig.preset(size["model"])
-    opts, bs = list(OPTIMIZERS), size["batch_sizes"]
-    n_lr = max(len(size["lrs"][o]) for o in opts)        # shorter grids are NaN-padded
-    shape = (2, len(opts), len(bs), n_lr, seeds)
-    val, div = np.full(shape, np.nan), np.zeros(shape, np.int8)
-    done = {}
-    for bi, budget in enumerate(("tokens", "steps")):
-        for oi, opt in enumerate(opts):
-            for ki, b in enumerate(bs):
+    out = []
+    for budget in BUDGETS:
+        for opt in OPTIMIZERS:
+            for b in size["batch_sizes"]:
                 steps = size["steps"] if budget == "steps" else max(1, size["tokens"] // (b * mcfg.block_size))
                 for li, lr in enumerate(size["lrs"][opt]):
-                    for s in range(seeds):
+                    for s in range(config["seeds"]):
                         tcfg = TrainConfig(**OPTIMIZERS[opt], lr=float(lr), batch_size=b, steps=steps,
-                                           schedule="warmup_cosine", warmup=0.1, seed=s, device=device,
-                                           eval_windows=size["eval_windows"], records=(steps,), eval_train=False)
-                        if tcfg not in done:            # at the largest B both budgets are the same run
-                            ds, _ = train(mcfg, tcfg, splits)
-                            done[tcfg] = (ds.val_loss.values[-1], ds.attrs["diverged"])
-                        val[bi, oi, ki, li, s], div[bi, oi, ki, li, s] = done[tcfg]
-                n = len(size["lrs"][opt])
-                print(f"  {budget:6s} {opt:4s} B={b:4d}: best val {np.min(np.mean(val[bi, oi, ki, :n], -1)):.4f}",
-                      flush=True)
+                                           schedule="warmup_cosine", warmup=0.1, seed=s,
+                                           device=config["device"], eval_windows=size["eval_windows"],
+                                           records=(steps,), eval_train=False)
+                        out.append(((budget, opt, b, li, s), run_spec(config, mcfg, tcfg)))
+    return out
+
+
+def resolve(args) -> dict:
+    config = _lm.resolve(args, SIZES)
+    runs(config)                                        # every run checked before any work
+    return config
+
+
+def compute(config: dict, cells) -> xr.Dataset:
+    from experiments._lm_cells import train_cell
+    from simlab.cache import config_json
+    from simlab.lm import ModelConfig
+    size, seeds = config["size"], config["seeds"]
+    plan = runs(config)
+    unique = {config_json(spec): spec for _, spec in plan}   # at the largest B both budgets agree
+    done = dict(zip(unique, cells.map(train_cell, list(unique.values()), label="training runs")))
+    opts, bs = list(OPTIMIZERS), size["batch_sizes"]
+    n_lr = max(len(size["lrs"][o]) for o in opts)        # shorter grids are NaN-padded
+    shape = (len(BUDGETS), len(opts), len(bs), n_lr, seeds)
+    val, div = np.full(shape, np.nan), np.zeros(shape, np.int8)
+    for (budget, opt, b, li, s), spec in plan:
+        run = done[config_json(spec)]
+        at = (BUDGETS.index(budget), opts.index(opt), bs.index(b), li, s)
+        val[at], div[at] = run.val_loss.values[-1], run.attrs["diverged"]
     lr_value = np.array([size["lrs"][o] + [np.nan] * (n_lr - len(size["lrs"][o])) for o in opts], float)
-    return xr.Dataset(
-        {"val_loss": (("budget", "optimizer", "batch_size", "lr_index", "seed"), val),
-         "diverged": (("budget", "optimizer", "batch_size", "lr_index", "seed"), div),
-         "lr_value": (("optimizer", "lr_index"), lr_value)},
-        coords={"budget": ["tokens", "steps"], "optimizer": opts, "batch_size": bs,
-                "lr_index": np.arange(n_lr), "seed": np.arange(seeds)},
-        attrs={"block_size": mcfg.block_size, "n_params": build(mcfg, 0).num_params()})
+    runs_dims = ("budget", "optimizer", "batch_size", "lr_index", "seed")
+    ds = xr.Dataset(
+        {"val_loss": (runs_dims, val), "diverged": (runs_dims, div),
+         "lr_value": (("optimizer", "lr_index"), lr_value),
+         "toy_log10_ratio": ("toy_batch_size", TOY["log10_ratio"])},
+        coords={"budget": list(BUDGETS), "optimizer": opts, "batch_size": bs,
+                "lr_index": np.arange(n_lr), "seed": np.arange(seeds),
+                "toy_batch_size": TOY["batch_size"]},
+        attrs={"block_size": ModelConfig.preset(size["model"]).block_size,
+               "n_params": int(next(iter(done.values())).attrs["n_params"]), "toy_source": TOY["source"]})
+    loss, lr, edge = best(ds)
+    return ds.assign(best_loss=loss, best_lr=lr.drop_vars("lr_index"), best_at_edge=edge,
+                     gap=loss.sel(optimizer="sgd", drop=True) - loss.sel(optimizer="adam", drop=True))
 
 
 def best(ds: xr.Dataset):
@@ -85,38 +115,48 @@ def best(ds: xr.Dataset):
 
 
 def report(ds: xr.Dataset) -> str:
-    loss, lr, edge = best(ds)
+    loss, lr, edge, gap = ds.best_loss, ds.best_lr, ds.best_at_edge, ds.gap
     rows = ["| budget | B | SGD best val (lr) | Adam best val (lr) | gap SGD − Adam (nats) |", "|---|---|---|---|---|"]
-    gaps = {}
     for budget in ds.budget.values:
-        g = []
         for b in ds.batch_size.values:
             sel = dict(budget=budget, batch_size=b)
             cell = []
             for o in ("sgd", "adam"):
                 e = " edge" if bool(edge.sel(**sel, optimizer=o)) else ""
                 cell.append(f"{float(loss.sel(**sel, optimizer=o)):.4f} ({float(lr.sel(**sel, optimizer=o)):.3g}{e})")
-            gap = float(loss.sel(**sel, optimizer="sgd") - loss.sel(**sel, optimizer="adam"))
-            g.append(gap)
-            rows.append(f"| {budget} | {b} | {cell[0]} | {cell[1]} | {gap:+.4f} |")
-        gaps[budget] = g
-    toy = TOY["log10_ratio"]
+            rows.append(f"| {budget} | {b} | {cell[0]} | {cell[1]} | {float(gap.sel(**sel)):+.4f} |")
+    toy = ds.toy_log10_ratio.values
+    toy_b = ds.toy_batch_size.values
     rows.append("")
-    rows.append(f"toy ({TOY['source']}): log10(L_SGD/L_Adam) {toy[0]:.2f} at B=1 → {toy[1]:.2f} at B=9: "
-                "the gap grows with B.")
-    for budget, g in gaps.items():
-        grows = all(np.diff(g) > 0)
-        verdict = ("AGREES (gap grows monotonically with B)" if grows else
-                   "DISAGREES (gap does not grow monotonically with B)" if g[-1] <= g[0] else
-                   "PARTLY (larger at the largest B than at the smallest, not monotone)")
+    rows.append(f"toy ({ds.attrs['toy_source']}): log10(L_SGD/L_Adam) {toy[0]:.2f} at B={toy_b[0]} → "
+                f"{toy[-1]:.2f} at B={toy_b[-1]}: the gap grows with B.")
+    for budget in ds.budget.values:
+        g = gap.sel(budget=budget).values
         rows.append(f"LM, {budget} budget: gap {', '.join(f'{x:+.3f}' for x in g)} nats at B = "
-                    f"{', '.join(map(str, ds.batch_size.values))} → {verdict}")
+                    f"{', '.join(map(str, ds.batch_size.values))} → {verdict(g)}")
     return "\n".join(rows)
 
 
-def plot(ds: xr.Dataset, path):
+def verdict(gaps) -> str:
+    """Does the gap grow with B (the toy's prediction)?"""
+    if all(np.diff(gaps) > 0):
+        return "AGREES (gap grows monotonically with B)"
+    if gaps[-1] <= gaps[0]:
+        return "DISAGREES (gap does not grow monotonically with B)"
+    return "PARTLY (larger at the largest B than at the smallest, not monotone)"
+
+
+def headline(ds: xr.Dataset) -> str:
+    bs = ds.batch_size.values
+    parts = [f"{budget} {', '.join(f'{x:+.3f}' for x in ds.gap.sel(budget=budget).values)} "
+             f"({verdict(ds.gap.sel(budget=budget).values).split(' ')[0]})" for budget in ds.budget.values]
+    return f"SGD−Adam gap (nats) at B = {', '.join(map(str, bs))}: " + "; ".join(parts)
+
+
+@_lm.default_style
+def plot(ds: xr.Dataset, out) -> list:
     plt = _lm.pyplot()
-    loss, _, _ = best(ds)
+    loss = ds.best_loss
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.8))
     bs = ds.batch_size.values
     for o, c in (("sgd", "C0"), ("adam", "C3")):
@@ -129,40 +169,30 @@ def plot(ds: xr.Dataset, path):
     ax[0].minorticks_off()
     ax[0].legend(fontsize=8)
     for budget, ls in (("tokens", "-"), ("steps", "--")):
-        gap = loss.sel(optimizer="sgd", budget=budget) - loss.sel(optimizer="adam", budget=budget)
-        ax[1].plot(bs, gap, ls, color="k", marker="o", label=f"LM gap, fixed {budget}")
+        ax[1].plot(bs, ds.gap.sel(budget=budget), ls, color="k", marker="o", label=f"LM gap, fixed {budget}")
     ax[1].set(xscale="log", xlabel="batch size B (LM: windows; toy: samples)",
               ylabel="LM: L_SGD − L_Adam (nats/byte)", title="the gap vs B: LM beside the toy")
-    ticks = sorted(set(bs) | set(TOY["batch_size"]))
+    toy_b = ds.toy_batch_size.values
+    ticks = sorted(set(bs) | set(toy_b))
     ax[1].set_xticks(ticks, [str(b) for b in ticks])
     ax[1].minorticks_off()
     twin = ax[1].twinx()
-    twin.plot(TOY["batch_size"], TOY["log10_ratio"], ":", color="C2", marker="s", label="toy: log10(L_SGD/L_Adam)")
+    twin.plot(toy_b, ds.toy_log10_ratio.values, ":", color="C2", marker="s", label="toy: log10(L_SGD/L_Adam)")
     twin.set_ylabel("toy: log10(L_SGD/L_Adam)", color="C2")
     h1, l1 = ax[1].get_legend_handles_labels()
     h2, l2 = twin.get_legend_handles_labels()
     ax[1].legend(h1 + h2, l1 + l2, fontsize=8, loc="best")
     fig.tight_layout()
-    _lm.save_png(fig, path)
+    return _lm.save_png(fig, out, NAME)
 
 
-def main(args):
-    timer = _lm.Timer()
-    splits = _lm.prepare(args)
-    size = SIZES[_lm.tier(args)]
-    seeds = args.seeds or size["seeds"]
-    config = {"name": NAME, "size": size, "seeds": seeds, "device": args.device, "corpus": args.corpus}
-    ds, was = _lm.cached_result(args.out / f"{NAME}.nc", config,
-                                lambda: compute(size, splits, args.device, seeds),
-                                use_cache=not args.no_cache, source=__file__)
-    print(report(ds))
-    plot(ds, args.out / f"{NAME}.png")
-    print(f"{'(cached) ' if was else ''}wall {timer}; wrote {args.out / NAME}.png/.nc")
+EXPERIMENT = Experiment(name=NAME, description=__doc__, resolve=resolve, compute=compute, report=report,
+                        plot=plot, headline=headline, arguments=_lm.arguments(SIZES))
 
 
-def cli(argv=None) -> int:
-    return _lm.run_cli(_lm.parser(NAME, __doc__.splitlines()[0]), main, argv)
+def main(argv=None) -> int:
+    return EXPERIMENT.main(argv)
 
 
 if __name__ == "__main__":
-    raise SystemExit(cli())
+    raise SystemExit(main())

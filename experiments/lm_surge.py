@@ -15,27 +15,30 @@ At the checkpoint we measure B_simple = trΣ/|G|² and McCandlish's B_noise = tr
 two-batch estimator (``simlab.lm.measure``); the figure marks both and overlays the toy curve
 ε_opt(B) with B_noise measured and ε_max matched to the measured peak height.
 
-    python -m experiments.lm_surge [--quick] [--device cpu|cuda] [--seeds N] [--out DIR] [--no-cache]
+Cells, each cached on its own: the pretraining run (its Dataset holds the checkpoint's weights),
+the noise-scale probes at the checkpoint, and one k-step run per (optimizer, B, lr, seed) from the
+checkpoint (keyed by the checkpoint's sha256). ``lm_surge.nc`` holds every loss drop, the refined
+optimal lrs, the noise scales, the toy curve and the verdict numbers the report prints.
 """
 from __future__ import annotations
 
 import numpy as np
-import torch
 import xarray as xr
 
 from experiments import _lm
+from experiments._harness import Experiment
 
 NAME = "lm_surge"
 OPTIMIZERS = {"adam_0.9_0.999": (0.9, 0.999), "adam_0_0": (0.0, 0.0)}
 SIZES = {
     "quick": dict(model="tiny", pre_batch=8, target=3.2, pre_max_steps=200, batch_sizes=[1, 4, 16],
-                  lrs=list(np.logspace(-3, -1, 3)), k=2, seeds=1, eval_windows=16, probe_b=2, probe_kappa=4,
+                  lrs=np.logspace(-3, -1, 3).tolist(), k=2, seeds=1, eval_windows=16, probe_b=2, probe_kappa=4,
                   probes=2, hessian_windows=8),
     "cpu": dict(model="cpu", pre_batch=16, target=2.3, pre_max_steps=3000,
-                batch_sizes=[1, 2, 4, 8, 16, 32, 64, 128], lrs=list(np.round(np.logspace(-5, -2, 13), 8)),
+                batch_sizes=[1, 2, 4, 8, 16, 32, 64, 128], lrs=np.round(np.logspace(-5, -2, 13), 8).tolist(),
                 k=4, seeds=3, eval_windows=128, probe_b=2, probe_kappa=8, probes=12, hessian_windows=64),
     "cuda": dict(model="cuda", pre_batch=64, target=1.6, pre_max_steps=20000,
-                 batch_sizes=[1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], lrs=list(np.logspace(-4.5, -1.5, 13)),
+                 batch_sizes=[1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], lrs=np.logspace(-4.5, -1.5, 13).tolist(),
                  k=8, seeds=2, eval_windows=512, probe_b=4, probe_kappa=8, probes=32, hessian_windows=256),
 }
 
@@ -58,118 +61,157 @@ def refine(lrs, drops) -> float:
     return float(np.exp(np.clip(-b / (2 * a), x[0], x[2]))) if a < 0 else float(lrs[i])
 
 
-def compute(size: dict, splits, device: str, seeds: int) -> xr.Dataset:
-    from simlab.lm import ModelConfig, TrainConfig, measure, train
-    from simlab.lm import data as lmdata
-    mcfg = ModelConfig.preset(size["model"])
+def pretraining(config: dict):
+    """(ModelConfig, TrainConfig) of the run to the target loss: Adam (0.9, 0.999), lr 3e-3."""
+    from simlab.lm import ModelConfig, TrainConfig
+    size = config["size"]
     pre = TrainConfig(optimizer="adam", lr=3e-3, batch_size=size["pre_batch"], steps=size["pre_max_steps"],
-                      schedule="constant", device=device, eval_windows=size["eval_windows"], seed=0,
+                      schedule="constant", device=config["device"], eval_windows=size["eval_windows"], seed=0,
                       records=tuple(range(0, size["pre_max_steps"] + 1, 25)), stop_below=size["target"],
                       eval_train=False)
-    pre_ds, model = train(mcfg, pre, splits)
+    return ModelConfig.preset(size["model"]), pre
+
+
+def further_steps(config: dict) -> list[tuple[tuple, object]]:
+    """((optimizer, B, lr index, seed), TrainConfig) of every k-step run from the checkpoint."""
+    from simlab.lm import TrainConfig
+    size = config["size"]
+    return [((o, b, li, s), TrainConfig(optimizer="adam", lr=float(lr), betas=OPTIMIZERS[o], batch_size=b,
+                                        steps=size["k"], seed=100 + s, device=config["device"],
+                                        eval_windows=size["eval_windows"], records=(0, size["k"]),
+                                        eval_train=False))
+            for o in OPTIMIZERS for b in size["batch_sizes"] for li, lr in enumerate(size["lrs"])
+            for s in range(config["seeds"])]
+
+
+def resolve(args) -> dict:
+    config = _lm.resolve(args, SIZES)
+    pretraining(config), further_steps(config)          # every run checked before any work
+    return config
+
+
+def compute(config: dict, cells) -> xr.Dataset:
+    from experiments._lm_cells import Cell, environment, noise_cell, run_spec, state_sha256, train_cell
+    size, seeds = config["size"], config["seeds"]
+    mcfg, pre = pretraining(config)
+    pre_ds = cells.map(train_cell, [run_spec(config, mcfg, pre, keep_state=True)],
+                       label="pretraining to the target loss")[0]
     if pre_ds.attrs["stopped_step"] == pre.steps:
         raise ValueError(f"target={size['target']!r}: pretraining did not reach it in {pre.steps} steps "
                          f"(val loss {float(pre_ds.val_loss[-1]):.3f})")
-    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    print(f"  checkpoint: val loss ≤ {size['target']} after {pre_ds.attrs['stopped_step']} steps", flush=True)
-
-    # noise scales at the checkpoint: κ micro-batches of b windows + an independent Hessian batch per probe
-    key = lmdata.stream_key(7, 1)
-    b, kap = size["probe_b"], size["probe_kappa"]
-    probes = []
-    for j in range(size["probes"]):
-        x, y = lmdata.random_batch(splits.train, mcfg.block_size, b * kap, key, 2 * j)
-        hx, hy = lmdata.random_batch(splits.train, mcfg.block_size, size["hessian_windows"], key, 2 * j + 1)
-        dev = [t.to(device) for t in (x, y, hx, hy)]
-        probes.append(measure.gradient_probe(model, zip(dev[0].split(b), dev[1].split(b)), (dev[2], dev[3])))
-    simple = measure.noise_scale_estimate(probes, b, kap)
-    noise = measure.noise_scale_estimate(probes, b, kap, weighted=True)
-    print(f"  B_simple = {simple['simple_noise_scale']:.2f}, B_noise = {noise['simple_noise_scale']:.2f} windows",
-          flush=True)
-
+    state = np.asarray(pre_ds.state.values, np.float32)
+    sha = state_sha256(state)
+    probe = {k: size[k] for k in ("probe_b", "probe_kappa", "probes", "hessian_windows")}
+    noise = cells.map(noise_cell, [Cell({"kind": "noise_scales", "model": mcfg.config(), "init_sha256": sha,
+                                         **probe, **environment(config)}, state)],
+                      label="noise scales at the checkpoint")[0]
+    plan = further_steps(config)
+    runs = cells.map(train_cell, [Cell(run_spec(config, mcfg, t, init_sha256=sha), state) for _, t in plan],
+                     label="k steps from the checkpoint")
     opts, bs, lrs = list(OPTIMIZERS), size["batch_sizes"], size["lrs"]
     drop = np.full((len(opts), len(bs), len(lrs), seeds), np.nan)
-    for oi, o in enumerate(opts):
-        for bi, bsz in enumerate(bs):
-            for li, lr in enumerate(lrs):
-                for s in range(seeds):
-                    tcfg = TrainConfig(optimizer="adam", lr=float(lr), betas=OPTIMIZERS[o], batch_size=bsz,
-                                       steps=size["k"], seed=100 + s, device=device,
-                                       eval_windows=size["eval_windows"], records=(0, size["k"]),
-                                       eval_train=False)
-                    ds, _ = train(mcfg, tcfg, splits, init_state=state)
-                    v = ds.val_loss.values
-                    drop[oi, bi, li, s] = v[0] - v[1] if ds.attrs["diverged"] == 0 else -np.inf
-            print(f"  {o} B={bsz}: best lr {lrs[int(np.argmax(np.nanmean(drop[oi, bi], -1)))]:.2e}", flush=True)
-    return xr.Dataset(
+    for ((o, b, li, s), _), run in zip(plan, runs):
+        v = run.val_loss.values
+        drop[opts.index(o), bs.index(b), li, s] = v[0] - v[1] if run.attrs["diverged"] == 0 else -np.inf
+    ds = xr.Dataset(
         {"loss_drop": (("optimizer", "batch_size", "lr", "seed"), drop),
-         "pre_val_loss": ("record", pre_ds.val_loss.values)},
+         "pre_val_loss": ("record", pre_ds.val_loss.values),
+         **{f"probe_{k}": ("probe", noise[k].values) for k in ("small", "big", "small_h", "big_h")}},
         coords={"optimizer": opts, "batch_size": bs, "lr": np.asarray(lrs, float), "seed": np.arange(seeds),
-                "record": pre_ds.record.values},
-        attrs={"checkpoint_step": int(pre_ds.attrs["stopped_step"]), "target": size["target"],
-               "b_simple": simple["simple_noise_scale"], "b_noise": noise["simple_noise_scale"],
-               "grad_sq": simple["grad_sq"], "grad_sq_se": simple["grad_sq_se"],
-               "trace_cov": simple["trace_cov"], "trace_cov_se": simple["trace_cov_se"],
-               "k": size["k"], "block_size": mcfg.block_size})
+                "record": pre_ds.record.values, "probe": noise.probe.values},
+        attrs={"checkpoint_step": int(pre_ds.attrs["stopped_step"]), "checkpoint_sha256": sha,
+               "target": size["target"], "k": size["k"], "block_size": mcfg.block_size,
+               **{k: noise.attrs[k] for k in ("b_simple", "b_noise", "grad_sq", "grad_sq_se", "trace_cov",
+                                             "trace_cov_se")}})
+    return with_predictions(ds)
 
 
-def optimal_lrs(ds):
+def with_predictions(ds: xr.Dataset) -> xr.Dataset:
+    """Add the refined optimal lrs, the toy curve (height matched) and the verdict numbers."""
     mean = ds.loss_drop.mean("seed")
-    return {o: np.array([refine(ds.lr.values, mean.sel(optimizer=o, batch_size=b).values)
-                         for b in ds.batch_size.values]) for o in ds.optimizer.values}
+    bs = ds.batch_size.values
+    opt = np.array([[refine(ds.lr.values, mean.sel(optimizer=o, batch_size=b).values) for b in bs]
+                    for o in ds.optimizer.values])
+    bn = float(ds.attrs["b_noise"])
+    ok = np.isfinite(bn) and bn > 0
+    toy = toy_lr(bs, 1.0, bn) if ok else np.full(len(bs), np.nan)
+    ref = opt[list(ds.optimizer.values).index("adam_0.9_0.999")]
+    scale = np.nanmax(ref) / np.nanmax(toy) if np.isfinite(toy).all() else np.nan
+    grid = np.geomspace(bs[0], bs[-1], 200)
+    curve = toy_lr(grid, 1.0, bn) * np.nanmax(ref) / toy_lr(bn, 1.0, bn) if ok else np.full(len(grid), np.nan)
+    numbers = [verdict_numbers(bs, row, bn) for row in opt]
+    return ds.assign(
+        optimal_lr=(("optimizer", "batch_size"), opt,
+                    {"long_name": "lr of the largest mean drop, refined by a log-parabola"}),
+        toy_optimal_lr=("batch_size", toy * scale, {"long_name": "Li et al. Eq 2, B_noise measured, "
+                                                                 "max matched to the LM's max"}),
+        toy_curve=("toy_batch_size", curve, {"long_name": "Li et al. Eq 2, peak matched to the LM's max"}),
+        **{name: ("optimizer", [n[name] for n in numbers]) for name in numbers[0]}
+    ).assign_coords(toy_batch_size=grid)
 
 
-def verdict(bs, lr_opt, b_noise) -> list[str]:
-    """Where the optimal lr peaks (toy: at B_noise) and whether it falls beyond (toy: to
+def verdict_numbers(bs, lr_opt, b_noise) -> dict:
+    """Where the optimal lr peaks (toy: at B_noise) and how far it falls beyond (toy: to
     ε_opt(B_max)/ε_max of Li et al. Eq 2 with the measured B_noise)."""
     bs, lr_opt = np.asarray(bs, float), np.asarray(lr_opt, float)
     i = int(np.argmax(lr_opt))
-    rise, fall = lr_opt[i] / lr_opt[0], lr_opt[-1] / lr_opt[i]
     toy_fall = float(toy_lr(bs[-1], 1.0, b_noise) / toy_lr(b_noise, 1.0, b_noise)) if b_noise < bs[-1] else 1.0
-    where = bs[i] / b_noise
+    return {"rise": lr_opt[i] / lr_opt[0], "fall": lr_opt[-1] / lr_opt[i], "toy_fall": toy_fall,
+            "peak_batch_size": bs[i], "peak_over_b_noise": bs[i] / b_noise}
+
+
+def verdict(ds: xr.Dataset, o: str) -> list[str]:
+    """The two verdict lines of optimizer ``o``, from the stored numbers."""
+    bs = ds.batch_size.values
+    n = {k: float(ds[k].sel(optimizer=o)) for k in ("rise", "fall", "toy_fall", "peak_batch_size",
+                                                    "peak_over_b_noise")}
+    where = n["peak_over_b_noise"]
     loc = "AGREES (within a factor 2)" if 0.5 <= where <= 2 else "DISAGREES (beyond a factor 2)"
-    if i == len(bs) - 1:
-        loc += f"; the maximum is at the largest B tried"
+    if n["peak_batch_size"] == bs[-1]:
+        loc += "; the maximum is at the largest B tried"
+    toy_fall, fall = n["toy_fall"], n["fall"]
     dec = ("AGREES" if fall <= 0.5 * (1 + toy_fall) else "DISAGREES (no decline)") if toy_fall < 0.95 else "n/a"
-    return [f"rises ×{rise:.1f} from B = {bs[0]:.0f} to its maximum at B = {bs[i]:.0f} = {where:.1f} × B_noise "
-            f"(measured {b_noise:.1f}) → peak location {loc}",
+    return [f"rises ×{n['rise']:.1f} from B = {bs[0]:.0f} to its maximum at B = {n['peak_batch_size']:.0f} = "
+            f"{where:.1f} × B_noise (measured {ds.attrs['b_noise']:.1f}) → peak location {loc}",
             f"beyond the maximum: ε_opt(B = {bs[-1]:.0f})/max = {fall:.2f}, toy {toy_fall:.2f} → decline {dec}"]
 
 
 def report(ds) -> str:
-    opt = optimal_lrs(ds)
     bs = ds.batch_size.values
+    opts = list(ds.optimizer.values)
     rows = [f"checkpoint after {ds.attrs['checkpoint_step']} Adam steps (val loss ≤ {ds.attrs['target']}); "
             f"k = {ds.attrs['k']} further steps per (B, lr, seed)",
             f"measured at the checkpoint (windows of {ds.attrs['block_size']} bytes): B_simple = "
             f"{ds.attrs['b_simple']:.2f} (|G|² = {ds.attrs['grad_sq']:.3g} ± {ds.attrs['grad_sq_se']:.2g}, "
             f"trΣ = {ds.attrs['trace_cov']:.3g} ± {ds.attrs['trace_cov_se']:.2g}), B_noise = {ds.attrs['b_noise']:.2f}",
-            "", "| B | " + " | ".join(f"optimal lr {o}" for o in opt) + " | toy ε_opt (B_noise measured, height matched) |",
-            "|---|" + "---|" * (len(opt) + 1)]
-    bn = ds.attrs["b_noise"]
-    toy = toy_lr(bs, 1.0, bn) if np.isfinite(bn) and bn > 0 else np.full(len(bs), np.nan)
-    scale = np.nanmax(opt["adam_0.9_0.999"]) / np.nanmax(toy) if np.isfinite(toy).all() else np.nan
+            "", "| B | " + " | ".join(f"optimal lr {o}" for o in opts) + " | toy ε_opt (B_noise measured, height matched) |",
+            "|---|" + "---|" * (len(opts) + 1)]
     for i, b in enumerate(bs):
-        rows.append(f"| {b} | " + " | ".join(f"{opt[o][i]:.3g}" for o in opt) + f" | {toy[i] * scale:.3g} |")
+        rows.append(f"| {b} | " + " | ".join(f"{float(ds.optimal_lr.sel(optimizer=o)[i]):.3g}" for o in opts)
+                    + f" | {float(ds.toy_optimal_lr[i]):.3g} |")
     rows.append("")
-    for o in opt:
-        rows += [f"{o}: {line}" for line in verdict(bs, opt[o], bn)]
+    for o in opts:
+        rows += [f"{o}: {line}" for line in verdict(ds, o)]
     return "\n".join(rows)
 
 
-def plot(ds, path):
+def headline(ds) -> str:
+    o = "adam_0.9_0.999"
+    return (f"B_noise {ds.attrs['b_noise']:.1f}, B_simple {ds.attrs['b_simple']:.1f}; Adam 0.9/0.999 optimal lr "
+            f"peaks at B = {float(ds.peak_batch_size.sel(optimizer=o)):.0f}, falls to "
+            f"{float(ds.fall.sel(optimizer=o)):.2f} of max (toy {float(ds.toy_fall.sel(optimizer=o)):.2f})")
+
+
+@_lm.default_style
+def plot(ds, out) -> list:
     plt = _lm.pyplot()
-    opt = optimal_lrs(ds)
     bs = ds.batch_size.values
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.8))
-    for (o, lr), c in zip(opt.items(), ("C0", "C3")):
-        ax[0].plot(bs, lr, "o-", color=c, label=f"LM {o.replace('_', ' ')}")
+    for o, c in zip(ds.optimizer.values, ("C0", "C3")):
+        ax[0].plot(bs, ds.optimal_lr.sel(optimizer=o), "o-", color=c, label=f"LM {o.replace('_', ' ')}")
     bn, bsim = ds.attrs["b_noise"], ds.attrs["b_simple"]
     if np.isfinite(bn) and bn > 0:
-        grid = np.geomspace(bs[0], bs[-1], 200)
-        toy = toy_lr(grid, 1.0, bn)
-        ax[0].plot(grid, toy * np.nanmax(opt["adam_0.9_0.999"]) / toy_lr(bn, 1.0, bn), "k:",
-                   label="toy (Li et al. Eq 2), B_noise measured")
+        ax[0].plot(ds.toy_batch_size, ds.toy_curve, "k:", label="toy (Li et al. Eq 2), B_noise measured")
         ax[0].axvline(bn, color="k", lw=0.8, ls="--", label=f"B_noise = {bn:.1f}")
     if np.isfinite(bsim) and bsim > 0:
         ax[0].axvline(bsim, color="C2", lw=0.8, ls="--", label=f"B_simple = {bsim:.1f}")
@@ -184,26 +226,16 @@ def plot(ds, path):
     ax[1].set_ylim(-0.5 * abs(lo), 1.2 * abs(lo))
     ax[1].legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    _lm.save_png(fig, path)
+    return _lm.save_png(fig, out, NAME)
 
 
-def main(args):
-    timer = _lm.Timer()
-    splits = _lm.prepare(args)
-    size = SIZES[_lm.tier(args)]
-    seeds = args.seeds or size["seeds"]
-    config = {"name": NAME, "size": size, "seeds": seeds, "device": args.device, "corpus": args.corpus}
-    ds, was = _lm.cached_result(args.out / f"{NAME}.nc", config,
-                                lambda: compute(size, splits, args.device, seeds),
-                                use_cache=not args.no_cache, source=__file__)
-    print(report(ds))
-    plot(ds, args.out / f"{NAME}.png")
-    print(f"{'(cached) ' if was else ''}wall {timer}; wrote {args.out / NAME}.png/.nc")
+EXPERIMENT = Experiment(name=NAME, description=__doc__, resolve=resolve, compute=compute, report=report,
+                        plot=plot, headline=headline, arguments=_lm.arguments(SIZES))
 
 
-def cli(argv=None) -> int:
-    return _lm.run_cli(_lm.parser(NAME, __doc__.splitlines()[0]), main, argv)
+def main(argv=None) -> int:
+    return EXPERIMENT.main(argv)
 
 
 if __name__ == "__main__":
-    raise SystemExit(cli())
+    raise SystemExit(main())

@@ -62,7 +62,8 @@ def test_bsi_adam_differs_from_adam_with_microbatches(splits):
 
 def test_theorem1_on_the_network(splits):
     """Wang & Aitchison Theorem 1: ‖Δstate‖/δ ∝ δ for BSI-Adam (slope ≈ 1) but → const for Adam."""
-    from experiments.lm_bsi import fitted_slope, theorem1_gap
+    from experiments._lm_cells import theorem1_gap
+    from experiments.lm_bsi import fitted_slope
     model = build(TINY, 0, dtype=torch.float64)
     micro = _batches(splits, 3, 2, seed=4)
     deltas = [0.01, 0.0025, 0.000625]
