@@ -41,6 +41,7 @@ from typing import Any, Callable, Sequence
 import xarray as xr
 
 from experiments._cli import FIGURES, QUICK_FIGURES, Parser, resolved_seeds, standard_parser
+from simlab.backends import require_backend
 from simlab.cache import CellStore, check_writable, config_key, load_dataset, save_dataset
 from simlab.cells import CellStats, run_cells
 
@@ -142,6 +143,8 @@ class Experiment:
         args = self.parse(argv)
         config = self.resolve(args)
         stem = self.stem(config) if self.stem else self.name
+        if self.backend is not None and getattr(args, "backend", None) is not None:
+            require_backend(args.backend)
         check_writable(args.out, "out")
         store = CellStore(args.cache_dir)
         store.prepare()

@@ -21,6 +21,16 @@ def resolve(name: str) -> str:
     return "numba"
 
 
+def require_backend(name: str) -> str:
+    """``resolve(name)``, and for ``cuda`` the check that numba-cuda and a device (or the CUDA
+    simulator) are there: one ValueError naming what to install, before any work."""
+    name = resolve(name)
+    if name == "cuda":
+        from .cuda_backend import require_device
+        require_device()
+    return name
+
+
 def get_backend(name: str):
     """The ``run`` function of backend ``name``; a ValueError for unknown or unavailable ones."""
     name = resolve(name)
