@@ -201,7 +201,9 @@ def run_keys(seed: int, n_runs: int) -> np.ndarray:
     per run). The children's pool mixing (O'Neill's seed_seq_fe, as numpy implements it) depends
     on r only through its last entropy word, so the common part is computed once and the rest is
     vectorized; tests compare with numpy's SeedSequence."""
-    seed, n_runs = int(seed), int(n_runs)
+    from . import _checks
+    seed = _checks.integer("seed", seed, lo=0)
+    n_runs = _checks.integer("n_runs", n_runs, lo=1)
     run = _words(seed)
     if len(run) > _POOL or n_runs > 1 << 32:           # entropy longer than the pool: numpy's loop
         return np.array([c.generate_state(1, np.uint64)[0]

@@ -123,6 +123,9 @@ def make_spec(problem, optimizer, lr, batch_size=None, steps=None, seeds=1, *,
     if batch_size // microbatch * d > MAX_STEP:
         raise ValueError(f"batch_size/microbatch·dim = {batch_size // microbatch * d} noise slots "
                          f"per step is outside the allowed range [1, {MAX_STEP}]")
+    if (steps + (start_step or 0)) * substeps > MAX_STEP:
+        raise ValueError(f"(start_step + steps)·substeps = {(steps + (start_step or 0)) * substeps}"
+                         f" is outside the allowed range [1, {MAX_STEP}] of the random counter")
     n_records = steps // record_every + 2
     hint = "; record less often (record_every), or split the seeds over several calls"
     _checks.memory("this simulation", 8.0 * n_lr * seeds * (n_records + 3 * d + 2)
@@ -130,8 +133,11 @@ def make_spec(problem, optimizer, lr, batch_size=None, steps=None, seeds=1, *,
                    + (24.0 * n_lr * seeds * batch_size * d if resolve(backend) == "numpy" else 0)
                    + (8.0 * steps * seeds * batch_size if batch_indices is not None else 0), hint)
 
-    w, m, v, diverged, start_step = _initial_state(init_state, (n_lr, seeds), d, start_step) \
-        if init_state is not None else (None, None, None, None, start_step or 0)
+    if init_state is not None:
+        w, m, v, diverged, start_step = _initial_state(init_state, (n_lr, seeds), d, start_step)
+    else:
+        w = m = v = diverged = None
+        start_step = start_step or 0
     stop = start_step + steps
     if stop * substeps > MAX_STEP:
         raise ValueError(f"(start_step + steps)·substeps = {stop * substeps} is outside the "

@@ -43,7 +43,7 @@ from .backends import BACKENDS
 from .cache import CellStore
 from .cells import CellStats, run_cells
 from .optim import Optimizer, lr_array
-from .problems.quadratic import SAMPLING_SCHEMES, QuadraticProblem
+from .problems.base import SAMPLING_SCHEMES, Problem
 from .schedules import Schedule, constant
 from .simulate import make_spec, simulate
 
@@ -57,7 +57,7 @@ class Cell:
     optimizer_name: str
     hessian_name: str
     batch_size: int
-    problem: QuadraticProblem
+    problem: Problem
     optimizer: Optimizer
     lrs: tuple
     kwargs: dict
@@ -86,7 +86,7 @@ def warm_up_cell(cell: Cell) -> None:
 class Sweep:
     """The grid optimizers × problems ("hessian") × batch sizes × learning rates × seeds.
 
-    problems: label → QuadraticProblem (e.g. {"homogeneous": ..., "heterogeneous": ...}).
+    problems: label → Problem (e.g. {"homogeneous": ..., "heterogeneous": ...}).
     optimizers: label → Optimizer.
     lrs: one lr grid for every optimizer, or label → grid (each a non-empty list of η ≥ 0).
     batch_sizes: B values, each valid for every problem under ``sampling``.
@@ -94,7 +94,7 @@ class Sweep:
     ``simulate`` unchanged for every cell (the same ``seed`` in every cell: common random numbers
     across learning rates, as ``simulate`` already does within a cell).
     """
-    problems: Mapping[str, QuadraticProblem]
+    problems: Mapping[str, Problem]
     optimizers: Mapping[str, Optimizer]
     lrs: Sequence[float] | Mapping[str, Sequence[float]]
     batch_sizes: Sequence[int]
@@ -109,7 +109,7 @@ class Sweep:
     lr_grids: dict = field(init=False, repr=False)
 
     def __post_init__(self):
-        _non_empty_mapping("problems", self.problems, QuadraticProblem)
+        _non_empty_mapping("problems", self.problems, Problem)
         _non_empty_mapping("optimizers", self.optimizers, Optimizer)
         if isinstance(self.lrs, Mapping):
             missing = set(self.optimizers) - set(self.lrs)

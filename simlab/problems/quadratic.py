@@ -157,7 +157,7 @@ def block_hessian(kind: str, seed: int = 0) -> np.ndarray:
     order, exactly as the reference notebook draws them from the global numpy RNG.
     """
     _checks.choice("kind", kind, BLOCK_SPECTRA)
-    seed = _checks.integer("seed", seed, lo=0)
+    seed = _checks.integer("seed", seed, lo=0, hi=2 ** 32 - 1)   # RandomState's range
     rng = np.random.RandomState(seed)
     blocks = []
     for spectrum in BLOCK_SPECTRA[kind]:
@@ -188,6 +188,7 @@ def block_quadratic(kind: str, seed: int = 0, square_root: str = "eigen", replic
     batch sizes up to 9m can be drawn without replacement; w0: default the all-ones vector.
     """
     replicate = _checks.integer("replicate", replicate, lo=1)
+    _checks.memory(f"block_quadratic(replicate={replicate})", 3 * 8.0 * 81 * replicate)
     h = block_hessian(kind, seed)
     x = samples_from_hessian(h, square_root)
     if replicate > 1:
@@ -204,6 +205,8 @@ def nqm(dim: int = 1000, seed: int = 0, noise_scale: float = 1.0) -> QuadraticPr
     dim = _checks.integer("dim", dim, lo=1)
     seed = _checks.integer("seed", seed, lo=0)
     noise_scale = _checks.positive("noise_scale", noise_scale)
+    _checks.memory(f"nqm(dim={dim})", 5 * 8.0 * dim * dim,
+                   " (its H and C are stored as dense d × d matrices)")
     h = np.diag(1.0 / np.arange(1, dim + 1))
     w0 = np.random.default_rng(seed).standard_normal(dim)
     return QuadraticProblem("nqm", h, w0, noise_cov=noise_scale * h,
@@ -223,6 +226,8 @@ def gaussian_quadratic(hessian, noise_cov, w0, name: str = "gaussian_quadratic")
 def data_quadratic(samples, w0, name: str = "data_quadratic") -> QuadraticProblem:
     """L(w) = ½ wᵀHw with H = XXᵀ/n from data columns x_i (any d × n array)."""
     x = _checks.finite_array("samples", samples, ndim=2)
+    if x.shape[1] < 1:
+        raise ValueError(f"samples must hold at least one sample (a column), got shape {x.shape}")
     h = x @ x.T / x.shape[1]
     w0 = _checks.finite_array("w0", w0, shape=(x.shape[0],))
     return QuadraticProblem(name, 0.5 * (h + h.T), w0, samples=x,
@@ -384,35 +389,40 @@ def data_add_sample_gradient(P, w, i, weight, out):
         out[j] += p * x[i, j]
 
 
-def data_add_sample_gradients(P, w, idx, start, stop, out):
-    """out += Σ_{b∈[start,stop)} (x_bᵀw) x_b, x_b = samples_t[idx[b]], added in the order of b.
-    Rows go four at a time: four independent dot products share each load of w[j], and out[j] is
-    loaded and stored once per four rows (a vectorizable loop over j)."""
-    x = P.samples_t
+def add_four_rows(x, w, r0, r1, r2, r3, c0, c1, c2, c3, out):
+    """out += Σ_k c_k (x_kᵀw) x_k over four rows r_k of x, in the order k = 0..3: the four dot
+    products share each load of w[j], and out[j] is loaded and stored once (a vectorizable loop)."""
     d = w.shape[0]
+    p0 = 0.0
+    p1 = 0.0
+    p2 = 0.0
+    p3 = 0.0
+    for j in range(d):
+        wj = w[j]
+        p0 += x[r0, j] * wj
+        p1 += x[r1, j] * wj
+        p2 += x[r2, j] * wj
+        p3 += x[r3, j] * wj
+    p0 = c0 * p0
+    p1 = c1 * p1
+    p2 = c2 * p2
+    p3 = c3 * p3
+    for j in range(d):
+        total = out[j]
+        total += p0 * x[r0, j]
+        total += p1 * x[r1, j]
+        total += p2 * x[r2, j]
+        total += p3 * x[r3, j]
+        out[j] = total
+
+
+def data_add_sample_gradients(P, w, idx, start, stop, out):
+    """out += Σ_{b∈[start,stop)} (x_bᵀw) x_b, x_b = samples_t[idx[b]], added in the order of b,
+    four rows at a time (``add_four_rows``; a weight of 1 leaves every product exact)."""
     b = start
     while b + 4 <= stop:
-        r0 = idx[b]
-        r1 = idx[b + 1]
-        r2 = idx[b + 2]
-        r3 = idx[b + 3]
-        p0 = 0.0
-        p1 = 0.0
-        p2 = 0.0
-        p3 = 0.0
-        for j in range(d):
-            wj = w[j]
-            p0 += x[r0, j] * wj
-            p1 += x[r1, j] * wj
-            p2 += x[r2, j] * wj
-            p3 += x[r3, j] * wj
-        for j in range(d):
-            total = out[j]
-            total += p0 * x[r0, j]
-            total += p1 * x[r1, j]
-            total += p2 * x[r2, j]
-            total += p3 * x[r3, j]
-            out[j] = total
+        add_four_rows(P.samples_t, w, idx[b], idx[b + 1], idx[b + 2], idx[b + 3],
+                      1.0, 1.0, 1.0, 1.0, out)
         b += 4
     while b < stop:
         data_add_sample_gradient(P, w, idx[b], 1.0, out)
@@ -421,35 +431,10 @@ def data_add_sample_gradients(P, w, idx, start, stop, out):
 
 def data_add_weighted_sample_gradients(P, w, rows, weights, count, out):
     """out += Σ_{c<count} weights[c]·(x_cᵀw) x_c, x_c = samples_t[rows[c]], four rows at a time."""
-    x = P.samples_t
-    d = w.shape[0]
     c = 0
     while c + 4 <= count:
-        r0 = rows[c]
-        r1 = rows[c + 1]
-        r2 = rows[c + 2]
-        r3 = rows[c + 3]
-        p0 = 0.0
-        p1 = 0.0
-        p2 = 0.0
-        p3 = 0.0
-        for j in range(d):
-            wj = w[j]
-            p0 += x[r0, j] * wj
-            p1 += x[r1, j] * wj
-            p2 += x[r2, j] * wj
-            p3 += x[r3, j] * wj
-        p0 = weights[c] * p0
-        p1 = weights[c + 1] * p1
-        p2 = weights[c + 2] * p2
-        p3 = weights[c + 3] * p3
-        for j in range(d):
-            total = out[j]
-            total += p0 * x[r0, j]
-            total += p1 * x[r1, j]
-            total += p2 * x[r2, j]
-            total += p3 * x[r3, j]
-            out[j] = total
+        add_four_rows(P.samples_t, w, rows[c], rows[c + 1], rows[c + 2], rows[c + 3],
+                      weights[c], weights[c + 1], weights[c + 2], weights[c + 3], out)
         c += 4
     while c < count:
         data_add_sample_gradient(P, w, rows[c], weights[c], out)

@@ -307,6 +307,12 @@ def sign(x):
     return 1.0 * (x > 0.0) - 1.0 * (x < 0.0)
 
 
+def euler_maruyama_scales(lr, substeps):
+    """(dt, amp) of one EM step over optimizer step k at lr η_k: dt = η_k/m, amp = √η_k √dt."""
+    dt = lr / substeps
+    return dt, sqrt(lr) * sqrt(dt)
+
+
 def euler_maruyama_update(w, drift, noise, dt, amp):
     """w += −b dt + amp·(G z)."""
     for i in range(w.shape[0]):
@@ -315,8 +321,7 @@ def euler_maruyama_update(w, drift, noise, dt, amp):
 
 def sgd_sde_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
     d = w.shape[0]
-    dt = lr / D.substeps
-    amp = sqrt(lr) * sqrt(dt)
+    dt, amp = euler_maruyama_scales(lr, D.substeps)
     drift = scratch.g
     noise = scratch.micro
     buf = scratch.aux
@@ -348,8 +353,7 @@ def sgd_sde_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
 
 def signsgd_exact_sde_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
     d = w.shape[0]
-    dt = lr / D.substeps
-    amp = sqrt(lr) * sqrt(dt)
+    dt, amp = euler_maruyama_scales(lr, D.substeps)
     drift = scratch.g
     noise = scratch.micro
     buf = scratch.aux
@@ -387,8 +391,7 @@ def signsgd_exact_sde_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
 
 def signsgd_erf_sde_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
     d = w.shape[0]
-    dt = lr / D.substeps
-    amp = sqrt(lr) * sqrt(dt)
+    dt, amp = euler_maruyama_scales(lr, D.substeps)
     drift = scratch.g
     noise = scratch.micro
     buf = scratch.aux

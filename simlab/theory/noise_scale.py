@@ -29,11 +29,18 @@ def _gradient_and_covariance(problem: QuadraticProblem, w):
     if not isinstance(problem, QuadraticProblem):
         raise ValueError(f"problem={problem!r} must be a QuadraticProblem (see simlab.problems)")
     w = _checks.finite_array("w", w, shape=(problem.dim,))
+    if problem.samples is not None:
+        # Data noise: G ∝ w and Σ ∝ w², so both ratios are scale-free; rescaling w keeps |w|
+        # far from overflow (and from underflow) without changing them.
+        scale = float(np.max(np.abs(w)))
+        if scale > 0:
+            w = w / scale
     return problem.gradient(w), per_sample_covariance(problem, w)
 
 
 def simple_noise_scale(problem: QuadraticProblem, w) -> float:
-    """B_simple = tr Σ / |G|² at w (exact); inf at a stationary point."""
+    """B_simple = tr Σ / |G|² at w (exact); inf at a stationary point (for data noise both scale
+    like |w|², so B_simple depends on the direction of w only)."""
     g, sigma = _gradient_and_covariance(problem, w)
     gg = float(g @ g)
     return np.inf if gg == 0 else float(np.trace(sigma)) / gg
