@@ -35,7 +35,7 @@ import xarray as xr
 
 from experiments._harness import Experiment
 from experiments._peaks import bootstrap_median_interval
-from simlab import optim, problems, schedules, simulate
+from simlab import _checks, optim, problems, schedules, simulate
 from simlab.plotting import COLORS, log_ticks, plt, save_figure, style
 
 NAME = "gap_knobs"
@@ -132,7 +132,8 @@ def resolve(args) -> dict:
                         else list(METHODS)),
             "batch_sizes": [1, 9, 81] if quick else list(BATCHES),
             "budgets": ["steps", "tokens"], "hessians": list(HESSIANS),
-            "seeds": args.seeds, "backend": args.backend}
+            "seeds": _checks.integer("seeds", args.seeds, lo=2),      # a bootstrap needs 2
+            "backend": args.backend}
 
 
 def warmup(backend):

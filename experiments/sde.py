@@ -41,7 +41,7 @@ from simlab import optim, problems, simulate
 from simlab.plotting import band, log_mean_band, log_ticks, plt, save_figure, style
 from simlab.sde import (fitted_order, integrate, sgd_discrete_loss, sgd_sde, sgd_sde_loss,
                         signsgd_discrete_loss, signsgd_sde, weak_errors)
-from simlab.sde.adaptive import adaptive_sde_loss, warm_start
+from simlab.sde.adaptive import adaptive_sde, adaptive_sde_loss, warm_start
 from simlab.sde.moments import signsgd_gaussian_discrete_loss
 
 NAME = "sde"
@@ -190,10 +190,13 @@ def weak_order_adaptive_warm(family, opt_name, lrs, paths, substeps=2):
                                                base.w0, name="gauss2d_noisy")
             batch, scale, steps = 1, (lr / eta0) ** 2, int(round(0.2 / lr ** 2))
         b1, b2 = 1 - 0.1 * scale, 1 - 0.01 * scale
+        every = max(1, steps // WARM_RECORDS)
         disc = discrete_adaptive_from_warm_state(prob, opt_name, lr, batch, steps, paths, b1, b2,
-                                                 1e-8)
-        sde = adaptive_sde_loss(prob, family, opt_name, lr, batch, steps, paths, b1, b2, 1e-8,
-                                substeps=substeps, seed=3, start="stationary")
+                                                 1e-8, record_every=every)
+        model = adaptive_sde(prob, family, opt_name, batch, b1, b2, 1e-8, "stationary", substeps)
+        sde = simulate(prob, model, lr, steps=steps, seeds=paths, seed=3,
+                       init_state=warm_start(prob, batch, family),
+                       record_every=every).loss.values[0]
         diff = np.abs(disc.mean(0) - sde.mean(0))
         k = int(np.argmax(diff))
         errs.append(diff[k])
@@ -201,15 +204,19 @@ def weak_order_adaptive_warm(family, opt_name, lrs, paths, substeps=2):
     return np.array(errs), np.array(ses)
 
 
+WARM_RECORDS = 200          # records per warm-start row (the weak error is a max over them)
+
+
 def discrete_adaptive_from_warm_state(problem, optimizer: str, lr: float, batch_size: int,
                                       steps: int, paths: int, beta1: float, beta2: float,
-                                      eps: float):
+                                      eps: float, record_every: int = 1):
     """(paths, steps + 1) losses of discrete RMSprop/Adam started from the warm state m₀ = ∇f(w₀),
     v₀ = E g(w₀)², no bias correction (``simulate`` continuing from that state)."""
     opt = (optim.adam(beta1, beta2, eps, bias_correction=False) if optimizer == "adam"
            else optim.rmsprop(beta2, eps))
     return simulate(problem, opt, lr, batch_size, steps, paths, seed=5,
-                    init_state=warm_start(problem, batch_size)).loss.values[0]
+                    init_state=warm_start(problem, batch_size),
+                    record_every=record_every).loss.values[0]
 
 
 WEAK_ROWS = ("sgd_het_B3", "sgd_hom_B3", "signsgd_exact_toy2d", "signsgd_gaussian_toy2d",
@@ -238,8 +245,10 @@ def weak_order_cell(spec: dict) -> xr.Dataset:
     else:
         opt_name, family = row.split("_")[:2]
         lrs = 0.1 * 2.0 ** -np.arange(spec["n_eta_adapt"])
-        run = weak_order_adaptive_warm if row.endswith("_warm") else weak_order_adaptive
-        err, se = run(family, opt_name, lrs, spec["adapt_paths"])
+        if row.endswith("_warm"):
+            err, se = weak_order_adaptive_warm(family, opt_name, lrs, spec["warm_paths"])
+        else:
+            err, se = weak_order_adaptive(family, opt_name, lrs, spec["adapt_paths"])
     pad = [np.nan] * (n_eta - len(lrs))
     return xr.Dataset({"weak_lr": ("eta_index", np.append(lrs, pad)),
                        "weak_error": ("eta_index", np.append(err, pad)),
@@ -255,7 +264,8 @@ def resolve(args) -> dict:
     quick = args.quick
     return {"hessians": ["heterogeneous", "homogeneous"], "batches": [1, 3] if quick else [1, 3, 6],
             "runs": args.seeds, "sign_paths": 1000 if quick else 20000,
-            "adapt_paths": 300 if quick else 4000, "n_eta": 5, "n_eta_adapt": 3 if quick else 5,
+            "adapt_paths": 300 if quick else 4000, "warm_paths": 300 if quick else 40000,
+            "n_eta": 5, "n_eta_adapt": 3 if quick else 5,
             "substeps": 4, "backend": backend}
 
 
@@ -269,7 +279,7 @@ def compute(config: dict, cells) -> xr.Dataset:
                       for i in range(len(hessians))], dim="hessian")
     rows = cells.map(weak_order_cell, [
         {"row": row, **{k: config[k] for k in ("n_eta", "n_eta_adapt", "sign_paths",
-                                                "adapt_paths", "backend")}}
+                                                "adapt_paths", "warm_paths", "backend")}}
         for row in WEAK_ROWS], label="weak orders")
     weak = xr.concat(rows, dim="model")
     ds = xr.merge([grid, weak]).assign_coords(

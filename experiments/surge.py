@@ -353,14 +353,14 @@ def compute(config: dict, cells) -> xr.Dataset:
         tradeoff.append(s)
         fits.append([f["noise_batch"], f["min_steps"], f["min_examples"]])
     forms = [("eq2", None), ("eq24_a05", 0.5), ("eq24_a1", 1.0)]
-    fits = np.full((len(names), len(ks), len(forms), 3), np.nan)
+    curve_fits = np.full((len(names), len(ks), len(forms), 3), np.nan)
     slopes = np.full((len(names), len(ks)), np.nan)
     for o, name in enumerate(names):
         limit = mc0 if name == "sgd" else bn0            # the small-B regime B ≤ B_noise(w0)
         for q in range(len(ks)):
             for f, (form, alpha) in enumerate(forms):
-                fits[o, q, f] = fit_curve(barr, table[o, :, q], "eq2" if form == "eq2" else "eq24",
-                                          alpha)
+                curve_fits[o, q, f] = fit_curve(barr, table[o, :, q],
+                                                "eq2" if form == "eq2" else "eq24", alpha)
             slopes[o, q] = small_batch_slope(barr, table[o, :, q], limit)
     k_one = int(np.argmin(np.abs(np.asarray(ks) - 1)))
     one_step_err = np.nanmax(np.abs(table[0, :, k_one] / optimal_lr(m0, barr.astype(float)) - 1))
@@ -378,7 +378,7 @@ def compute(config: dict, cells) -> xr.Dataset:
          "w0_exact_lr": ("fine_b", optimal_lr(m0, fine)),
          "w0_theorem3_lr": ("fine_b", surge.optimal_lr_theorem3(m0, fine)),
          "w0_sgd_lr": ("fine_b", surge.sgd_model_lr(m0, fine)),
-         "curve_fit": (("optimizer", "k", "form", "fit_value"), fits),
+         "curve_fit": (("optimizer", "k", "form", "fit_value"), curve_fits),
          "small_batch_slope": (("optimizer", "k"), slopes)},
         coords={"k": ks, "tradeoff_optimizer": ["signsgd", "sgd"],
                 "fit_quantity": ["noise_batch", "min_steps", "min_examples"], "fine_b": fine,

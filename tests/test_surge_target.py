@@ -56,6 +56,6 @@ def test_quick_run_writes_outputs_and_reuses_cache(tmp_path, capsys):
 
 
 def test_too_few_seeds_is_a_one_line_error(capsys):
-    assert exp.main(["--quick", "--seeds", "3"]) == 2
+    assert exp.main(["--quick", "--seeds", "1"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "seeds" in err
