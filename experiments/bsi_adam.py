@@ -17,7 +17,7 @@ Adam with η′ = η0·√(B/B_max); both with γ1′ = 0.1·B/B_max, γ2′ = 0
 Spread at a sample count = (max_B − min_B)/min_B of the geometric-mean loss over seeds; the table
 reports its maximum over the run for each method and η0. Two regimes of the same NQM (w0 ~ N(0, I)):
 ``high_snr`` (C = H, the paper's ResNet/ViT-like case where E[g]² is comparable to Var[g_B]) and
-``noise_dominated`` (C = 10⁴·H, so Var[g_B] ≫ E[g]² at every B ≤ B_max and every iterate), the
+``noise_dominated`` (C = 10³·H, so Var[g_B] ≥ 30 E[g]² at every B ≤ B_max at w0, and more so later), the
 assumption under which Wang & Aitchison (Sec. 1) say square-root scaling of standard Adam is valid.
 The report prints max_i E[g_i]²/Var[g_B,i] at w0 for B = M and B_max in each regime.
 
@@ -130,7 +130,7 @@ def theorem_cell(spec: dict) -> xr.Dataset:
 # Part 2: invariance in practice
 # ------------------------------------------------------------------------------------------------
 
-REGIMES = {"high_snr": 1.0, "noise_dominated": 1e4}
+REGIMES = {"high_snr": 1.0, "noise_dominated": 1e3}
 
 
 def practice_problem(noise_scale: float = 1.0):
@@ -335,7 +335,7 @@ def plot(ds, out):
 
 
 EXPERIMENT = Experiment(name=NAME, description=__doc__, resolve=resolve, compute=compute,
-                        report=report, plot=plot, headline=headline, seeds=(16, 8),
+                        report=report, plot=plot, headline=headline, seeds=(64, 8),
                         backend="numba")
 
 

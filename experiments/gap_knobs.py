@@ -53,7 +53,7 @@ METHODS = {
     "gclip_0.01": ("SGD+global clip 0.01|g0|", "loop"),
     "gclip_0.1": ("SGD+global clip 0.1|g0|", "loop"),
 }
-GRIDS = {"sgd": np.logspace(-6, -1, 11), "adam": np.logspace(-4, 0, 9),
+GRIDS = {"sgd": np.logspace(-6, -1, 11), "adam": np.logspace(-4, 1, 11),
          "amc": np.logspace(-6, -1, 11), "gclip": np.logspace(-5, 1, 13)}
 
 
@@ -156,6 +156,7 @@ def compute(config: dict, cells) -> xr.Dataset:
     med = np.full(shape, np.nan)
     lo, hi = med.copy(), med.copy()
     lr = med.copy()
+    edge = np.zeros(shape, bool)
     ndiv = np.zeros(shape, int)
     all_final = np.full(shape + (config["seeds"],), np.nan)
     for (m, h, b, g), ds in zip(keys, out):
@@ -169,11 +170,13 @@ def compute(config: dict, cells) -> xr.Dataset:
         all_final[ix] = best
         ndiv[ix] = int(ds.diverged.values[i].sum())
         lr[ix] = float(ds.lr.values[i])
+        edge[ix] = i in (0, ds.sizes["lr_index"] - 1)
         med[ix] = np.nanmedian(best) if np.any(np.isfinite(best)) else np.inf
     lo, hi = bootstrap_median_interval(all_final, draws=1000, level=0.9, seed=0)
     dims = ("knob", "hessian", "batch_size", "budget")
     return xr.Dataset({"median": (dims, med), "median_lo": (dims, lo), "median_hi": (dims, hi),
-                       "best_lr": (dims, lr), "diverged_at_best": (dims, ndiv)},
+                       "best_lr": (dims, lr), "best_lr_on_edge": (dims, edge),
+                       "diverged_at_best": (dims, ndiv)},
                       coords={"knob": config["methods"], "hessian": config["hessians"],
                               "batch_size": config["batch_sizes"], "budget": config["budgets"]})
 
@@ -181,13 +184,14 @@ def compute(config: dict, cells) -> xr.Dataset:
 def _cell(ds, m, h, b, g):
     sel = ds.sel(knob=m, hessian=h, batch_size=b, budget=g)
     return (f"{float(sel['median']):8.2e} ({float(sel.median_lo):.1e}–{float(sel.median_hi):.1e})"
-            f"@{float(sel.best_lr):.0e}")
+            f"@{float(sel.best_lr):.0e}{'*' if bool(sel.best_lr_on_edge) else ''}")
 
 
 def report(ds: xr.Dataset) -> str:
     cfg = json.loads(ds.attrs["config"])
     lines = [f"Final loss: median over {cfg['seeds']} seeds at the best lr (90 % bootstrap CI of "
-             "the median) @lr; sampling with replacement; budgets: 'steps' = 500 steps, "
+             "the median) @lr (* = the best lr is on the edge of its grid); sampling with "
+             "replacement; budgets: 'steps' = 500 steps, "
              f"'tokens' = {TOKENS} samples (steps = {TOKENS}/B)"]
     for g in ds.budget.values:
         for h in ds.hessian.values:
