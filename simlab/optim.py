@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import sqrt
 from numbers import Real
 from typing import Callable, NamedTuple
@@ -184,11 +184,24 @@ def clip_top_fraction(step, fraction):
     return np.sign(step) * np.minimum(a, tau)
 
 
+def clip_by_global_norm(g, gsq, max_norm):
+    """Global-norm clipping (Pascanu et al. 2013; optax.clip_by_global_norm), per run over the
+    last axis: g ← g·min(1, c/|g|) (``torch.nn.utils.clip_grad_norm_`` divides by |g| + 1e-6);
+    a given ``gsq`` (the micro-batch mean of squares of batch-size-invariant Adam) scales by the
+    square of the same factor."""
+    norm = np.sqrt((g * g).sum(axis=-1, keepdims=True))
+    with np.errstate(divide="ignore"):
+        factor = np.minimum(1.0, max_norm / norm)
+    return g * factor, (None if gsq is None else gsq * (factor * factor))
+
+
 @dataclass(frozen=True)
 class Optimizer:
     """An optimizer: a hyper-parameter record (whose type selects the rule in ``RULES``).
 
     ``clip_fraction > 0`` adds the per-run clipping of adaptive momentum clipping;
+    ``max_grad_norm > 0`` clips each run's gradient to that global norm before the rule
+    (``clip_by_global_norm``);
     ``squares_microbatches`` marks batch-size-invariant variants, whose ``gsq`` is the mean of the
     squared micro-batch gradients rather than the square of the mean gradient. ``params`` are the
     factory's arguments (for labels, results and cache keys).
@@ -198,6 +211,7 @@ class Optimizer:
     params: dict = field(default_factory=dict)
     clip_fraction: float = 0.0
     squares_microbatches: bool = False
+    max_grad_norm: float = 0.0
 
     def __post_init__(self):
         if type(self.hyper) not in RULES:
@@ -223,6 +237,8 @@ class Optimizer:
         if np.isscalar(lr) or getattr(lr, "ndim", 1) == 0:
             lr = _checks.in_range("lr", lr, 0.0)
         t = state.count + 1
+        if self.max_grad_norm > 0.0:
+            g, gsq = clip_by_global_norm(g, gsq, self.max_grad_norm)
         if gsq is None:
             gsq = g * g
         rule = array_rule(self.hyper)
@@ -310,6 +326,16 @@ def bsi_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
     """
     base = adam(b1, b2, eps, bias_correction)
     return Optimizer("bsi_adam", base.hyper, base.params, squares_microbatches=True)
+
+
+def with_global_norm_clipping(optimizer: Optimizer, max_norm: float) -> Optimizer:
+    """``optimizer`` with its gradient clipped to global norm ``max_norm`` > 0 before every step
+    (``clip_by_global_norm``), as ``torch.nn.utils.clip_grad_norm_`` before ``opt.step()``."""
+    if not isinstance(optimizer, Optimizer):
+        raise ValueError(f"optimizer={optimizer!r} must be an Optimizer")
+    max_norm = _checks.positive("max_norm", max_norm)
+    return replace(optimizer, max_grad_norm=max_norm,
+                   params={**optimizer.params, "max_grad_norm": max_norm})
 
 
 #: Name → factory, for CLIs and table-driven tests.

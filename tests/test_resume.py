@@ -62,7 +62,7 @@ from simlab.cells import CellStats
 from simlab.sweep import Sweep
 probs = {"het": problems.block_quadratic("heterogeneous", 0)}
 sweep = Sweep(probs, {"sgd": optim.sgd(0.9), "adam": optim.adam(0.9, 0.99)}, [1e-3, 1e-2],
-              [1, 3], 20, seeds=3)
+              [1, 3], 20, seeds=3, backend="numpy")
 stats = CellStats()
 sweep.run(store=CellStore(sys.argv[1]), stats=stats, progress=False)
 print(len(stats.computed), len(stats.reused))

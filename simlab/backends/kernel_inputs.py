@@ -13,13 +13,26 @@ def dynamics_record(dynamics):
     """The record of an optimizer (``per_run.Discrete``) or of an SDE model (its own)."""
     if isinstance(dynamics, Optimizer):
         return Discrete(dynamics.hyper, float(dynamics.clip_fraction),
-                        bool(dynamics.squares_microbatches))
+                        bool(dynamics.squares_microbatches), float(dynamics.max_grad_norm))
     return dynamics.kernel_record()
 
 
 def kernel_inputs(spec: RunSpec):
     """(P, D, plan, batching, out, (batch capacity, sample capacity)) for ``spec``; ``out`` holds
     the initial state and is filled in place by the kernel."""
+    P, D, plan, batching, capacities = kernel_records(spec)
+    n_lr, n_seed = spec.shape
+    out = Outputs(np.full((n_lr, n_seed, spec.record_steps.shape[0]), np.inf),
+                  np.array(spec.init_diverged_step, dtype=np.int64, copy=True),
+                  np.array(spec.init_w, dtype=np.float64, copy=True, order="C"),
+                  np.array(spec.init_m, dtype=np.float64, copy=True, order="C"),
+                  np.array(spec.init_v, dtype=np.float64, copy=True, order="C"))
+    return P, D, plan, batching, out, capacities
+
+
+def kernel_records(spec: RunSpec):
+    """(P, D, plan, batching, (batch capacity, sample capacity)) for ``spec``: the inputs of a
+    kernel without its outputs (a device backend allocates those in its own layout)."""
     problem = spec.problem
     n = problem.n_samples
     record_slot = np.full(spec.steps + 1, -1, dtype=np.int64)
@@ -36,15 +49,8 @@ def kernel_inputs(spec: RunSpec):
                   and spec.sampling == "with_replacement" and spec.microbatch >= n)
     batching = Batching(mode, int(spec.batch_size), int(spec.microbatch), bool(use_counts), given,
                         int(spec.start_step))
-    n_lr, n_seed = spec.shape
-    out = Outputs(np.full((n_lr, n_seed, spec.record_steps.shape[0]), np.inf),
-                  np.array(spec.init_diverged_step, dtype=np.int64, copy=True),
-                  np.array(spec.init_w, dtype=np.float64, copy=True, order="C"),
-                  np.array(spec.init_m, dtype=np.float64, copy=True, order="C"),
-                  np.array(spec.init_v, dtype=np.float64, copy=True, order="C"))
     capacities = (max(int(spec.batch_size), 1), max(n or 1, 1))
-    return (problem.kernel_record(), dynamics_record(spec.dynamics), plan, batching, out,
-            capacities)
+    return (problem.kernel_record(), dynamics_record(spec.dynamics), plan, batching, capacities)
 
 
 def raw_result(out: Outputs) -> RawResult:

@@ -90,6 +90,7 @@ class Discrete(NamedTuple):
     hyper: tuple
     clip_fraction: float
     squares_microbatches: bool
+    max_grad_norm: float
 
 
 def run_one(r, P, D, plan, batching, out, scratch):
@@ -205,6 +206,8 @@ def discrete_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
         for i in range(d):
             g[i] = g[i] / kappa
             gsq[i] = gsq[i] / kappa
+    if D.max_grad_norm > 0.0:
+        clip_by_global_norm_into(g, gsq, kappa > 1, D.max_grad_norm)
     s = rule_per_step(D.hyper, float(k + 1), lr)
     if D.clip_fraction > 0.0:
         step = scratch.aux
@@ -224,6 +227,21 @@ def discrete_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
         for i in range(d):
             step_i, m[i], v[i] = rule_step(D.hyper, g[i], gsq[i], m[i], v[i], s)
             w[i] = w[i] + step_i
+
+
+def clip_by_global_norm_into(g, gsq, has_gsq, max_norm):
+    """g ← g·min(1, c/|g|) (and gsq ← gsq·factor² when given), as ``optim.clip_by_global_norm``."""
+    d = g.shape[0]
+    total = 0.0
+    for i in range(d):
+        total += g[i] * g[i]
+    norm = math.sqrt(total)
+    factor = 1.0 if not norm > 0.0 else min(1.0, max_norm / norm)
+    for i in range(d):
+        g[i] = g[i] * factor
+    if has_gsq:
+        for i in range(d):
+            gsq[i] = gsq[i] * (factor * factor)
 
 
 def accumulate_micro(j, d, micro, g, gsq):

@@ -64,7 +64,7 @@ def discrete_step(ctx: Context, w, m, v, k: int, lr):
     """One step of an optimizer of ``simlab.optim`` for every run: (w, m, v) → (w + step, m, v)."""
     micro = micro_batch_gradients(ctx, w, k)
     g = micro.mean(axis=2)
-    gsq = (micro * micro).mean(axis=2) if micro.shape[2] > 1 else g * g
+    gsq = (micro * micro).mean(axis=2) if micro.shape[2] > 1 else None     # None: g² after clipping
     step, state = ctx.spec.dynamics.update(g, OptState(k, m, v), lr, gsq)
     return w + step, state.m, state.v
 

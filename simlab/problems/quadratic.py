@@ -316,10 +316,11 @@ class QuadraticGaussian(NamedTuple):
 
 
 def row_dot(matrix, row, w):
-    """matrix[row]ᵀw. For d ≥ 16, four interleaved partial sums (independent add chains the CPU
-    overlaps: without fastmath the compiler may not reassociate one chain); below, one chain."""
+    """matrix[row]ᵀw. For d ≥ 8, four interleaved partial sums (independent add chains the CPU
+    overlaps: without fastmath the compiler may not reassociate one chain, whose latency then
+    bounds a step); below, one chain."""
     d = w.shape[0]
-    if d < 16:
+    if d < 8:
         total = 0.0
         for i in range(d):
             total += matrix[row, i] * w[i]
@@ -381,10 +382,7 @@ def data_add_sample_gradient(P, w, i, weight, out):
     """out += weight·(x_iᵀw) x_i."""
     x = P.samples_t
     d = w.shape[0]
-    p = 0.0
-    for j in range(d):
-        p += x[i, j] * w[j]
-    p = weight * p
+    p = weight * row_dot(x, i, w)
     for j in range(d):
         out[j] += p * x[i, j]
 

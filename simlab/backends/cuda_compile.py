@@ -1,0 +1,243 @@
+"""simlab's scalar engine source compiled for the device: numba.cuda device functions of the very
+functions the numba backend compiles for the CPU (``per_run``, ``random``, ``optim.RULES``, the
+problems' and dynamics' registered operations), nothing rewritten.
+
+``DeviceCompiler(bindings)`` returns, for a plain Python function, ``numba.cuda.jit(device=True)``
+of a clone of its code whose global names are rebound:
+
+* every simlab function it calls → that function compiled the same way (recursively, memoized);
+* ``sqrt`` → ``math.sqrt`` (``optim``, ``random`` and the SDE modules bind it to ``numpy.sqrt``
+  for their array versions);
+* each generic function of ``simlab.kernel_ops`` (``problem_loss``, ``dynamics_step``,
+  ``rule_step``, …) → the concrete function registered for the record types of this kernel
+  (``generic_bindings``): the dispatch the numba backend does with ``@overload``s at compile time
+  is done here once per (problem record, dynamics record, rule) type, when the kernel is built.
+
+CUDA compiles per process (there is no on-disk cache to keep consistent), so a compiler per type
+combination is cheap to keep: ``cuda_backend`` memoizes one per key.
+
+Floating-point contraction: NVVM fuses a multiply and a dependent add into one FMA by default
+(``-fma=1``), which rounds once instead of twice and so changes the bits of the normal draws'
+polynomials (``random._log_one_minus``, ``_cos_two_pi``) and of every dot product. ``no_fma()``
+compiles the whole compilation unit (the kernel and every device function linked into it) with
+``-fma=0``: NVVM then emits ``mul.rn.f64`` / ``add.rn.f64``, which carry an explicit rounding mode
+and which ptxas therefore never fuses either. Every operation then rounds as on the CPU (numba
+does not contract), so the draws are bit-identical and the arithmetic is the CPU's operation for
+operation. numba-cuda has no public option for it (its kernels pass NVVM only ``opt`` and
+``fastmath``, and ``fastmath`` also flushes denormals and approximates division and square root);
+``no_fma`` adds ``fma=0`` to the options of ``nvvm.compile_ir`` while it holds numba's global
+compiler lock, so only compilations started inside it are affected.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import types
+
+from .. import kernel_ops, optim
+
+_MATH = {"sqrt": math.sqrt}
+GENERIC_NAMES = frozenset(f.__name__ for f in kernel_ops.GENERIC)
+#: Large functions that run rarely (record steps, epochs, clipping): compiled as calls, not inlined.
+COLD = frozenset({"heap_sort", "sift_down", "clip_top_fraction_into", "epoch_permutation_into",
+                  "data_loss", "gaussian_loss", "half_quadratic_form"})
+
+
+# ------------------------------------------------------------------------------------------------
+# Dispatch on record types, resolved when a kernel is built
+# ------------------------------------------------------------------------------------------------
+
+def nan_fill(out):
+    """For an operation a problem kind does not have: its branch is never taken (callers test
+    ``problem_has_samples``), but it is compiled; it writes NaN so that a mistake shows."""
+    for i in range(out.shape[0]):
+        out[i] = math.nan
+
+
+def has_samples_yes(P):
+    return True
+
+
+def has_samples_no(P):
+    return False
+
+
+def no_samples(P):
+    return 0
+
+
+def no_sample_gradient(P, w, i, weight, out):
+    nan_fill(out)
+
+
+def no_sample_gradients(P, w, idx, start, stop, out):
+    nan_fill(out)
+
+
+def no_weighted_sample_gradients(P, w, rows, weights, count, out):
+    nan_fill(out)
+
+
+def no_noise(P, z, out):
+    nan_fill(out)
+
+
+def no_noise_variance(P, out):
+    nan_fill(out)
+
+
+def _adapter(template, **names):
+    """``template``'s code with some globals bound (the rule adapters below)."""
+    scope = dict(template.__globals__)
+    scope.update(names)
+    return types.FunctionType(template.__code__, scope, template.__name__)
+
+
+def rule_per_step_adapter(h, t, lr):
+    return per_step(t, lr, h)  # noqa: F821  (bound by _adapter)
+
+
+def rule_step_adapter(h, g, gsq, m, v, s):
+    return update(g, gsq, m, v, s, h)  # noqa: F821  (bound by _adapter)
+
+
+def generic_bindings(problem_type: type, dynamics_type: type, hyper_type: type | None) -> dict:
+    """Generic-function name → the plain Python function it stands for with these record types
+    (the rule functions only for an optimizer, whose hyper-parameter record type is given)."""
+    try:
+        ops = kernel_ops.PROBLEM_OPS[problem_type]
+    except KeyError:
+        raise ValueError(f"no problem operations registered for {problem_type.__name__}") from None
+    try:
+        step = kernel_ops.DYNAMICS_OPS[dynamics_type].step
+    except KeyError:
+        raise ValueError(f"no dynamics registered for {dynamics_type.__name__}") from None
+    data = ops.has_samples
+    bound = {
+        "problem_loss": ops.loss,
+        "problem_gradient": ops.gradient,
+        "problem_has_samples": has_samples_yes if data else has_samples_no,
+        "problem_n_samples": ops.n_samples if data else no_samples,
+        "problem_add_sample_gradient": ops.add_sample_gradient if data else no_sample_gradient,
+        "problem_add_sample_gradients": (
+            (ops.add_sample_gradients or kernel_ops.default_add_sample_gradients) if data
+            else no_sample_gradients),
+        "problem_add_weighted_sample_gradients": (
+            (ops.add_weighted_sample_gradients
+             or kernel_ops.default_add_weighted_sample_gradients) if data
+            else no_weighted_sample_gradients),
+        "problem_noise": ops.noise or no_noise,
+        "problem_noise_variance": ops.noise_variance or no_noise_variance,
+        "dynamics_step": step,
+    }
+    if hyper_type is not None:
+        if hyper_type not in optim.RULES:
+            raise ValueError(f"{hyper_type.__name__} has no rule in simlab.optim.RULES")
+        rule = optim.RULES[hyper_type]
+        bound["rule_per_step"] = _adapter(rule_per_step_adapter, per_step=rule.per_step)
+        bound["rule_step"] = _adapter(rule_step_adapter, update=rule.update)
+    missing = GENERIC_NAMES - set(bound) - ({"rule_per_step", "rule_step"}
+                                            if hyper_type is None else set())
+    assert not missing, missing
+    return bound
+
+
+# ------------------------------------------------------------------------------------------------
+# The compiler
+# ------------------------------------------------------------------------------------------------
+
+class DeviceCompiler:
+    """numba.cuda device functions of simlab's scalar source with the generic functions bound to
+    ``bindings`` (see the module docstring). ``compiler(func)`` is memoized per function."""
+
+    def __init__(self, bindings: dict, inline: bool = True):
+        from numba import cuda
+        from .cuda_backend import simulator
+        self._cuda = cuda
+        self.bindings = bindings
+        self.inline = inline and not simulator()       # the simulator has no such option
+        self._done: dict = {}
+
+    def clone(self, func):
+        """``func``'s code with its globals rebound (callees compiled as device functions)."""
+        scope = dict(func.__globals__)
+        for name in func.__code__.co_names:
+            if name in _MATH:
+                scope[name] = _MATH[name]
+            elif name in self.bindings:
+                scope[name] = self(self.bindings[name])
+            else:
+                obj = scope.get(name)
+                if (isinstance(obj, types.FunctionType) and obj is not func
+                        and getattr(obj, "__module__", "").startswith("simlab")):
+                    scope[name] = self(obj)
+        return types.FunctionType(func.__code__, scope, func.__name__, func.__defaults__,
+                                  func.__closure__)
+
+    def __call__(self, func):
+        if func not in self._done:
+            self._done[func] = None                       # guards against recursion
+            options = {"forceinline": func.__name__ not in COLD} if self.inline else {}
+            self._done[func] = self._cuda.jit(device=True, **options)(self.clone(func))
+        return self._done[func]
+
+    def kernel(self, func, **options):
+        """``numba.cuda.jit`` (a kernel) of ``func`` with its callees compiled by this compiler."""
+        return self._cuda.jit(**options)(self.clone(func))
+
+
+# ------------------------------------------------------------------------------------------------
+# Compilation options
+# ------------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def no_fma():
+    """Compile what is compiled inside with NVVM's ``-fma=0`` (see the module docstring).
+
+    Holds numba-cuda's global compiler lock for its duration, so no other thread's compilation
+    sees the option; a no-op under the CUDA simulator (nothing is compiled there)."""
+    from .cuda_backend import simulator
+    if simulator():
+        yield
+        return
+    from numba.cuda.core.compiler_lock import global_compiler_lock
+    from numba.cuda.cudadrv import nvvm
+    with global_compiler_lock:
+        original = nvvm.compile_ir
+
+        def compile_ir(llvmir, **options):
+            options["fma"] = False
+            return original(llvmir, **options)
+
+        nvvm.compile_ir = compile_ir
+        try:
+            yield
+        finally:
+            nvvm.compile_ir = original
+
+
+class _TargetDevice:
+    """What numba-cuda asks of ``get_current_device()`` while compiling device functions."""
+
+    def __init__(self, cc):
+        self.compute_capability = tuple(cc)
+
+
+@contextlib.contextmanager
+def compiling_for(cc):
+    """Let device functions compile for compute capability ``cc`` without a GPU.
+
+    numba-cuda compiles a device function, when a kernel calls it, for the compute capability of
+    the *current device*; ``numba.cuda.compile_ptx(..., cc=cc)`` takes the kernel's from its
+    argument but asks the driver for its callees'. Inside this context that question is answered
+    with ``cc`` (nothing else is asked of the device), so the real kernels compile to PTX on a
+    machine without a GPU or driver (libNVVM is enough). Holds numba-cuda's compiler lock."""
+    from numba.cuda import dispatcher
+    from numba.cuda.core.compiler_lock import global_compiler_lock
+    with global_compiler_lock:
+        original = dispatcher.get_current_device
+        dispatcher.get_current_device = lambda: _TargetDevice(cc)
+        try:
+            yield
+        finally:
+            dispatcher.get_current_device = original
