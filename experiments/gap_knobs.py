@@ -21,10 +21,9 @@ Adam is β1 = β2 = 0.95, ε = 1e-8, no bias correction (the toy's setting). Eve
 median over seeds of the final loss at the best lr of a log grid (diverged runs = +inf in the
 choice; excluded from the median and counted) with a 90 % bootstrap interval of that median.
 
-Global-norm clipping is the one rule here the engine has no row for (``simlab.optim`` clips
-coordinates, not norms; the engine files are not ours to edit): ``global_clip_runs`` steps it
-with ``Optimizer.update`` of ``optim.sgd`` in a numpy loop over the same problem oracle —
-a second, small run loop, documented as such, until the engine grows a norm-clipping rule.
+Global-norm clipping is the engine's ``optim.with_global_norm_clipping`` (g ← g·min(1, c/‖g‖)
+before the rule), so every method runs through ``simulate`` on the same batches (common random
+numbers across methods of one cell seed).
 """
 from __future__ import annotations
 
@@ -45,13 +44,10 @@ STEPS = 500
 TOKENS = 4500
 BETA = 0.95
 METHODS = {
-    "sgd_b0": ("SGD β=0", "engine"), "sgd_b0.9": ("SGD β=0.9", "engine"),
-    "sgd_b0.95": ("SGD β=0.95", "engine"), "sgd_b0.98": ("SGD β=0.98", "engine"),
-    "adam": ("Adam (0.95, 0.95)", "engine"),
-    "amc_p0.1": ("SGD+adaptive clip p=0.1", "engine"),
-    "amc_p0.2": ("SGD+adaptive clip p=0.2", "engine"),
-    "gclip_0.01": ("SGD+global clip 0.01|g0|", "loop"),
-    "gclip_0.1": ("SGD+global clip 0.1|g0|", "loop"),
+    "sgd_b0": ("SGD β=0",), "sgd_b0.9": ("SGD β=0.9",), "sgd_b0.95": ("SGD β=0.95",),
+    "sgd_b0.98": ("SGD β=0.98",), "adam": ("Adam (0.95, 0.95)",),
+    "amc_p0.1": ("SGD+adaptive clip p=0.1",), "amc_p0.2": ("SGD+adaptive clip p=0.2",),
+    "gclip_0.01": ("SGD+global clip 0.01|g0|",), "gclip_0.1": ("SGD+global clip 0.1|g0|",),
 }
 GRIDS = {"sgd": np.logspace(-6, -1, 11), "adam": np.logspace(-4, 1, 11),
          "amc": np.logspace(-6, -1, 11), "gclip": np.logspace(-5, 1, 13)}
@@ -61,7 +57,9 @@ def grid_for(method: str) -> np.ndarray:
     return GRIDS[method.split("_")[0]]
 
 
-def optimizer_for(method: str):
+def optimizer_for(method: str, problem=None):
+    """The optimizer of ``method``; global-norm clipping needs the problem (its threshold is a
+    fraction of ‖∇L(w0)‖)."""
     if method.startswith("sgd_b"):
         return optim.sgd(float(method[5:]), ema=float(method[5:]) > 0)
     if method == "adam":
@@ -69,38 +67,13 @@ def optimizer_for(method: str):
     if method.startswith("amc_p"):
         # Alg. 1 is heavy ball (m ← βm + g); its lr grid sits 1/(1 − β) = 20× below EMA SGD's
         return optim.clipped_momentum(BETA, float(method[5:]))
-    raise ValueError(f"method={method!r} is not an engine method")
-
-
-def global_clip_runs(problem, beta: float, clip: float, lrs, batch_size: int, steps: int,
-                     seeds: int, seed: int, divergence_factor: float = 1e4, batch_indices=None):
-    """Final losses (lr, seed) and divergence flags of SGD + EMA momentum with the raw mini-batch
-    gradient clipped to global norm ≤ ``clip`` (g ← g·min(1, clip/|g|), then m ← βm + (1−β)g,
-    w ← w − η_k m; Srećković et al. App. B: "global norm clipping … on the raw gradient, before
-    applying momentum"), batches drawn with replacement from ``default_rng(seed)``, schedule
-    warmup_cosine(0.05) — a numpy loop over ``problem.sample_gradients`` and ``Optimizer.update``.
-    ``batch_indices`` (steps, seeds, B) replaces the draws (the test against the engine)."""
-    lrs = np.asarray(lrs, float)
-    rng = np.random.default_rng(seed)
-    opt = optim.sgd(beta, ema=True)
-    w = np.broadcast_to(problem.w0, (lrs.size, seeds, problem.dim)).copy()
-    state = opt.init(w)
-    mult = schedules.warmup_cosine(0.05)(steps)
-    limit = divergence_factor * max(float(problem.loss(problem.w0)), problem.loss_scale())
-    alive = np.ones((lrs.size, seeds), bool)
-    for k in range(steps):
-        idx = (rng.integers(0, problem.n_samples, size=(seeds, batch_size))
-               if batch_indices is None else np.asarray(batch_indices)[k])
-        g = problem.sample_gradients(w, idx).mean(axis=2)                    # (L, S, d)
-        norm = np.linalg.norm(g, axis=-1, keepdims=True)
-        g = g * np.minimum(1.0, clip / np.maximum(norm, 1e-300))
-        step, state = opt.update(g, state, (lrs * mult[k])[:, None, None])
-        w = np.where(alive[..., None], w + step, w)
-        with np.errstate(over="ignore", invalid="ignore"):
-            loss = problem.loss(w)
-        alive &= np.isfinite(loss) & (loss <= limit)
-    final = problem.loss(w)
-    return np.where(alive, final, np.inf), ~alive
+    if method.startswith("gclip_"):
+        if problem is None:
+            raise ValueError(f"method={method!r} needs the problem for its clipping threshold")
+        clip = float(method.split("_")[1]) * float(np.linalg.norm(problem.gradient(problem.w0)))
+        # App. B: "global norm clipping … on the raw gradient, before applying momentum"
+        return optim.with_global_norm_clipping(optim.sgd(BETA, ema=True), clip)
+    raise ValueError(f"method={method!r} is not one of {sorted(METHODS)}")
 
 
 def cell(spec: dict) -> xr.Dataset:
@@ -109,18 +82,12 @@ def cell(spec: dict) -> xr.Dataset:
     method, b = spec["knob"], spec["batch_size"]
     steps = STEPS if spec["budget"] == "steps" else max(1, TOKENS // b)
     lrs = grid_for(method)
-    if METHODS[method][1] == "engine":
-        res = simulate(prob, optimizer_for(method), lr=lrs, batch_size=b, steps=steps,
-                       seeds=spec["seeds"], schedule=schedules.warmup_cosine(0.05),
-                       sampling="with_replacement", record_every=steps, backend=spec["backend"],
-                       seed=spec["seed"])
-        final = np.where(res.diverged.values, np.inf, res.loss.values[:, :, -1])
-        diverged = res.diverged.values
-    else:
-        frac = float(method.split("_")[1])
-        clip = frac * float(np.linalg.norm(prob.gradient(prob.w0)))
-        final, diverged = global_clip_runs(prob, BETA, clip, lrs, b, steps, spec["seeds"],
-                                           spec["seed"])
+    res = simulate(prob, optimizer_for(method, prob), lr=lrs, batch_size=b, steps=steps,
+                   seeds=spec["seeds"], schedule=schedules.warmup_cosine(0.05),
+                   sampling="with_replacement", record_every=steps, backend=spec["backend"],
+                   seed=spec["seed"])
+    final = np.where(res.diverged.values, np.inf, res.loss.values[:, :, -1])
+    diverged = res.diverged.values
     return xr.Dataset({"final": (("lr_index", "seed"), final),
                        "diverged": (("lr_index", "seed"), diverged),
                        "lr": ("lr_index", lrs)})
@@ -138,8 +105,8 @@ def resolve(args) -> dict:
 
 def warmup(backend):
     prob = problems.block_quadratic("heterogeneous", 0)
-    for m in ("sgd_b0", "sgd_b0.9", "adam", "amc_p0.1"):
-        simulate(prob, optimizer_for(m), 1e-4, 3, 2, 1, sampling="with_replacement",
+    for m in ("sgd_b0", "sgd_b0.9", "adam", "amc_p0.1", "gclip_0.1"):
+        simulate(prob, optimizer_for(m, prob), 1e-4, 3, 2, 1, sampling="with_replacement",
                  backend=backend)
 
 
