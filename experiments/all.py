@@ -3,7 +3,8 @@
     python -m experiments.all [--quick] [--out DIR] [--cache-dir DIR] [--no-cache]
         [--scheduler ADDRESS | --workers N] [--only NAME ...]
 
-Runs, in order, quadratic_gap (paper and retuned protocols), surge, c_total, sde and bsi_adam, each
+Runs, in order, quadratic_gap (paper and retuned protocols), gap_knobs, surge, surge_target,
+c_total, implicit_bias, sgdm_regularizer, sde and bsi_adam, each
 with its own defaults (``--quick``: the small versions, written to figures/_quick/), sharing one
 Dask cluster when ``--scheduler``/``--workers`` is given. The table lists, per experiment, the cells
 computed and reused from the cache, the wall time and its headline numbers (read from its
@@ -29,8 +30,12 @@ from experiments._harness import dask_executor
 RUNS = (
     ("quadratic_gap", "quadratic_gap", []),
     ("quadratic_gap retuned", "quadratic_gap", ["--protocol", "retuned"]),
+    ("gap_knobs", "gap_knobs", []),
     ("surge", "surge", []),
+    ("surge_target", "surge_target", []),
     ("c_total", "c_total", []),
+    ("implicit_bias", "implicit_bias", []),
+    ("sgdm_regularizer", "sgdm_regularizer", []),
     ("sde", "sde", []),
     ("bsi_adam", "bsi_adam", []),
 )

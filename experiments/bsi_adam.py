@@ -15,7 +15,11 @@ Part 2 (Eq. 11–13): loss against samples consumed for B ∈ {M, 2M, …, 32M} 
 quadratic (any B is possible), BSI-Adam with η′ = η0·B/B_max and micro-batches of M vs standard
 Adam with η′ = η0·√(B/B_max); both with γ1′ = 0.1·B/B_max, γ2′ = 0.001·B/B_max and bias correction.
 Spread at a sample count = (max_B − min_B)/min_B of the geometric-mean loss over seeds; the table
-reports its maximum over the run for each method and η0.
+reports its maximum over the run for each method and η0. Two regimes of the same NQM (w0 ~ N(0, I)):
+``high_snr`` (C = H, the paper's ResNet/ViT-like case where E[g]² is comparable to Var[g_B]) and
+``noise_dominated`` (C = 10³·H, so Var[g_B] ≥ 30 E[g]² at every B ≤ B_max at w0, and more so later), the
+assumption under which Wang & Aitchison (Sec. 1) say square-root scaling of standard Adam is valid.
+The report prints max_i E[g_i]²/Var[g_B,i] at w0 for B = M and B_max in each regime.
 
 Cells (each cached on its own): one per (κ pair, merged rule) of part 1 and one per (method, B) of
 part 2; the slopes and spreads the report prints are stored in ``bsi_adam.nc``.
@@ -126,9 +130,21 @@ def theorem_cell(spec: dict) -> xr.Dataset:
 # Part 2: invariance in practice
 # ------------------------------------------------------------------------------------------------
 
-def practice_problem():
-    """A 10-d Gaussian-noise quadratic (the NQM of Zhang et al. 2019, H = diag(1/i), C = H)."""
-    return problems.nqm(dim=10, seed=0)
+REGIMES = {"high_snr": 1.0, "noise_dominated": 1e3}
+
+
+def practice_problem(noise_scale: float = 1.0):
+    """A 10-d Gaussian-noise quadratic (the NQM of Zhang et al. 2019, H = diag(1/i),
+    C = ``noise_scale``·H)."""
+    return problems.nqm(dim=10, seed=0, noise_scale=noise_scale)
+
+
+def snr_at_start(noise_scale: float, batch_size: int) -> float:
+    """max_i E[g_i]²/Var[g_B,i] at w0: (h_i w0_i)² B/(noise_scale·h_i)."""
+    prob = practice_problem(noise_scale)
+    h = np.diag(prob.hessian)
+    g = h * prob.w0
+    return float(np.max(g * g * batch_size / np.diag(prob.noise_cov)))
 
 
 def practice_cell(spec: dict) -> xr.Dataset:
@@ -143,7 +159,8 @@ def practice_cell(spec: dict) -> xr.Dataset:
     opt = (optim.bsi_adam if method == "bsi_adam" else optim.adam)(
         b1=1.0 - 0.1 * ratio, b2=1.0 - 0.001 * ratio, eps=1e-8)
     lrs = [lr0 * (ratio if method == "bsi_adam" else math.sqrt(ratio)) for lr0 in base_lrs]
-    res = simulate(practice_problem(), opt, lrs, b, steps, seeds, record_every=every,
+    res = simulate(practice_problem(spec.get("noise_scale", 1.0)), opt, lrs, b, steps, seeds,
+                   record_every=every,
                    microbatch=microbatch if method == "bsi_adam" else None,
                    backend=spec["backend"], seed=1)
     consumed = res.step.values * b
@@ -168,6 +185,21 @@ def spreads(ds) -> xr.DataArray:
     return ((geo.max("batch_size") - geo.min("batch_size")) / geo.min("batch_size")).max("samples")
 
 
+def spread_noise(ds, draws: int = 200, seed: int = 0) -> xr.DataArray:
+    """90 % bootstrap upper bound (over seeds) of the spread one would measure if every B had the
+    same law: the spread between seed-resampled geometric means of the *same* batch size,
+    maximised over B and samples. A spread below it is not distinguishable from seed noise."""
+    from experiments._peaks import bootstrap_indices
+    logs = np.log(ds.loss).isel(samples=slice(1, None))
+    idx = bootstrap_indices(ds.sizes["seed"], draws, seed)
+    out = []
+    for r in range(0, draws, 2):
+        a = np.exp(logs.isel(seed=idx[r]).mean("seed"))
+        b = np.exp(logs.isel(seed=idx[r + 1]).mean("seed"))
+        out.append((np.abs(a - b) / np.minimum(a, b)).max(("samples", "batch_size")))
+    return xr.concat(out, dim="draw").quantile(0.9, dim="draw").drop_vars("quantile")
+
+
 # ------------------------------------------------------------------------------------------------
 
 def resolve(args) -> dict:
@@ -178,7 +210,8 @@ def resolve(args) -> dict:
             "factors": [1, 2, 4, 8, 16, 32],
             "base_lrs": [0.01, 0.1, 1.0] if quick else [0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
             "samples": 128 * (40 if quick else 300), "seeds": args.seeds, "microbatch": 4,
-            "records": 40, "problem": practice_problem().config(), "backend": args.backend}
+            "records": 40, "problem": practice_problem().config(), "regimes": REGIMES,
+            "backend": args.backend}
 
 
 def compute(config: dict, cells) -> xr.Dataset:
@@ -190,18 +223,29 @@ def compute(config: dict, cells) -> xr.Dataset:
     methods = ["bsi_adam", "adam"]
     common = {k: config[k] for k in ("samples", "seeds", "records", "base_lrs", "backend")}
     warm = [] if config["backend"] == "numpy" else [(practice_warmup, (config["backend"],))]
-    runs = cells.map(practice_cell, [{"method": m, "batch_size": b, "microbatch": mb,
-                                      "b_max": max(batch), **common}
-                                     for m in methods for b in batch],
-                     warmups=warm, label="invariance runs")
-    loss = xr.concat([xr.concat(runs[i * len(batch):(i + 1) * len(batch)], dim="batch_size")
-                      for i in range(len(methods))], dim="method")
-    ds = loss.assign_coords(method=methods, batch_size=batch)
+    regimes = list(config["regimes"])
+    specs = []
+    for regime in regimes:
+        extra = {} if regime == "high_snr" else {"noise_scale": config["regimes"][regime]}
+        specs += [{"method": m, "batch_size": b, "microbatch": mb, "b_max": max(batch),
+                   **common, **extra} for m in methods for b in batch]
+    runs = cells.map(practice_cell, specs, warmups=warm, label="invariance runs")
+    per = len(methods) * len(batch)
+    loss = xr.concat([xr.concat([xr.concat(runs[g * per + i * len(batch):
+                                                g * per + (i + 1) * len(batch)], dim="batch_size")
+                                 for i in range(len(methods))], dim="method")
+                      for g in range(len(regimes))], dim="regime")
+    ds = loss.assign_coords(method=methods, batch_size=batch, regime=regimes)
+    ds = ds.assign(start_snr=(("regime", "snr_batch"),
+                              [[snr_at_start(config["regimes"][g], b) for b in (mb, max(batch))]
+                               for g in regimes]))
+    ds = ds.assign_coords(snr_batch=[mb, max(batch)])
     theorem = xr.concat(gaps, dim="pair").assign_coords(pair=[f"{a}-{b}:{m}" for (a, b), m in rows])
     ds = ds.assign(theorem_gap=theorem["theorem_gap"])
     slopes = [fitted_slope(ds.delta.values, ds.theorem_gap.sel(pair=p).values)
               for p in ds.pair.values]
-    return ds.assign(theorem_slope=("pair", slopes), spread=spreads(ds))
+    return ds.assign(theorem_slope=("pair", slopes), spread=spreads(ds),
+                     spread_seed_noise=spread_noise(ds))
 
 
 def report(ds) -> str:
@@ -212,27 +256,39 @@ def report(ds) -> str:
         y = ds.theorem_gap.sel(pair=key).values
         lines.append(f"{str(key):32s} {y[0]:14.4g} {y[-1]:10.4g} "
                      f"{float(ds.theorem_slope.sel(pair=key)):7.3f}")
-    lines += ["", "Invariance in practice: max relative spread of the loss across B = "
-                  f"{list(map(int, ds.batch_size.values))}",
-              f"{'lr0':>8s} {'BSI-Adam (η∝B)':>16s} {'Adam (η∝√B)':>14s}"]
-    for lr0 in ds.lr0.values:
-        lines.append(f"{lr0:8.3g} {float(ds.spread.sel({'method': 'bsi_adam', 'lr0': lr0})):16.3f} "
-                     f"{float(ds.spread.sel({'method': 'adam', 'lr0': lr0})):14.3f}")
+    for regime in ds.regime.values:
+        snr = ds.start_snr.sel(regime=regime).values
+        lines += ["", f"Invariance in practice, regime {regime}: max relative spread of the loss "
+                      f"across B = {list(map(int, ds.batch_size.values))}; max_i E[g]^2/Var[g_B] at "
+                      f"w0: {snr[0]:.3g} (B={int(ds.snr_batch[0])}), {snr[1]:.3g} "
+                      f"(B={int(ds.snr_batch[1])}); 'seed noise' = 90 % bootstrap bound of the "
+                      "spread between resamples of one B",
+                  f"{'lr0':>8s} {'BSI-Adam (η∝B)':>16s} {'Adam (η∝√B)':>14s} {'seed noise B/A':>16s}"]
+        for lr0 in ds.lr0.values:
+            sel = {"regime": regime, "lr0": lr0}
+            lines.append(
+                f"{lr0:8.3g} {float(ds.spread.sel({'method': 'bsi_adam', **sel})):16.3f} "
+                f"{float(ds.spread.sel({'method': 'adam', **sel})):14.3f} "
+                f"{float(ds.spread_seed_noise.sel({'method': 'bsi_adam', **sel})):8.3f}/"
+                f"{float(ds.spread_seed_noise.sel({'method': 'adam', **sel})):.3f}")
     return "\n".join(lines)
 
 
 def headline(ds) -> str:
     bsi = [float(ds.theorem_slope.sel(pair=p)) for p in ds.pair.values if str(p).endswith("bsi")]
     lr0 = float(ds.lr0.values[0])
-    return (f"Thm 1-2 BSI slopes {min(bsi):.3f}-{max(bsi):.3f}; spread at η0={lr0:g}: "
-            f"BSI {float(ds.spread.sel({'method': 'bsi_adam', 'lr0': lr0})):.3g}, "
-            f"Adam {float(ds.spread.sel({'method': 'adam', 'lr0': lr0})):.3g}")
+    parts = [f"{g}: BSI {float(ds.spread.sel({'method': 'bsi_adam', 'lr0': lr0, 'regime': g})):.3g}, "
+             f"Adam {float(ds.spread.sel({'method': 'adam', 'lr0': lr0, 'regime': g})):.3g}"
+             for g in ds.regime.values]
+    return f"Thm 1-2 BSI slopes {min(bsi):.3f}-{max(bsi):.3f}; spread at η0={lr0:g}: " + "; ".join(parts)
 
 
 def plot(ds, out):
     style()
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.3), layout="constrained")
-    ax = axes[0]
+    regimes = list(ds.regime.values)
+    fig, grid = plt.subplots(len(regimes), 3, figsize=(14, 4.1 * len(regimes)),
+                             layout="constrained", squeeze=False)
+    ax = grid[0, 0]
     pairs = sorted({str(k).split(":")[0] for k in ds.pair.values})
     markers = dict(zip(pairs, "o^sDv"))
     for key in ds.pair.values:
@@ -249,15 +305,28 @@ def plot(ds, out):
     lrs = ds.lr0.values
     cmap = plt.get_cmap("viridis")
     nb = ds.batch_size.size
-    for ax, method in zip(axes[1:], ("bsi_adam", "adam")):
-        geo = np.exp(np.log(ds.loss.sel({"method": method})).mean("seed"))
+    for r in range(1, len(regimes)):
+        spread_ax = grid[r, 0]
+        for method, ls in (("bsi_adam", "-"), ("adam", "--")):
+            for g, regime in enumerate(regimes):
+                spread_ax.plot(lrs, ds.spread.sel({'method': method, 'regime': regime}), marker="o",
+                               ls=ls, color=f"C{g}", label=f"{'BSI-Adam' if method == 'bsi_adam' else 'Adam √B'}, {regime}")
+        spread_ax.axhline(0.1, color="k", lw=0.7, ls=":")
+        log_ticks(spread_ax, "both")
+        spread_ax.set(xlabel="η0", ylabel="max relative spread across B",
+                      title="spread across batch sizes (10 % line dotted)")
+        spread_ax.legend(fontsize=7)
+    for (r, regime), (c, method) in ((rg, mc) for rg in enumerate(regimes)
+                                     for mc in enumerate(("bsi_adam", "adam"), start=1)):
+        ax = grid[r, c]
+        geo = np.exp(np.log(ds.loss.sel({"method": method, "regime": regime})).mean("seed"))
         for i, lr0 in enumerate(lrs):
             for j, b in enumerate(ds.batch_size.values):
                 ax.plot(ds.samples[1:], geo.sel(lr0=lr0, batch_size=b)[1:],
                         color=cmap(i / max(len(lrs) - 1, 1)), alpha=0.25 + 0.75 * j / (nb - 1),
                         label=f"η0={lr0:g}" if j == nb - 1 else None)
         log_ticks(ax, "both")
-        title = "BSI-Adam, η ∝ B" if method == "bsi_adam" else "Adam, η ∝ √B"
+        title = ("BSI-Adam, η ∝ B" if method == "bsi_adam" else "Adam, η ∝ √B") + f" ({regime})"
         ax.set(xlabel="samples consumed", ylabel="loss (geometric mean over seeds)", title=title)
         ax.text(0.02, 0.02, f"faint → opaque: B = {int(ds.batch_size[0])} … "
                             f"{int(ds.batch_size[-1])}", transform=ax.transAxes, fontsize=7)
@@ -266,7 +335,7 @@ def plot(ds, out):
 
 
 EXPERIMENT = Experiment(name=NAME, description=__doc__, resolve=resolve, compute=compute,
-                        report=report, plot=plot, headline=headline, seeds=(16, 8),
+                        report=report, plot=plot, headline=headline, seeds=(64, 8),
                         backend="numba")
 
 

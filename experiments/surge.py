@@ -32,6 +32,7 @@ import xarray as xr
 
 import simlab
 from experiments._harness import Experiment
+from experiments._peaks import fit_curve, small_batch_slope
 from simlab import optim, problems
 from simlab.plotting import COLORS, log_ticks, mark_all_diverged, plt, save_figure, style
 from simlab.problems.sign_model import optimal_lr, sign_model
@@ -95,18 +96,56 @@ def theory_cases():
 
 
 def exact_peak(model, lo=1.0, hi=1e5):
-    """(B_peak, ε_peak) of the exact curve on [lo, hi]; B_peak = nan if the max is at an edge."""
+    """(B_peak, ε_peak) of the exact curve on [lo, hi]; B_peak = nan if the max is at an edge.
+    A 4001-point log grid brackets the maximum, a bounded search in log B refines it (to 1e-10
+    relative in B, so grid spacing does not enter the peak ratios)."""
+    from scipy.optimize import minimize_scalar
     b = np.geomspace(lo, hi, 4001)
     eps = optimal_lr(model, b)
     i = int(np.argmax(eps))
     if i in (0, b.size - 1) or eps[i] <= eps[-1] * (1 + 1e-6):      # rounding plateau, no peak
         return np.nan, float(eps[i])
-    return float(b[i]), float(eps[i])
+    res = minimize_scalar(lambda x: -float(optimal_lr(model, np.exp(x))),
+                          bounds=(np.log(b[i - 1]), np.log(b[i + 1])), method="bounded",
+                          options={"xatol": 1e-10})
+    return float(np.exp(res.x)), float(-res.fun)
+
+
+FAMILY_DIM = 128
+
+
+def equal_snr_family(ratios, snr=0.01, dim=FAMILY_DIM):
+    """Equal-|SNR| models with D/O_s = x² for each x² in ``ratios`` (> 1/(dim − 1)): d = ``dim``
+    coordinates, σ = 0.5..2, alternating signs s, H = diag(0.5..1.5) + c ssᵀ with
+    c = 1/(x²(d − 1) − 1), since D/O_s = (1 + c)/(c(d − 1)). Then B_noise/bound = x² and the exact
+    peak has the closed form ``surge.equal_snr_peak_ratio``."""
+    s = np.where(np.arange(dim) % 3 == 1, -1.0, 1.0)
+    sig = np.linspace(0.5, 2.0, dim)
+    out = []
+    for x2 in ratios:
+        c = 1.0 / (x2 * (dim - 1) - 1.0)
+        out.append(sign_model(snr * sig * s, sig, np.diag(np.linspace(0.5, 1.5, dim))
+                              + c * np.outer(s, s)))
+    return out
+
+
+def random_draws(count, seed=11):
+    """``count`` draws of case D's recipe (64 coordinates, log-normal SNR, dense H): the spread
+    of B_peak/B_noise when the SNR is heterogeneous."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        sig = np.exp(rng.normal(0, 0.5, 64))
+        mu = sig * np.exp(rng.normal(np.log(0.01), 0.5, 64)) * rng.choice([-1, 1], 64)
+        a = rng.normal(size=(64, 64))
+        out.append(sign_model(mu, sig, a @ a.T / 64 + 0.05 * np.outer(np.sign(mu), np.sign(mu))))
+    return out
 
 
 # ------------------------------------------------------------------------------------ theory ----
 
 THEORY_B = np.geomspace(1, 1e6, 600)
+THEORY_DRAWS = 20
 THEORY_ROWS = ("noise_batch_eq14", "exact_peak_batch", "max_lr_eq16", "exact_peak_lr",
                "theorem4_lr", "validity_bound")
 
@@ -132,6 +171,28 @@ def theory_cell(_spec=None) -> xr.Dataset:
                     coords={"case": list(cases), "theory_b": THEORY_B,
                             "theory_quantity": list(THEORY_ROWS)})
     ds["theory_table"] = (("case", "theory_quantity"), np.array(rows))
+    # finding 1: where is the exact peak relative to B_noise, as a function of B_noise/bound?
+    couplings = np.geomspace(0.01, 0.95, 21)                       # D/O_s = B_noise/bound
+    fam_ratio, fam_cov = [], []
+    for m in equal_snr_family(couplings):
+        bn = surge.noise_batch_eq14(m)
+        bp, _ = exact_peak(m, 1.0, 1e9)
+        fam_ratio.append(bp / bn)
+        fam_cov.append(bn / surge.validity_bound(m))
+    ds["family_coupling"] = ("family", couplings)
+    ds["family_bn_over_bound"] = ("family", np.array(fam_cov))
+    ds["family_peak_ratio"] = ("family", np.array(fam_ratio))
+    ds["family_peak_ratio_formula"] = ("family", surge.equal_snr_peak_ratio(np.array(fam_cov)))
+    draws = random_draws(THEORY_DRAWS)
+    dr = []
+    for m in draws:
+        bn = surge.noise_batch_eq14(m)
+        bp, _ = exact_peak(m, 1.0, 1e7)
+        r = np.abs(m.snr)
+        dr.append([bp / bn, bn / surge.validity_bound(m), bn / float(np.median(np.pi / (2 * r * r)))])
+    ds["draw_table"] = (("draw", "draw_quantity"), np.array(dr))
+    ds = ds.assign_coords(draw_quantity=["peak_ratio", "bn_over_min_bound",
+                                         "bn_over_median_bound"])
     return ds
 
 
@@ -291,6 +352,16 @@ def compute(config: dict, cells) -> xr.Dataset:
             f = {"noise_batch": np.nan, "min_steps": np.nan, "min_examples": np.nan}
         tradeoff.append(s)
         fits.append([f["noise_batch"], f["min_steps"], f["min_examples"]])
+    forms = [("eq2", None), ("eq24_a05", 0.5), ("eq24_a1", 1.0)]
+    curve_fits = np.full((len(names), len(ks), len(forms), 3), np.nan)
+    slopes = np.full((len(names), len(ks)), np.nan)
+    for o, name in enumerate(names):
+        limit = mc0 if name == "sgd" else bn0            # the small-B regime B ≤ B_noise(w0)
+        for q in range(len(ks)):
+            for f, (form, alpha) in enumerate(forms):
+                curve_fits[o, q, f] = fit_curve(barr, table[o, :, q],
+                                                "eq2" if form == "eq2" else "eq24", alpha)
+            slopes[o, q] = small_batch_slope(barr, table[o, :, q], limit)
     k_one = int(np.argmin(np.abs(np.asarray(ks) - 1)))
     one_step_err = np.nanmax(np.abs(table[0, :, k_one] / optimal_lr(m0, barr.astype(float)) - 1))
     bp0, _ = exact_peak(m0, 1.0, 1e5)
@@ -306,9 +377,13 @@ def compute(config: dict, cells) -> xr.Dataset:
          "tradeoff_theory_bn": ("tradeoff_optimizer", [bn0, mc0]),
          "w0_exact_lr": ("fine_b", optimal_lr(m0, fine)),
          "w0_theorem3_lr": ("fine_b", surge.optimal_lr_theorem3(m0, fine)),
-         "w0_sgd_lr": ("fine_b", surge.sgd_model_lr(m0, fine))},
+         "w0_sgd_lr": ("fine_b", surge.sgd_model_lr(m0, fine)),
+         "curve_fit": (("optimizer", "k", "form", "fit_value"), curve_fits),
+         "small_batch_slope": (("optimizer", "k"), slopes)},
         coords={"k": ks, "tradeoff_optimizer": ["signsgd", "sgd"],
-                "fit_quantity": ["noise_batch", "min_steps", "min_examples"], "fine_b": fine},
+                "fit_quantity": ["noise_batch", "min_steps", "min_examples"], "fine_b": fine,
+                "form": [f for f, _ in forms],
+                "fit_value": ["max_lr", "noise_batch", "rms_log_residual"]},
         attrs={"loss0": loss0, "target": target, "b_ref": int(barr[j_ref]),
                "w0_noise_batch_eq14": bn0, "w0_exact_peak": bp0, "w0_noise_batch_sgd": mc0,
                "w0_validity_bound": surge.validity_bound(m0), "one_step_max_rel_err": one_step_err})
@@ -335,6 +410,18 @@ def report(ds: xr.Dataset) -> str:
         ratio = bp / bn if np.isfinite(bn) and np.isfinite(bp) else np.nan
         lines.append(f"  {str(case).split(':')[0]:5} {bn:12.4g} {_f(bp, 12)} {ratio:6.3f} "
                      f"{emax:12.4g} {ep:11.4g} {lim:11.4g} {bound:10.4g}")
+    lines += ["", "Where is the exact peak relative to B_noise? Equal |SNR| (d = 128, H = diag + c ssᵀ): "
+                  "B_noise/bound = D/O_s = x², exact B_peak/B_noise against (4/π)erfinv(x)²/x²",
+              f"  {'B_noise/bound':>13} {'exact ratio':>11} {'formula':>8}"]
+    for c, r, f in zip(ds.family_bn_over_bound.values, ds.family_peak_ratio.values,
+                       ds.family_peak_ratio_formula.values):
+        lines.append(f"  {c:13.4f} {r:11.5f} {f:8.5f}")
+    dr = ds.draw_table.values
+    lines += [f"  {dr.shape[0]} draws of case D's recipe (heterogeneous SNR): B_peak/B_noise "
+              f"{np.nanmin(dr[:, 0]):.3f}..{np.nanmax(dr[:, 0]):.3f} (median "
+              f"{np.nanmedian(dr[:, 0]):.3f}); B_noise/min-coordinate bound "
+              f"{np.nanmin(dr[:, 1]):.2f}..{np.nanmax(dr[:, 1]):.2f}; B_noise/median bound "
+              f"{np.nanmin(dr[:, 2]):.2f}..{np.nanmax(dr[:, 2]):.2f}"]
     lines += ["", f"SIMULATION  d={DIM}, |SNR(w0)|={cfg['snr']}, seeds={cfg['seeds']}, "
                   f"B in {min(bs)}..{max(bs)}, {cfg['lr_points']} lrs per optimizer, backend "
                   f"{cfg['backend']}",
@@ -365,6 +452,17 @@ def report(ds: xr.Dataset) -> str:
         lines.append(f"  {k:4d} " + " ".join(f"{c:>20}" for c in row)
                      + f" {float(ds.trajectory_bn_eq14.sel(k=k)):18.4g}"
                        f" {float(ds.trajectory_bn_sgd.sel(k=k)):17.4g}")
+    lines += ["", "  fits of the simulated optimal-lr curves (fitted B_noise, rms residual of log eps): "
+                  "Eq 2 vs Eq 24 with alpha = 0.5 / 1; small-B slope over B <= B_noise(w0) "
+                  "(Eq 14 for sign, McCandlish for SGD; Eq 4 says 0.5, Eq 3 says 1)"]
+    for name in ds.optimizer.values:
+        for k in ks:
+            cf = ds.curve_fit.sel(optimizer=name, k=k)
+            parts = [f"{str(f)} B_n={_f(float(cf.sel(form=f, fit_value='noise_batch')), spec='.3g')}"
+                     f" rms={_f(float(cf.sel(form=f, fit_value='rms_log_residual')), spec='.3f')}"
+                     for f in ds.form.values]
+            lines.append(f"  {LABELS[str(name)][:18]:18} k={k:<3} " + "; ".join(parts)
+                         + f"; slope {_f(float(ds.small_batch_slope.sel(optimizer=name, k=k)), spec='.3f')}")
     lines += ["", f"TRADE-OFF  target mean loss = {cfg['target_fraction']} x L(w0) = "
                   f"{a['target']:.4g}"]
     barr = np.asarray(bs, float)

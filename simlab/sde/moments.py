@@ -143,3 +143,44 @@ def signsgd_discrete_loss(problem: QuadraticProblem, lr: float, batch_size: int,
         x = w0 + eta * offsets
         out.append(float(probs @ (0.5 * np.einsum("ki,ij,kj->k", x, h, x))))
     return np.array(out)
+
+
+def signsgd_gaussian_discrete_loss(problem: QuadraticProblem, lr: float, batch_size: int,
+                                   steps: int):
+    """E f(x_k), k = 0..T, of SignSGD on a Gaussian-noise quadratic with diagonal H and C, exactly.
+
+    With g = Hx + ξ, ξ ~ N(0, C/B) and H, C diagonal, the coordinates are independent Markov
+    chains on the lattices x_0,i + ηℤ: x_i moves by −η with probability
+    P(g_i > 0) = Φ(h_i x_i √B/σ_i) and by +η otherwise (σ_i² = C_ii). The law of every x_i is
+    propagated exactly (2T + 1 lattice points), and E f = ½ Σ_i h_i E x_i². This is the setting in
+    which the Gaussian-erf SignSGD SDE (Compagnoni et al. 2025; Srećković et al. Eq 3) has the
+    exact drift E sign g = erf(√(B/2) h_i x_i/σ_i) and the exact diagonal covariance 1 − erf²,
+    so its weak error should be O(η). Constant lr only.
+    """
+    from scipy.special import ndtr
+    if not isinstance(problem, QuadraticProblem) or problem.noise_cov is None:
+        raise ValueError(f"problem={problem!r} must be a Gaussian-noise QuadraticProblem")
+    if not problem.diagonal:
+        raise ValueError("problem must have diagonal hessian and noise_cov (independent "
+                         "coordinates); this one is coupled")
+    batch_size = check_batch_size(problem, batch_size, "with_replacement")
+    steps = _checks.integer("steps", steps, lo=1)
+    eta = _checks.positive("lr", lr)
+    h = np.diag(problem.hessian)
+    sigma = np.sqrt(np.diag(problem.noise_cov))
+    if np.any(sigma <= 0):
+        raise ValueError("noise_cov must have a positive diagonal (a coordinate without noise "
+                         "has a deterministic sign and no erf law)")
+    offsets = np.arange(-steps, steps + 1)
+    x = np.asarray(problem.w0, float)[:, None] + eta * offsets[None, :]     # (d, 2T + 1)
+    down = ndtr(h[:, None] * x * np.sqrt(batch_size) / sigma[:, None])       # P(step −η)
+    prob = np.zeros_like(x)
+    prob[:, steps] = 1.0
+    out = [0.5 * float(np.sum(h * problem.w0 ** 2))]
+    for _ in range(steps):
+        new = np.zeros_like(prob)
+        new[:, :-1] += prob[:, 1:] * down[:, 1:]
+        new[:, 1:] += prob[:, :-1] * (1.0 - down[:, :-1])
+        prob = new
+        out.append(0.5 * float(np.sum(h * np.sum(prob * x * x, axis=1))))
+    return np.array(out)

@@ -8,6 +8,14 @@ The exact erf model they approximate is ``simlab.problems.sign_model``.
 Regimes of validity: Theorem 3, Theorem 5 and Eq 39 need B ≪ π σ_i²/(2 μ_i²) for *every* i
 (``validity_bound`` returns the minimum); Theorem 4 needs B ≫ that bound for every i and μ_i ≠ 0.
 The surge (finite B_noise) needs O > 0: with a diagonal H, O = 0 and B_noise = ∞.
+
+Where the peak of Theorem 3 is inside its own range (``equal_snr_peak_ratio``): for equal
+|r_i| = r, B_noise / (π/(2r²)) = D/O_s with O_s = Σ_{i≠j} s_i s_j H_ij (s = sign μ), the exact
+erf model has an interior peak iff D < O_s (i.e. iff B_noise < the validity bound), and then
+
+    B_peak,exact / B_noise = (4/π) erfinv(x)²/x²,   x = √(D/O_s)  →  1 + (π/6) x² + O(x⁴),
+
+so Eq 15 (B_peak = B_noise) is the leading term of the exact peak in the ratio B_noise/bound.
 """
 from __future__ import annotations
 
@@ -68,6 +76,47 @@ def max_lr_lower_bound_eq41(model: SignModel) -> float:
     """Eq 41 (AM-GM): ε_max ≥ M / (O + D)."""
     _, d_sum, o_sum, m_sum = _parts(model)
     return m_sum / (o_sum + d_sum)
+
+
+def coupling_ratio(model: SignModel) -> float:
+    """x² = D/O_s with O_s = Σ_{i≠j} sign(μ_i) sign(μ_j) H_ij, D = Σ_i H_ii (∞ when O_s ≤ 0).
+
+    For equal |SNR| r this is B_noise (Eq 14) divided by the Theorem 3 validity bound π/(2r²)."""
+    model = _model(model)
+    s = np.sign(model.mu)
+    h = model.hessian
+    o_s = float(s @ h @ s - np.sum(s * s * np.diag(h)))
+    return np.inf if o_s <= 0 else float(np.trace(h)) / o_s
+
+
+def equal_snr_peak_ratio(coupling) -> np.ndarray:
+    """B_peak,exact / B_noise = (4/π) erfinv(x)²/x² with x = √(D/O_s) (module docstring).
+
+    Exact for the erf model (Theorem 2, Eq 9) when every |μ_i/σ_i| is equal: then
+    ε_opt = e Σ|μ| / (D + e² r² O_s·/r²) is a function of e = erf(r√(B/2)) alone, maximal at
+    e = x. ``coupling`` = D/O_s = x² ∈ (0, 1); at ≥ 1 there is no interior peak (nan).
+    """
+    from scipy.special import erfinv
+    c = _checks.real_or_array("coupling", coupling, 0.0, np.inf, lo_closed=False)
+    x = np.sqrt(c)
+    with np.errstate(invalid="ignore"):
+        out = np.where(c < 1.0, 4.0 / np.pi * erfinv(np.minimum(x, 1 - 1e-16)) ** 2 / c, np.nan)
+    return out if np.ndim(coupling) else float(out)
+
+
+def equal_snr_peak_batch(model: SignModel) -> float:
+    """The exact erf model's peak B* = 2 erfinv(x)²/r² for equal |SNR| r (nan if D ≥ O_s);
+    ValueError if the |μ_i/σ_i| are not all equal (to 1e-12 relative)."""
+    from scipy.special import erfinv
+    model = _model(model)
+    r = np.abs(model.snr)
+    if np.ptp(r) > 1e-12 * r.max():
+        raise ValueError(f"model has unequal |SNR| (range {r.min():.3g}..{r.max():.3g}); the "
+                         "closed-form peak needs equal |μ_i/σ_i|")
+    c = coupling_ratio(model)
+    if not c < 1.0:
+        return np.nan
+    return float(2.0 * erfinv(np.sqrt(c)) ** 2 / r[0] ** 2)
 
 
 def validity_bound(model: SignModel) -> float:

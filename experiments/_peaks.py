@@ -1,0 +1,134 @@
+"""Locating optima on grids, with bootstrap confidence intervals over seeds.
+
+Used by the surge experiments (the optimal learning rate per batch size, and the batch size at
+which that optimal lr peaks) and by ``quadratic_gap``'s seed intervals.
+
+* ``log_parabola_argmin(x, y, space)``: the minimiser of y over a log-spaced grid x, refined by
+  the parabola through the three points around the grid minimum, in log x (``space="log"``) or
+  in x itself (``"linear"``: exact when y is quadratic in x, as the one-step expected loss is in
+  the learning rate). nan when the minimum is on the edge of the grid (the optimum lies outside
+  it) or a neighbour is not finite.
+* ``log_parabola_argmax``: the same for a maximum of log y (a peak of ε_opt over B).
+* ``bootstrap_indices(n, draws, seed)``: resamples of n seeds with replacement. Every quantity of
+  one resample is computed from the *same* resampled seeds, so correlations between learning rates
+  and batch sizes (common random numbers) are kept, as they are in the estimate itself.
+* ``fit_curve`` / ``small_batch_slope``: least-squares fits of an optimal-lr curve by Li et al.'s
+  Eq 2 or Eq 24 (in log ε), and the log-log slope over the small batch sizes (Eq 3/4).
+* ``percentile_interval(samples, level)``: the equal-tailed percentile interval of the finite
+  samples, and the fraction of resamples that gave no estimate (nan) — reported, never hidden.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import least_squares
+
+
+def _refine(logx, y, i):
+    a, b, _ = np.polyfit(logx[i - 1:i + 2], y[i - 1:i + 2], 2)
+    return a, b
+
+
+def log_parabola_argmin(x, y, space: str = "log") -> float:
+    """argmin of y over the grid x, refined with a parabola in log x or in x (nan at an edge)."""
+    if space not in ("log", "linear"):
+        raise ValueError(f"space={space!r} is not one of 'log', 'linear'")
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    if not np.any(np.isfinite(y)):
+        return np.nan
+    i = int(np.nanargmin(np.where(np.isfinite(y), y, np.nan)))
+    if i == 0 or i == x.size - 1 or not np.all(np.isfinite(y[i - 1:i + 2])):
+        return np.nan
+    if space == "linear":
+        a, b = _refine(x, y, i)
+        return float(-b / (2 * a)) if a > 0 else float(x[i])
+    a, b = _refine(np.log(x), y, i)
+    return float(np.exp(-b / (2 * a))) if a > 0 else float(x[i])
+
+
+def log_parabola_argmax(x, y) -> tuple[float, bool]:
+    """(x at the maximum of y over the log grid x, interior?): a parabola through log y in log x
+    around the grid maximum refines an interior maximum; an edge maximum is returned unrefined."""
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    ok = np.isfinite(y) & (y > 0)
+    if not np.any(ok):
+        return np.nan, False
+    i = int(np.nanargmax(np.where(ok, y, np.nan)))
+    if i == 0 or i == x.size - 1 or not np.all(ok[i - 1:i + 2]):
+        return float(x[i]), False
+    a, b = _refine(np.log(x), np.log(y), i)
+    return (float(np.exp(-b / (2 * a))) if a < 0 else float(x[i])), True
+
+
+def bootstrap_indices(n: int, draws: int, seed: int = 0) -> np.ndarray:
+    """(draws, n) seed indices drawn with replacement (numpy Generator from ``seed``)."""
+    if n < 2:
+        raise ValueError(f"n={n} seeds is outside the allowed range [2, inf) for a bootstrap")
+    if draws < 1:
+        raise ValueError(f"draws={draws} is outside the allowed range [1, inf)")
+    return np.random.default_rng(seed).integers(0, n, size=(draws, n))
+
+
+def percentile_interval(samples, level: float = 0.9) -> tuple[float, float, float]:
+    """(lower, upper, fraction of nan samples) of the equal-tailed ``level`` interval."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level={level} is outside the allowed range (0, 1)")
+    s = np.asarray(samples, float).ravel()
+    finite = s[np.isfinite(s)]
+    missing = 1.0 - finite.size / max(s.size, 1)
+    if finite.size == 0:
+        return np.nan, np.nan, missing
+    lo, hi = np.quantile(finite, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi), float(missing)
+
+
+def bootstrap_median_interval(values, draws: int = 2000, level: float = 0.9, seed: int = 0):
+    """Percentile bootstrap interval of the median over the last axis (non-finite values are
+    dropped per resample, as the medians of the report drop diverged runs)."""
+    v = np.asarray(values, float)
+    idx = bootstrap_indices(v.shape[-1], draws, seed)
+    res = np.where(np.isfinite(v[..., idx]), v[..., idx], np.nan)       # (..., draws, n)
+    with np.errstate(all="ignore"):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(res, axis=-1)
+    q = [(1 - level) / 2, (1 + level) / 2]
+    with np.errstate(all="ignore"):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo, hi = np.nanquantile(med, q, axis=-1)
+    return lo, hi
+
+
+def fit_curve(bs, eps, form: str, alpha: float | None = None):
+    """Least squares in log ε of Eq 2 (``form="eq2"``) or ε_max/(1 + B_n/B)^α (``"eq24"``) over
+    the finite points; returns (ε_max, B_noise, rms residual of log ε)."""
+    bs = np.asarray(bs, float)
+    eps = np.asarray(eps, float)
+    ok = np.isfinite(eps) & (eps > 0)
+    if ok.sum() < 3:
+        return np.nan, np.nan, np.nan
+    x, y = bs[ok], np.log(eps[ok])
+
+    def model(p):
+        emax, bn = np.exp(p)
+        if form == "eq2":
+            return np.log(emax) - np.log(0.5 * (np.sqrt(bn / x) + np.sqrt(x / bn)))
+        return np.log(emax) - alpha * np.log1p(bn / x)
+    starts = [np.log([np.exp(y.max()), b]) for b in (x.min(), np.sqrt(x.min() * x.max()), x.max())]
+    best = min((least_squares(lambda p: model(p) - y, p0) for p0 in starts), key=lambda r: r.cost)
+    emax, bn = np.exp(best.x)
+    return float(emax), float(bn), float(np.sqrt(np.mean(best.fun ** 2)))
+
+
+def small_batch_slope(bs, eps, limit):
+    """Slope of log ε_opt against log B over the B ≤ ``limit`` (nan with fewer than 3 points)."""
+    bs = np.asarray(bs, float)
+    eps = np.asarray(eps, float)
+    ok = np.isfinite(eps) & (eps > 0) & (bs <= limit)
+    if ok.sum() < 3:
+        return np.nan
+    return float(np.polyfit(np.log(bs[ok]), np.log(eps[ok]), 1)[0])
