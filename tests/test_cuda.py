@@ -33,6 +33,7 @@ import simlab  # noqa: E402
 from simlab import optim, problems, schedules  # noqa: E402
 from simlab import random as rnd  # noqa: E402
 from simlab.backends import cuda_backend as cb  # noqa: E402
+from simlab.backends.cuda_compile import launching  # noqa: E402
 from simlab.sde import adaptive_sde, integrate, sgd_sde, signsgd_sde, warm_start  # noqa: E402
 
 RTOL = 1e-12
@@ -283,6 +284,11 @@ def test_layout_choice_and_refusal():
     _assert_agree(ref, dev)
 
 
+def _small_data():
+    samples = np.array([[1.0, -0.5, 2.0, 0.3], [0.2, 1.5, -1.0, 0.7], [-0.4, 0.1, 0.6, -1.2]])
+    return problems.data_quadratic(samples, w0=np.array([1.0, -1.0, 0.5]))
+
+
 def _gauss3d():
     h = np.array([[2.0, 0.3, 0.0], [0.3, 1.0, 0.1], [0.0, 0.1, 0.5]])
     return problems.gaussian_quadratic(h, np.diag([1.0, 0.5, 0.2]), [1.0, -1.0, 0.5])
@@ -291,7 +297,9 @@ def _gauss3d():
 SDE_MODELS = {
     "sgd_sde_data": lambda: sgd_sde(problems.block_quadratic("heterogeneous"), 3),
     "sgd_sde_gauss": lambda: sgd_sde(_gauss3d(), 2),
-    "signsgd_exact_data": lambda: signsgd_sde(problems.block_quadratic("heterogeneous"), 3),
+    # 4 samples, B = 2: 16 enumerated atoms (the simulator's run time is heavy-tailed in the work
+    # per thread; the 9-sample toy's 729 atoms took 1-4 min, see cuda_compile.SIM_SWITCH_INTERVAL)
+    "signsgd_exact_data": lambda: signsgd_sde(_small_data(), 2),
     "signsgd_erf_data": lambda: signsgd_sde(problems.block_quadratic("heterogeneous"), 3,
                                             noise="gaussian"),
     "signsgd_exact_gauss": lambda: signsgd_sde(_gauss3d(), 2, mc_atoms=16),
@@ -350,10 +358,11 @@ def _draw_kernel():
 def test_device_draws_bit_identical():
     keys = rnd.run_keys(3, 4)
     draw = _draw_kernel()
-    for n, batch, step in [(9, 4, 0), (1000, 37, 12345), (9, 9, 7)]:
+    for n, batch, step in [(9, 4, 0), (150, 37, 12345), (9, 9, 7)]:
         out = [np.zeros((4, batch), np.int64), np.zeros((4, batch), np.int64),
                np.zeros((4, n), np.int64), np.zeros((4, 20))]
-        draw[1, 4](keys, step, n, *out)
+        with launching():
+            draw[1, 4](keys, step, n, *out)
         np.testing.assert_array_equal(out[0], rnd.batch_with_replacement(keys, step, n, batch))
         np.testing.assert_array_equal(out[1], rnd.batch_without_replacement(keys, step, n, batch))
         np.testing.assert_array_equal(out[2], rnd.epoch_permutation(keys, step, n))
@@ -490,13 +499,13 @@ def test_sign_model_monte_carlo_on_device():
     from simlab.problems import sign_model as sm
     model = sm.sign_model([0.5, -0.2, 0.1], [1.0, 0.5, 2.0],
                           [[2.0, 0.3, 0.0], [0.3, 1.0, 0.0], [0.0, 0.0, 0.5]])
-    mean, se, draws = cuda_sign_model.monte_carlo_improvement(model, 4, 0.1, 2000, seed=3,
+    mean, se, draws = cuda_sign_model.monte_carlo_improvement(model, 4, 0.1, 256, seed=3,
                                                               return_draws=True)
-    host = cuda_sign_model.improvement_draws_host(model, 4, 0.1, 2000, seed=3)
+    host = cuda_sign_model.improvement_draws_host(model, 4, 0.1, 256, seed=3)
     np.testing.assert_array_equal(draws, host)                  # the same draws as the CPU
     exact = float(sm.expected_improvement(model, 4, 0.1))
     assert se > 0 and abs(mean - exact) <= 4 * se
-    other, _ = cuda_sign_model.monte_carlo_improvement(model, 4, 0.1, 2000, seed=4)
+    other, _ = cuda_sign_model.monte_carlo_improvement(model, 4, 0.1, 256, seed=4)
     assert other != mean
 
 

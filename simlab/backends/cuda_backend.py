@@ -344,9 +344,9 @@ def _kernel_args(spec, device):
 
 def launch(spec: RunSpec, device: Device):
     """Run the kernel of ``spec`` on the placed arrays (compiling it with ``-fma=0`` first)."""
-    from .cuda_compile import no_fma
+    from .cuda_compile import launching
     kernel = simulation_kernel(device.P, device.D, device.layout)
-    with no_fma():
+    with launching(barriers=device.layout == "block"):
         kernel[device.blocks, device.threads](*_kernel_args(spec, device))
 
 
@@ -525,33 +525,35 @@ def _reducer(func):
 
 def reduce_records(device: Device, arrays: Arrays, reduce, quantiles, edges) -> dict:
     """The reductions over seeds of the records of ``device`` (computed there); host arrays."""
-    from .cuda_compile import no_fma
+    from .cuda_compile import launching
     loss = device.loss_base
     n_rec, n_lr, n_seed = loss.shape
     k = arrays.kernel_arg
     result = {}
-    with no_fma():
-        if "mean" in reduce:
-            count = arrays.empty((n_lr, n_rec), np.int64)
-            mean = arrays.empty((n_lr, n_rec), np.float64)
-            std = arrays.empty((n_lr, n_rec), np.float64)
-            threads = SIM_THREADS if simulator() else REDUCE_BLOCK
+    if "mean" in reduce:
+        count = arrays.empty((n_lr, n_rec), np.int64)
+        mean = arrays.empty((n_lr, n_rec), np.float64)
+        std = arrays.empty((n_lr, n_rec), np.float64)
+        threads = SIM_THREADS if simulator() else REDUCE_BLOCK
+        with launching(barriers=True):
             _reducer(moments_kernel)[n_rec * n_lr, threads](k(loss), k(count), k(mean), k(std))
-            result.update(n_finite=count, mean=mean, std=std)
-        if "histogram" in reduce:
-            edges_d = arrays.to_device(np.asarray(edges, dtype=loss.dtype))
-            counts = arrays.zeros((n_lr, n_rec, len(edges) + 1), np.int64)
-            blocks, threads = _grid(n_rec * n_lr * n_seed)
+        result.update(n_finite=count, mean=mean, std=std)
+    if "histogram" in reduce:
+        edges_d = arrays.to_device(np.asarray(edges, dtype=loss.dtype))
+        counts = arrays.zeros((n_lr, n_rec, len(edges) + 1), np.int64)
+        blocks, threads = _grid(n_rec * n_lr * n_seed)
+        with launching():
             _reducer(histogram_kernel)[blocks, threads](k(loss), k(edges_d), k(counts))
-            result["histogram"] = counts
-        if "quantiles" in reduce:
-            qs = arrays.to_device(np.asarray(quantiles, dtype=np.float64))
-            buffer = arrays.empty((n_rec * n_lr, n_seed), loss.dtype)
-            out = arrays.empty((n_lr, len(quantiles), n_rec), np.float64)
-            threads = min(SIM_THREADS if simulator() else BLOCK, n_rec * n_lr)
-            blocks = math.ceil(n_rec * n_lr / threads)
+        result["histogram"] = counts
+    if "quantiles" in reduce:
+        qs = arrays.to_device(np.asarray(quantiles, dtype=np.float64))
+        buffer = arrays.empty((n_rec * n_lr, n_seed), loss.dtype)
+        out = arrays.empty((n_lr, len(quantiles), n_rec), np.float64)
+        threads = min(SIM_THREADS if simulator() else BLOCK, n_rec * n_lr)
+        blocks = math.ceil(n_rec * n_lr / threads)
+        with launching():
             _reducer(quantiles_kernel)[blocks, threads](k(loss), k(qs), k(buffer), k(out))
-            result["quantiles"] = out
+        result["quantiles"] = out
     arrays.synchronize()
     return {name: arrays.to_host(value) for name, value in result.items()}
 

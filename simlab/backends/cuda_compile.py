@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import types
 
 from .. import kernel_ops, optim
@@ -214,6 +215,37 @@ def no_fma():
             yield
         finally:
             nvvm.compile_ir = original
+
+
+#: Python's thread switch interval while a kernel runs under the CUDA simulator, for kernels without
+#: and with ``syncthreads`` barriers. The simulator runs a block as one Python thread per CUDA thread
+#: while the launching thread polls them in a loop that never sleeps, and at the default 5 ms the
+#: GIL hand-offs dominate. Measured on the 2-core CI machine: a 24-run, 12-step thread-layout
+#: kernel took 16-35 s at 5 ms, 1.5-2 s at 0.02-0.1 ms and 0.2 s at 50 ms; a block-layout kernel
+#: (barriers: every thread waits for the poller to release it) 1.2-1.6 s at 5 ms, 11 s at 50 ms
+#: and 0.2 s at 0.1 ms.
+SIM_SWITCH_INTERVAL = 0.05
+SIM_BARRIER_SWITCH_INTERVAL = 1e-4
+
+
+@contextlib.contextmanager
+def launching(barriers: bool = False):
+    """The context every kernel launch runs in: on a device ``no_fma()`` (the kernel compiles at
+    its first launch); under the CUDA simulator the interpreter's switch interval set for the
+    launch (``SIM_BARRIER_SWITCH_INTERVAL`` when the kernel has ``syncthreads`` barriers,
+    ``SIM_SWITCH_INTERVAL`` otherwise) and restored after it — a process-wide setting, so other
+    Python threads switch at that interval while a simulated kernel runs."""
+    from .cuda_backend import simulator
+    if not simulator():
+        with no_fma():
+            yield
+        return
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(SIM_BARRIER_SWITCH_INTERVAL if barriers else SIM_SWITCH_INTERVAL)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 class _TargetDevice:

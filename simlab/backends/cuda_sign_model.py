@@ -120,7 +120,7 @@ def monte_carlo_improvement(model, batch_size: int, lr: float, n_draws: int, see
     """(mean, standard error) of ΔL over ``n_draws`` sign steps drawn on the device (module
     docstring); with ``return_draws``, also the (n_draws,) draws."""
     from . import cuda_backend
-    from .cuda_compile import no_fma
+    from .cuda_compile import launching
     model, sd, lr, n_draws, key = _inputs(model, batch_size, lr, n_draws, seed)
     cuda_backend.require_device()
     kernels = _kernels()
@@ -133,8 +133,9 @@ def monte_carlo_improvement(model, batch_size: int, lr: float, n_draws: int, see
     draws = arrays.empty((n_draws,), np.float64)
     totals = arrays.empty((2,), np.float64)
     reduce_threads = cuda_backend.SIM_THREADS if cuda_backend.simulator() else REDUCE_THREADS
-    with no_fma():
+    with launching():
         kernels["draws"][blocks, threads](mu, sd_d, h, lr, key, buffers, k(draws))
+    with launching(barriers=True):
         kernels["sum"][1, reduce_threads](k(draws), k(totals))
     arrays.synchronize()
     total, total_sq = arrays.to_host(totals)
