@@ -5,7 +5,7 @@
         [--backend numba] [--seeds 10] [--out figures/] [--no-cache] [--scheduler ADDR]
 
 Setting (Srećković et al. 2025 App. I, via the Orvieto & Gower 2025 notebook; see
-shared/reference/gap_quadratic.md §1): L(w) = ½ wᵀHw on the homogeneous and heterogeneous 9×9
+docs/reference/gap_quadratic.md §1): L(w) = ½ wᵀHw on the homogeneous and heterogeneous 9×9
 block Hessians (one draw, ``--hessian-seed``, default 0), mini-batch gradients of the data
 x_i = √n √λ_i u_i, w0 = 1, 500 steps, linear warmup over 5 % of the steps then cosine decay,
 and, all with β = 0.95:

@@ -4,7 +4,7 @@ Three figures, one results file (``OUT/surge.nc``):
 
 * ``surge_theory``: exact erf ε_opt(B) of sign descent against Eq 10, Theorem 3 (Eq 13) and
   Theorem 4 (Eq 17), with B_noise (Eq 14) and the Theorem 3 validity bound marked, and SGD's exact
-  ε_opt (Eq 1) for contrast, for the (μ, σ, H) cases of shared/reference/surge.md.
+  ε_opt (Eq 1) for contrast, for the (μ, σ, H) cases of docs/reference/surge.md.
 * ``surge_simulated``: SignSGD, Adam(β1 = β2 = 0), Adam(0.9, 0.999) and SGD simulated with
   ``simlab.simulate`` on a Gaussian-noise quadratic with a coupled H; the lr that minimises the
   mean loss after k steps, against B, for several k.

@@ -1,6 +1,6 @@
 """Does the optimal-lr peak sit at B_noise, and move right, at a training state? Li et al.'s protocol.
 
-Li et al. 2024 (Surge, §3.1; shared/reference/surge.md §5): train to a target training loss, then
+Li et al. 2024 (Surge, §3.1; docs/reference/surge.md §5): train to a target training loss, then
 continue for a few further steps (10 for their CNN) and take, per batch size B, the lr with the
 largest further loss decrease; the peak of that curve is compared with B_noise, and it "gradually
 shifts to the right" as the target loss decreases. Here, on a Gaussian-noise quadratic whose Hessian

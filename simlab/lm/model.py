@@ -1,5 +1,5 @@
 """A small decoder-only transformer in nanoGPT's shape, with the modifications Srećković et al. 2025
-(shared/papers/004, §5 "Experimental setup") use for their language models:
+(Srećković et al., arXiv 2506.12543, §5 "Experimental setup") use for their language models:
 
 * rotary position embeddings (RoPE; Su et al. 2021) on queries and keys, no learned positions;
 * RMSNorm (Zhang & Sennrich 2019) before attention and before the MLP (pre-norm), and at the end;

@@ -3,7 +3,7 @@ Adam(W) taken from ``torch.optim``; global-norm clipping.
 
 * **Signum** (Bernstein et al. 2018, Alg. 1; Srećković et al. 2025 §3): m ← β·m + (1 − β)·g,
   w ← w − η·sign(m). β = 0 is SignSGD.
-* **BSI-Adam** (Wang & Aitchison, Alg. 3, shared/papers/002): a mini-batch is κ micro-batches of M
+* **BSI-Adam** (Wang & Aitchison, Alg. 3, "Batch size invariant Adam"): a mini-batch is κ micro-batches of M
   samples, with gradients g_1..g_κ at the same w. Then
       m ← (1 − γ1)·m + γ1·(1/κ)Σ_j g_j            (the mean gradient, as Adam)
       v ← (1 − γ2)·v + γ2·(1/κ)Σ_j g_j²           (the mean of the *squared micro-batch* gradients)

@@ -19,7 +19,7 @@ C_total < 0 anti-regularization. Validity: ε → 0, n → ∞, gradient-dominat
 dropped), no full-batch gradient component exactly zero, and the B_simple substitution.
 
 The OCR of App. A.2 is damaged; the formulas here follow the reconstruction in
-``shared/reference/ctotal.md`` (checked against App. A.1 by ``simlab.theory.memory_correction``).
+``docs/reference/ctotal.md`` (checked against App. A.1 by ``simlab.theory.memory_correction``).
 **Known ambiguity:** the OCR'd C1 contains −2/(β1(1−β1)) where the derivation from App. A.1 gives
 −2(1+β1−β1²)/(β1(1−β1)) = −2/(β1(1−β1)) − 2. The two readings differ by the additive constant 2, which
 no lemma can detect (every lemma is about derivatives of C1 + C2). ``reading="ocr"`` selects the literal

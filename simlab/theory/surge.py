@@ -1,7 +1,7 @@
 """The closed forms of Li et al. 2024, *Surge Phenomenon in Optimal Learning Rate and Batch Size
 Scaling* (arXiv 2405.14578), and the McCandlish et al. 2018 SGD laws they are contrasted with.
 
-Each function is one equation (numbers as in the paper; maths recovered in shared/reference/
+Each function is one equation (numbers as in the paper; maths recovered in docs/reference/
 surge.md). Shorthand: r_i = μ_i/σ_i, M = Σ_i μ_i²/σ_i, D = Σ_i H_ii, O = Σ_{i≠j} r_i r_j H_ij.
 The exact erf model they approximate is ``simlab.problems.sign_model``.
 
