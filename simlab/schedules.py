@@ -39,6 +39,8 @@ class Schedule:
 
     def __call__(self, steps: int) -> np.ndarray:
         steps = _checks.integer("steps", steps, lo=1)
+        # the float64 values and up to two temporaries of the same length
+        _checks.memory(f"schedule {self.name!r} over steps={steps}", 3 * 8.0 * steps)
         return _BUILDERS[self.name](steps, **self.params)
 
     def config(self) -> dict:

@@ -5,6 +5,7 @@ a hang or garbage."""
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -139,7 +140,9 @@ def test_run_keys_are_validated_and_match_seedsequence():
 ANY = st.one_of(st.integers(-3, 40), st.floats(allow_nan=True, allow_infinity=True),
                 st.text(max_size=3), st.booleans(), st.none(), st.just(np.int64(2)),
                 st.just(np.float64(0.5)), st.lists(st.floats(-1, 1), max_size=3))
-PROPERTY = settings(max_examples=60, deadline=None,
+# derandomized: the same examples on every CI run (a red CI must be reproducible); widen by hand
+# (max_examples=1500 and without derandomize, as done for v0.2) to look for new cases
+PROPERTY = settings(max_examples=60, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
@@ -188,11 +191,20 @@ def test_optimizer_factories_build_or_raise_value_error(name, a, b, c, d):
 def test_schedules_build_or_raise_value_error(kind, a, b, c, steps):
     factory = getattr(schedules, kind)
     n_args = factory.__code__.co_argcount
+    if isinstance(steps, (int, float)) and not isinstance(steps, bool) and 10_000 < steps < math.inf:
+        steps = 10_000       # huge but allowed step counts would fill memory: see the next test
     try:
         values = factory(*(a, b, c)[:n_args])(steps)
     except ValueError:
         return
     assert values.shape == (int(steps),) and np.all((values >= 0) & (values <= 1))
+
+
+def test_a_schedule_too_long_for_memory_is_refused_before_allocating():
+    for steps in (10 ** 13, 5.8266968830931496e16):      # the second: found by hypothesis (OOM)
+        with pytest.raises(ValueError, match=r"schedule 'warmup_cosine' over steps=\d+ needs about"):
+            schedules.warmup_cosine()(steps)
+    assert schedules.warmup_cosine()(1000).shape == (1000,)
 
 
 @PROPERTY
