@@ -239,6 +239,7 @@ def bench_case(label, problem, lrs, n_seeds, batch_size, steps, numpy_steps, rep
     agreement = float(np.mean(simlab_final[finite] == hand[finite, -1]))
     medians = (float(np.median(simlab_final)), float(np.median(torch_final)))
     return {"label": label, "runs": runs, "steps": steps, "B": batch_size, "d": problem.dim,
+            "N": problem.n_samples,
             "rate": rate, "agreement": agreement, "medians": medians}
 
 
@@ -307,9 +308,12 @@ def main(argv=None):
     bytes_per_run_step = b["B"] * b["d"] * 8
     bandwidth = max(bandwidth, memory_bandwidth())      # re-measured after the runs; the best
     bound = bandwidth / bytes_per_run_step
-    print(f"\n(b) bandwidth bound: {bytes_per_run_step} bytes per run-step (B·d·8) at "
+    data_mib = b["N"] * b["d"] * 8 / 2 ** 20
+    print(f"\n(b) DRAM-bandwidth rate: {bytes_per_run_step} bytes per run-step (B·d·8) at "
           f"{bandwidth / 1e9:.1f} GB/s → {bound:.3g} run-steps/s; simlab reaches "
-          f"{b['rate']['numba']:.3g} = {b['rate']['numba'] / bound:.0%} of it")
+          f"{b['rate']['numba']:.3g} = {b['rate']['numba'] / bound:.0%} of it (a bound only when "
+          f"the {data_mib:.0f} MiB data set does not fit in the caches; above 100 % the sampled "
+          f"rows come from cache)")
     print("median final loss simlab / torch (different random streams): "
           + ", ".join(f"{r['medians'][0]:.3g} / {r['medians'][1]:.3g}" for r in results))
 
