@@ -71,6 +71,17 @@ def resolve(args, sizes: dict) -> dict:
             "torch": torch.__version__}
 
 
+def resolver(sizes: dict, *plans):
+    """An experiment's ``resolve(args)``: ``resolve(args, sizes)``, then every run planner in
+    ``plans`` called on the config, so every run is checked before any work."""
+    def resolve_experiment(args) -> dict:
+        config = resolve(args, sizes)
+        for plan in plans:
+            plan(config)
+        return config
+    return resolve_experiment
+
+
 def pyplot():
     """matplotlib.pyplot on the Agg backend (no display needed)."""
     import matplotlib

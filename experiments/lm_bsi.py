@@ -90,10 +90,7 @@ def theorem_specs(config: dict) -> list[dict]:
             for k in size["kappas"] for mg in ("bsi", "adam")]
 
 
-def resolve(args) -> dict:
-    config = _lm.resolve(args, SIZES)
-    runs(config)                                        # every run checked before any work
-    return config
+resolve = _lm.resolver(SIZES, runs)          # every run checked before any work
 
 
 def compute(config: dict, cells) -> xr.Dataset:

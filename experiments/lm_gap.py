@@ -64,10 +64,7 @@ def runs(config: dict) -> list[tuple[tuple, dict]]:
     return out
 
 
-def resolve(args) -> dict:
-    config = _lm.resolve(args, SIZES)
-    runs(config)                                        # every run checked before any work
-    return config
+resolve = _lm.resolver(SIZES, runs)          # every run checked before any work
 
 
 def compute(config: dict, cells) -> xr.Dataset:

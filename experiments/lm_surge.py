@@ -84,10 +84,7 @@ def further_steps(config: dict) -> list[tuple[tuple, object]]:
             for s in range(config["seeds"])]
 
 
-def resolve(args) -> dict:
-    config = _lm.resolve(args, SIZES)
-    pretraining(config), further_steps(config)          # every run checked before any work
-    return config
+resolve = _lm.resolver(SIZES, pretraining, further_steps)   # every run checked first
 
 
 def compute(config: dict, cells) -> xr.Dataset:
