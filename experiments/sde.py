@@ -40,7 +40,7 @@ from experiments._harness import Experiment
 from simlab import optim, problems, simulate
 from simlab.plotting import band, log_mean_band, log_ticks, plt, save_figure, style
 from simlab.sde import (fitted_order, integrate, sgd_discrete_loss, sgd_sde, sgd_sde_loss,
-                        signsgd_discrete_loss, signsgd_sde, weak_errors)
+                        signsgd_discrete_loss, signsgd_sde, weak_error, weak_errors)
 from simlab.sde.adaptive import adaptive_sde, adaptive_sde_loss, warm_start
 from simlab.sde.moments import signsgd_gaussian_discrete_loss
 
@@ -128,10 +128,9 @@ def weak_order_signsgd(noise, lrs, horizon, paths, substeps, backend):
         steps = int(round(horizon / lr))
         exact = signsgd_discrete_loss(prob, lr, 2, steps)
         sde = integrate(model, lr, steps, paths, substeps=substeps, seed=1, backend=backend).loss.values[0]
-        diff = np.abs(exact - sde.mean(axis=0))
-        k = int(np.argmax(diff))
-        errs.append(diff[k])
-        ses.append(sde[:, k].std() / np.sqrt(paths))
+        err, se = weak_error(exact, sde)
+        errs.append(err)
+        ses.append(se)
     return np.array(errs), np.array(ses)
 
 
@@ -147,10 +146,9 @@ def weak_order_signsgd_gaussian_noise(lrs, horizon, paths, substeps, backend):
         exact = signsgd_gaussian_discrete_loss(prob, lr, 2, steps)
         sde = integrate(model, lr, steps, paths, substeps=substeps, seed=1,
                         backend=backend).loss.values[0]
-        diff = np.abs(exact - sde.mean(axis=0))
-        k = int(np.argmax(diff))
-        errs.append(diff[k])
-        ses.append(sde[:, k].std() / np.sqrt(paths))
+        err, se = weak_error(exact, sde)
+        errs.append(err)
+        ses.append(se)
     return np.array(errs), np.array(ses)
 
 
@@ -167,10 +165,9 @@ def weak_order_adaptive(family, opt_name, lrs, paths, substeps=2):
         disc = simulate(prob, opt, lr, batch, steps, paths, backend="numpy").loss.values[0]
         sde = adaptive_sde_loss(prob, family, opt_name, lr, batch, steps, paths, b1, b2, 1e-8,
                                 substeps=substeps, seed=3)
-        diff = np.abs(disc.mean(0) - sde.mean(0))
-        k = int(np.argmax(diff))
-        errs.append(diff[k])
-        ses.append(np.sqrt(disc[:, k].var() / paths + sde[:, k].var() / paths))
+        err, se = weak_error(disc, sde)
+        errs.append(err)
+        ses.append(se)
     return np.array(errs), np.array(ses)
 
 
@@ -197,10 +194,9 @@ def weak_order_adaptive_warm(family, opt_name, lrs, paths, substeps=2):
         sde = simulate(prob, model, lr, steps=steps, seeds=paths, seed=3,
                        init_state=warm_start(prob, batch, family),
                        record_every=every).loss.values[0]
-        diff = np.abs(disc.mean(0) - sde.mean(0))
-        k = int(np.argmax(diff))
-        errs.append(diff[k])
-        ses.append(np.sqrt(disc[:, k].var() / paths + sde[:, k].var() / paths))
+        err, se = weak_error(disc, sde)
+        errs.append(err)
+        ses.append(se)
     return np.array(errs), np.array(ses)
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from simlab import optim, problems, schedules, simulate
 from simlab.sde import (fitted_order, integrate, sgd_discrete_loss, sgd_sde, sgd_sde_loss,
-                        signsgd_discrete_loss, signsgd_sde, weak_errors)
+                        signsgd_discrete_loss, signsgd_sde, weak_error, weak_errors)
 from simlab.sde.adaptive import adaptive_sde, adaptive_sde_loss, warm_start
 
 
@@ -104,10 +104,9 @@ def test_exact_signsgd_sde_weak_order_one():
         steps = round(1.6 / lr)
         exact = signsgd_discrete_loss(prob, lr, 2, steps)
         sde = integrate(model, lr, steps, paths, substeps=4, seed=1).loss.values[0]
-        diff = np.abs(exact - sde.mean(0))
-        k = int(np.argmax(diff))
-        errs.append(diff[k])
-        ses.append(sde[:, k].std() / np.sqrt(paths))
+        err, se = weak_error(exact, sde)
+        errs.append(err)
+        ses.append(se)
     assert np.all(np.array(ses) < 0.5 * np.array(errs))
     assert abs(fitted_order(lrs, errs) - 1.0) <= 0.3
 
@@ -160,10 +159,9 @@ def test_compagnoni_adam_sde_weak_order_one_from_a_warm_start():
                         paths, seed=5, init_state=warm_start(prob, 4)).loss.values[0]
         sde = adaptive_sde_loss(prob, "compagnoni", "adam", lr, 4, steps, paths, b1, b2,
                                 substeps=2, seed=3, start="stationary")
-        diff = np.abs(disc.mean(0) - sde.mean(0))
-        k = int(np.argmax(diff))
-        errs.append(diff[k])
-        ses.append(np.sqrt((disc[:, k].var() + sde[:, k].var()) / paths))
+        err, se = weak_error(disc, sde)
+        errs.append(err)
+        ses.append(se)
     assert np.all(np.array(errs) > 2 * np.array(ses))
     assert abs(fitted_order(lrs, errs) - 1.0) <= 0.3
 
@@ -197,3 +195,14 @@ def test_bad_input_names_the_argument():
         adaptive_sde(problems.nqm(dim=3), "malladi", "lion", 1)
     with pytest.raises(ValueError, match="family"):
         adaptive_sde_loss(problems.nqm(dim=3), "smith", "adam", 0.1, 1, 10, 2)
+
+
+def test_weak_error_is_the_worst_record_and_its_standard_error():
+    exact = np.array([1.0, 2.0, 3.0])
+    paths = np.array([[1.0, 2.5, 3.0], [1.0, 1.5, 3.2]])          # means 1, 2, 3.1
+    err, se = weak_error(exact, paths)
+    assert err == pytest.approx(0.1) and se == pytest.approx(np.sqrt(0.01 / 2))
+    err, se = weak_error(paths, paths + [0.0, 0.0, 1.0])          # both Monte Carlo: variances add
+    assert err == pytest.approx(1.0) and se == pytest.approx(np.sqrt(2 * 0.01 / 2))
+    err, se = weak_error(paths, exact + np.array([0.0, 1.0, 0.0]))  # k = 1 now
+    assert err == pytest.approx(1.0) and se == pytest.approx(np.sqrt(0.25 / 2))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from simlab import optim, problems, simulate
-from simlab.sde import fitted_order, integrate, signsgd_sde
+from simlab.sde import fitted_order, integrate, signsgd_sde, weak_error
 from simlab.sde.moments import signsgd_gaussian_discrete_loss
 
 
@@ -30,10 +30,9 @@ def _weak(model_batch, lrs, paths=20000):
         steps = int(round(1.6 / lr))
         exact = signsgd_gaussian_discrete_loss(prob, lr, 2, steps)
         sde = integrate(model, lr, steps, paths, substeps=4, seed=1).loss.values[0]
-        diff = np.abs(exact - sde.mean(0))
-        k = int(np.argmax(diff))
-        errs.append(diff[k])
-        ses.append(sde[:, k].std() / np.sqrt(paths))
+        err, se = weak_error(exact, sde)
+        errs.append(err)
+        ses.append(se)
     return np.array(errs), np.array(ses)
 
 

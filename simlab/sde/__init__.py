@@ -10,8 +10,8 @@ from .adaptive import adaptive_sde, adaptive_sde_loss, warm_start
 from .integrate import integrate
 from .models import KINDS, SDEModel, batch_atoms, batch_rows, sgd_sde, signsgd_sde
 from .moments import (fitted_order, sgd_discrete_loss, sgd_sde_loss, signsgd_discrete_loss,
-                      weak_errors)
+                      weak_error, weak_errors)
 
 __all__ = ["KINDS", "SDEModel", "adaptive_sde", "adaptive_sde_loss", "batch_atoms", "batch_rows",
            "fitted_order", "integrate", "sgd_discrete_loss", "sgd_sde", "sgd_sde_loss",
-           "signsgd_discrete_loss", "signsgd_sde", "warm_start", "weak_errors"]
+           "signsgd_discrete_loss", "signsgd_sde", "warm_start", "weak_error", "weak_errors"]

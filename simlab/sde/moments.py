@@ -97,6 +97,19 @@ def weak_errors(discrete, continuous):
     return np.max(np.abs(np.asarray(discrete) - np.asarray(continuous)), axis=-1)
 
 
+def weak_error(discrete, continuous) -> tuple[float, float]:
+    """(max_k |E f(x_k) − E f(X_{t_k})|, its Monte Carlo standard error at that k).
+
+    Each side is either exact expectations, shape (K,), or Monte Carlo paths, shape (paths, K)
+    (a mean over axis 0; its variance over paths enters the standard error, population variance)."""
+    sides = [np.asarray(x, dtype=float) for x in (discrete, continuous)]
+    means = [x.mean(axis=0) if x.ndim == 2 else x for x in sides]
+    diff = np.abs(means[0] - means[1])
+    k = int(np.argmax(diff))
+    var = sum(x[:, k].var() / x.shape[0] for x in sides if x.ndim == 2)
+    return float(diff[k]), float(np.sqrt(var))
+
+
 def fitted_order(lrs, errors) -> float:
     """Least-squares slope of log(error) against log(η)."""
     lrs = lr_array(lrs)
