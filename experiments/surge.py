@@ -32,7 +32,8 @@ import xarray as xr
 
 import simlab
 from experiments._harness import Experiment
-from experiments._peaks import fit_curve, small_batch_slope
+from experiments._peaks import (fit_curve, log_parabola_argmax, log_parabola_argmin,
+                                small_batch_slope)
 from simlab import optim, problems
 from simlab.plotting import COLORS, log_ticks, mark_all_diverged, plt, save_figure, style
 from simlab.problems.sign_model import optimal_lr, sign_model
@@ -266,40 +267,13 @@ def trajectory_cell(spec: dict) -> xr.Dataset:
         "trajectory_bn_sgd": ((), float(np.median([noise_scale(prob, w) for w in ws])))})
 
 
-def best_lr(lrs, losses):
-    """argmin over the lr grid with a parabola through the 3 points around it (in log lr);
-    nan if the minimum sits on the edge of the grid or everything diverged."""
-    losses = np.asarray(losses, float)
-    if not np.any(np.isfinite(losses)):
-        return np.nan
-    i = int(np.nanargmin(np.where(np.isfinite(losses), losses, np.nan)))
-    if i == 0 or i == len(lrs) - 1 or not np.all(np.isfinite(losses[i - 1:i + 2])):
-        return np.nan
-    x = np.log(lrs[i - 1:i + 2])
-    a, b, _ = np.polyfit(x, losses[i - 1:i + 2], 2)
-    return float(np.exp(-b / (2 * a))) if a > 0 else float(lrs[i])
-
-
 def optimal_lr_table(ds, ks):
     out = np.full((ds.sizes["optimizer"], ds.sizes["batch_size"], len(ks)), np.nan)
     for o in range(ds.sizes["optimizer"]):
         for j in range(ds.sizes["batch_size"]):
             for q, k in enumerate(ks):
-                out[o, j, q] = best_lr(ds.lr.values[o], ds.mean_loss.values[o, j, :, k])
+                out[o, j, q] = log_parabola_argmin(ds.lr.values[o], ds.mean_loss.values[o, j, :, k])
     return out
-
-
-def peak_of(bs, eps):
-    """(B at the max of eps over B, interior?) — log-parabola refined when interior."""
-    eps = np.asarray(eps, float)
-    if not np.any(np.isfinite(eps)):
-        return np.nan, False
-    i = int(np.nanargmax(eps))
-    if i == 0 or i == len(bs) - 1 or not np.all(np.isfinite(eps[i - 1:i + 2])):
-        return float(bs[i]), False
-    x = np.log(np.asarray(bs[i - 1:i + 2], float))
-    a, b, _ = np.polyfit(x, np.log(eps[i - 1:i + 2]), 2)
-    return (float(np.exp(-b / (2 * a))) if a < 0 else float(bs[i])), True
 
 
 def steps_to_target(ds, o, target):
@@ -338,7 +312,7 @@ def compute(config: dict, cells) -> xr.Dataset:
          "seeds": config["trajectory_seeds"], "snr": config["snr"], "backend": config["backend"]}
         for q, k in enumerate(ks)], label="trajectories")
     traj = xr.concat(trajectories, dim="k")
-    peaks = np.array([[peak_of(barr, table[o, :, q]) for q in range(len(ks))]
+    peaks = np.array([[log_parabola_argmax(barr, table[o, :, q]) for q in range(len(ks))]
                       for o in range(len(names))], dtype=float)         # (optimizer, k, 2)
     loss0 = float(prob.loss(prob.w0))
     target = config["target_fraction"] * loss0

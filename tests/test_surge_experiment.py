@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from experiments import surge as exp
+from experiments._peaks import log_parabola_argmin
 from simlab.problems.sign_model import optimal_lr
 from simlab.theory import surge
 
@@ -18,8 +19,8 @@ def test_problem_puts_b_noise_mid_range():
 def test_best_lr_refines_a_parabola():
     lrs = np.geomspace(1e-3, 1e-1, 21)
     loss = (np.log(lrs) - np.log(0.0123)) ** 2
-    assert exp.best_lr(lrs, loss) == pytest.approx(0.0123, rel=1e-9)
-    assert np.isnan(exp.best_lr(lrs, -np.log(lrs)))          # minimum at the edge
+    assert log_parabola_argmin(lrs, loss) == pytest.approx(0.0123, rel=1e-9)
+    assert np.isnan(log_parabola_argmin(lrs, -np.log(lrs)))          # minimum at the edge
 
 
 def test_quick_run_writes_outputs_and_reuses_cache(tmp_path, capsys):
