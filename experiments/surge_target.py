@@ -45,6 +45,7 @@ import simlab
 from experiments._harness import Experiment
 from experiments._peaks import (bootstrap_indices, fit_curve, log_parabola_argmax,
                                 log_parabola_argmin, percentile_interval, small_batch_slope)
+from experiments.surge import exact_peak
 from simlab import optim, problems
 from simlab.plotting import COLORS, log_ticks, plt, save_figure, style
 from simlab.problems.sign_model import optimal_lr, sign_model
@@ -85,11 +86,6 @@ def sgd_lr_at(problem, w, batch_sizes):
     """McCandlish's exact one-step SGD optimum (Eq 1 with ``sgd_constants``) at w."""
     eps_max, b_noise = surge.sgd_constants(problem.hessian @ w, problem.hessian, problem.noise_cov)
     return surge.sgd_lr_eq1(np.asarray(batch_sizes, float), eps_max, b_noise), b_noise
-
-
-def exact_peak(model, lo=1.0, hi=1e8):
-    from experiments.surge import exact_peak as peak
-    return peak(model, lo, hi)
 
 
 # ------------------------------------------------------------------------------ cells ----
