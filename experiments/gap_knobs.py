@@ -121,7 +121,6 @@ def compute(config: dict, cells) -> xr.Dataset:
     shape = (len(config["methods"]), len(config["hessians"]), len(config["batch_sizes"]),
              len(config["budgets"]))
     med = np.full(shape, np.nan)
-    lo, hi = med.copy(), med.copy()
     lr = med.copy()
     edge = np.zeros(shape, bool)
     ndiv = np.zeros(shape, int)
