@@ -29,7 +29,7 @@ NAME = "lm_gap"
 OPTIMIZERS = {"sgd": dict(optimizer="sgd", momentum=0.9), "adam": dict(optimizer="adam", betas=(0.9, 0.95))}
 BUDGETS = ("tokens", "steps")
 TOY = {"source": "docs/quadratic_gap.md, retuned protocol, heterogeneous Hessian",
-       "batch_size": [1, 9], "log10_ratio": [float(np.log10(6.34 / 5.86e-3)), float(np.log10(2.23e-3 / 3.02e-7))]}
+       "batch_size": [1, 9], "log10_ratio": [float(np.log10(9.97 / 5.90e-3)), float(np.log10(2.23e-3 / 3.02e-7))]}
 SIZES = {
     "quick": dict(model="tiny", batch_sizes=[2, 8], tokens=2 ** 12 * 4, steps=8, seeds=1, eval_windows=16,
                   lrs={"sgd": [0.3, 1.0], "adam": [3e-3, 1e-2]}),
