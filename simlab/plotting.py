@@ -301,11 +301,12 @@ def _png_bytes(fig, dpi: int) -> bytes:
 
 
 def _series(ax) -> list[str]:
-    """The labels of the data series drawn in ``ax`` ('' when unlabelled): lines of ≥ 2 points
-    (not error-bar parts) and error-bar containers."""
+    """The labels of the data series drawn in ``ax`` ('' when unlabelled): lines of ≥ 2 points in
+    data coordinates (not error-bar parts, not axhline/axvline markers) and error-bar containers."""
     from matplotlib.container import ErrorbarContainer
     labels = [ln.get_label() for ln in ax.get_lines() if ln.get_label() != "_nolegend_"
-              and np.size(ln.get_xdata()) > 1 and ln.get_visible()]
+              and np.size(ln.get_xdata()) > 1 and ln.get_visible()
+              and ln.get_transform() == ax.transData]
     labels += [c.get_label() for c in ax.containers if isinstance(c, ErrorbarContainer)]
     return ["" if label is None or label.startswith("_") else label for label in labels]
 
