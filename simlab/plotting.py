@@ -183,10 +183,10 @@ class Ticks(Formatter):
     def __init__(self, powers: bool = False, minor: bool = False):
         self.powers = powers
         self.minor = minor
-        self.locs = []
+        self._tick_values = []
 
     def set_locs(self, locs):
-        self.locs = [float(v) for v in locs]
+        self._tick_values = [float(v) for v in locs]
 
     def _scale(self) -> str:
         return self.axis.get_scale() if self.axis is not None else "linear"
@@ -211,7 +211,7 @@ class Ticks(Formatter):
         return power_label(value) if self.powers else plain_label(value)
 
     def _linear_label(self, value: float) -> str:
-        locs = [v for v in self.locs if np.isfinite(v)] or [value]
+        locs = [v for v in self._tick_values if np.isfinite(v)] or [value]
         if not _in_plain_range(locs):
             return power_label(value)
         for decimals in range(7):
@@ -325,7 +325,7 @@ def figure_problems(fig) -> list[str]:
     explains,
     a numeric axis outside the ``Ticks`` format or two notations in one figure, 'e' notation."""
     problems = []
-    title = fig.get_suptitle() or " / ".join(ax.get_title() for ax in fig.axes)
+    title = fig.get_suptitle() or " / ".join(ax.get_title() for ax in fig.axes if ax.get_title())
     if not any(name in title for name in PAPERS.values()):
         problems.append(f"title {title!r} names none of the papers {list(PAPERS.values())}")
     shown = _legend_labels(fig)
