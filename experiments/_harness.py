@@ -124,7 +124,10 @@ class Experiment:
         return args
 
     def main(self, argv: Sequence[str] | None = None) -> int:
-        """The entry point: 0 on success, 2 (one line on stderr) on a bad input."""
+        """The entry point: 0 on success, 2 (one line on stderr) on a bad input. Draws with Agg
+        (files only), whatever backend matplotlib would pick."""
+        import matplotlib
+        matplotlib.use("Agg")
         try:
             self.run(argv)
         except ValueError as exc:

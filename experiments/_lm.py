@@ -83,27 +83,30 @@ def resolver(sizes: dict, *plans):
 
 
 def pyplot():
-    """matplotlib.pyplot on the Agg backend (no display needed)."""
-    import matplotlib
-    matplotlib.use("Agg")
+    """matplotlib.pyplot, on whatever backend is selected (the command line selects Agg)."""
     import matplotlib.pyplot as plt
     return plt
 
 
 def default_style(plot):
     """Draw ``plot(ds, out)`` in matplotlib's default style, whatever an experiment that ran before
-    in this process (``experiments.all``) set in ``rcParams``: the figure depends on the file only."""
+    in this process (``experiments.all``) set in ``rcParams``, plus simlab's figure style
+    (``plotting.style``): the figure depends on the file only."""
     @functools.wraps(plot)
     def drawn(ds, out):
+        from simlab import plotting
         with pyplot().style.context("default"):
+            plotting.style()
             return plot(ds, out)
     return drawn
 
 
 def save_png(fig, out_dir, name: str, dpi: int = 130) -> list[Path]:
     """Write ``out_dir/name.png`` atomically (mode 0644, ``simlab.cache.write_atomic``) at
-    ``dpi``; returns [path]."""
+    ``dpi``, after ``plotting.finish`` (one tick format, the figure rules checked); returns [path]."""
+    from simlab import plotting
     from simlab.cache import write_atomic
+    plotting.finish(fig)
     out_dir = Path(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     buffer = io.BytesIO()

@@ -99,6 +99,8 @@ def table(rows: list[tuple]) -> str:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    import matplotlib
+    matplotlib.use("Agg")                           # the figures go to files only
     runs = [r for r in RUNS if args.only is None or r[1] in args.only]
     rows, failed = [], False
     start = time.perf_counter()

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+from matplotlib.ticker import FixedLocator, NullFormatter
 
 from experiments._harness import Experiment
-from simlab.plotting import decade_label, log_ticks, plt, save_figure, style
+from simlab.plotting import log_ticks, paper_title, plt, save_figure, style, value_ticks
 from simlab.theory import implicit_bias as ib
 from simlab.theory import memory_correction as mc
 
@@ -151,14 +151,12 @@ ASINH_WIDTH = 10.0
 
 
 def _signed_decades(ax, top: float):
-    """Ticks 0, ±10², ±10³, … up to ``top`` on an asinh axis, labelled in one format (±10 is a
-    minor tick: its label would crowd the 0)."""
+    """Ticks 0, ±10², ±10³, … up to ``top`` on an asinh axis (±10 is an unlabelled minor tick:
+    its label would crowd the 0); labelled by the figure's tick format."""
     k = np.arange(2, max(int(np.ceil(np.log10(max(top, 100.0)))), 2) + 1)
     ticks = np.concatenate([-(10.0 ** k[::-1]), [0.0], 10.0 ** k])
     ax.yaxis.set_major_locator(FixedLocator(ticks))
     ax.yaxis.set_minor_locator(FixedLocator([-10.0, 10.0]))
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(
-        lambda v, _: "0" if v == 0 else ("−" if v < 0 else "") + decade_label(abs(v))))
     ax.yaxis.set_minor_formatter(NullFormatter())
 
 
@@ -195,9 +193,7 @@ def plot(ds: xr.Dataset, out):
         log_ticks(ax, "x")
         ax.invert_xaxis()
         ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(ScalarFormatter())
-        ax.yaxis.set_minor_formatter(NullFormatter())
-        ax.set_yticks([0.3, 0.5, 1.0, 2.0, 3.0])
+        value_ticks(ax, [0.3, 0.5, 1.0, 2.0, 3.0], axis="y")
         ax.axhline(th[up], color="k", ls="--", lw=1, label=f"sup r = {th[up]:.4f} (incr. above)")
         ax.axhline(th[lo], color="k", ls=":", lw=1, label=f"inf r = {th[lo]:.4f} (decr. below)")
         ax.set_xlabel("1 − β2")
@@ -218,6 +214,8 @@ def plot(ds: xr.Dataset, out):
     ax.set_ylabel("β maximising C_total")
     ax.set_title(f"recommended betas, N = {DATASET_SIZE}")
     ax.legend(fontsize=7, loc="center right", frameon=True, framealpha=0.9)
+    paper_title(fig, "cattaneo", "§3, Eq. 7 and Lemmas 3.4–3.5",
+                "C_total(β1, β2, λ), the sign of ∂C_total/∂β2 and the betas that maximise it")
     fig.tight_layout()
     return save_figure(fig, out, NAME)
 

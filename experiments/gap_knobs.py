@@ -35,7 +35,7 @@ import xarray as xr
 from experiments._harness import Experiment
 from experiments._peaks import bootstrap_median_interval
 from simlab import _checks, optim, problems, schedules, simulate
-from simlab.plotting import COLORS, log_ticks, plt, save_figure, style
+from simlab.plotting import COLORS, log_ticks, paper_title, plt, save_figure, style, value_ticks
 
 NAME = "gap_knobs"
 HESSIANS = ("homogeneous", "heterogeneous")
@@ -219,14 +219,15 @@ def plot(ds: xr.Dataset, out) -> list:
                 ax.fill_between(bs, sel.median_lo, sel.median_hi, color=color, alpha=0.15, lw=0)
             ax.set_xscale("log")
             log_ticks(ax, "y")
-            ax.set_xticks(bs)
-            ax.set_xticklabels([str(int(b)) for b in bs])
+            value_ticks(ax, bs)
             ax.axvline(9, color="k", lw=0.6, ls=":")
             ax.set(xlabel="batch size B (with replacement; n = 9 dotted)",
                    ylabel="final loss (median, 90 % CI)",
                    title=f"{h}, {'500 steps' if g == 'steps' else f'{TOKENS} samples'}")
     axes[0, 0].legend(fontsize=6.5, ncol=2)
-    fig.suptitle("Srećković et al. knobs on the 9-d toy: lr retuned per cell", fontsize=9)
+    paper_title(fig, "sreckovic", "§2.2–2.3, App. C, D, G.2",
+                "momentum, clipping and budgets against batch size on the 9-d toy (lr retuned per "
+                "cell)")
     return save_figure(fig, out, NAME)
 
 

@@ -36,7 +36,7 @@ from experiments._harness import Experiment
 from experiments._peaks import bootstrap_indices, percentile_interval
 from simlab import _checks, optim, problems, simulate
 from simlab.advise import advise
-from simlab.plotting import log_ticks, plt, save_figure, style
+from simlab.plotting import log_ticks, paper_title, plt, save_figure, style, value_ticks
 from simlab.theory import implicit_bias as ib
 from simlab.theory.noise_scale import two_batch_estimate
 
@@ -363,8 +363,7 @@ def plot(ds: xr.Dataset, out) -> list:
         ax.set_xscale("log")
         if metric == "best_test_loss":
             log_ticks(ax, "y")
-        ax.set_xticks(bs)
-        ax.set_xticklabels([str(int(b)) for b in bs])
+        value_ticks(ax, bs)
         for key, style_ in (("flip_batch_beta2", "C3"), ("flip_batch_beta1", "C1")):
             ax.axvline(ds.attrs[key], color=style_, lw=1, ls="--")
         ax.set(xlabel="batch size b (dashed: predicted β2 / β1 flips)",
@@ -393,8 +392,7 @@ def plot(ds: xr.Dataset, out) -> list:
         ax.axvline(ds.attrs["flip_batch_beta2" if name == "beta2_effect" else "flip_batch_beta1"],
                    color="C3", lw=1, ls="--", label="predicted flip")
         ax.set_xscale("log")
-        ax.set_xticks(bs)
-        ax.set_xticklabels([str(int(b)) for b in bs])
+        value_ticks(ax, bs)
         ax.set(xlabel="batch size b", ylabel="difference of medians (90 % CI)", title=title)
         ax.legend(fontsize=6.5)
     ax = axes[1, 2]
@@ -404,13 +402,13 @@ def plot(ds: xr.Dataset, out) -> list:
                     marker="os"[m_i], capsize=2, label=f"C_total vs −{metric.replace('_', ' ')}")
     ax.axhline(0, color="k", lw=0.7)
     ax.set_xscale("log")
-    ax.set_xticks(bs)
-    ax.set_xticklabels([str(int(b)) for b in bs])
+    value_ticks(ax, bs)
     ax.set(xlabel="batch size b", ylabel="Spearman ρ over (β1, β2) (90 % CI)",
            title=f"does higher C_total mean flatter / better? (lr {lr:g})", ylim=(-1.05, 1.05))
     ax.legend(fontsize=7)
-    fig.suptitle("Adam's implicit bias on a diagonal linear network (Cattaneo & Shigida 2026)",
-                 fontsize=10)
+    paper_title(fig, "cattaneo", "§3 (Eq. 7–8, Lemmas 3.4–3.7)",
+                "does Adam's implicit bias (C_total) mean flatter minima and a lower test loss? "
+                "A diagonal linear network")
     return save_figure(fig, out, NAME)
 
 

@@ -212,6 +212,7 @@ def _spearman(a, b) -> float:
 
 @_lm.default_style
 def plot(ds, out) -> list:
+    from simlab import plotting
     plt = _lm.pyplot()
     bs = ds.batch_size.values
     fig, ax = plt.subplots(1, 3, figsize=(14, 3.8))
@@ -238,11 +239,24 @@ def plot(ds, out) -> list:
                   title=f"toy: C_total with measured B_simple = {bsim:.1f}")
         ax[1].invert_xaxis()
         ax[1].legend(fontsize=7)
+    # colour: batch size; line style: (β1, β2) — one legend for each, not b × betas labels
+    from matplotlib.lines import Line2D
+    styles = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (8, 2))]
+    names = [str(n) for n in ds.betas.values]
     for i, b in enumerate(bs):
-        for k, name in enumerate(ds.betas.values):
-            ax[2].plot(ds.curve_step.sel(batch_size=b, betas=name) / ds.curve_step.sel(batch_size=b, betas=name).max(),
-                       ds.curve_val.sel(batch_size=b, betas=name), color=f"C{i}", alpha=0.4 + 0.12 * k, lw=1)
-    ax[2].set(xlabel="fraction of the run", ylabel="val loss", title="overfitting: val loss along the runs")
+        for k, name in enumerate(names):
+            step = ds.curve_step.sel(batch_size=b, betas=name)
+            ax[2].plot(step / step.max(), ds.curve_val.sel(batch_size=b, betas=name), color=f"C{i}",
+                       ls=styles[k % len(styles)], lw=1.1)
+    ax[2].set(xlabel="fraction of the run", ylabel="val loss (nats/byte)",
+              title="overfitting: val loss along the runs")
+    by_b = ax[2].legend(handles=[Line2D([], [], color=f"C{i}", label=f"b={b}") for i, b in enumerate(bs)],
+                        fontsize=7, loc="upper left")
+    ax[2].add_artist(by_b)
+    ax[2].legend(handles=[Line2D([], [], color="0.3", ls=styles[k % len(styles)], label=f"β1/β2 = {name}")
+                          for k, name in enumerate(names)], fontsize=7, loc="upper center")
+    plotting.paper_title(fig, "cattaneo", "Eq. 7–8 and Lemmas 3.4–3.5",
+                         "Adam's best betas at small and large batch in multi-epoch training of a byte-level LM")
     fig.tight_layout()
     return _lm.save_png(fig, out, NAME)
 

@@ -165,12 +165,13 @@ def headline(ds) -> str:
 
 @_lm.default_style
 def plot(ds, out) -> list:
+    from simlab import plotting
     plt = _lm.pyplot()
     n_lr = ds.sizes["lr0"]
     fig, ax = plt.subplots(1, 1 + n_lr, figsize=(4.6 * (1 + n_lr), 3.8))
     for k, c in zip(ds.kappa.values, ("C0", "C1", "C2")):
-        for mg, ls in (("bsi", "-"), ("adam", "--")):
-            ax[0].plot(ds.delta, ds.theorem_gap.sel(kappa=k, merged=mg), ls, marker="o", color=c,
+        for mg, ls, marker, mfc in (("bsi", "-", "o", None), ("adam", "--", "s", "white")):
+            ax[0].plot(ds.delta, ds.theorem_gap.sel(kappa=k, merged=mg), ls, marker=marker, mfc=mfc, color=c,
                        label=f"κ={k}, {'BSI-Adam' if mg == 'bsi' else 'standard Adam'}")
     d = ds.delta.values
     ref = float(ds.theorem_gap.sel(kappa=ds.kappa.values[0], merged="bsi")[0])
@@ -189,6 +190,8 @@ def plot(ds, out) -> list:
               title=f"η0 = {lr0:g}: solid BSI-Adam, dashed Adam √B")
         if j == 0:
             a.legend(fontsize=6, ncol=2)
+    plotting.paper_title(fig, "wang", "Theorem 1 and Fig. 1",
+                         "batch-size-invariant Adam (η ∝ B) against Adam (η ∝ √B) on a byte-level LM")
     fig.tight_layout()
     return _lm.save_png(fig, out, NAME)
 

@@ -152,33 +152,36 @@ def headline(ds: xr.Dataset) -> str:
 
 @_lm.default_style
 def plot(ds: xr.Dataset, out) -> list:
+    from simlab import plotting
     plt = _lm.pyplot()
     loss = ds.best_loss
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.8))
     bs = ds.batch_size.values
+    budgets = (("tokens", "-", "o", None), ("steps", "--", "s", "white"))   # solid ●, dashed ◻
     for o, c in (("sgd", "C0"), ("adam", "C3")):
-        for budget, ls in (("tokens", "-"), ("steps", "--")):
-            ax[0].plot(bs, loss.sel(optimizer=o, budget=budget), ls, color=c, marker="o",
+        for budget, ls, marker, mfc in budgets:
+            ax[0].plot(bs, loss.sel(optimizer=o, budget=budget), ls, color=c, marker=marker, mfc=mfc,
                        label=f"{o.upper() if o == 'sgd' else 'Adam'}, fixed {budget}")
     ax[0].set(xscale="log", xlabel="batch size B (windows)", ylabel="best final val loss (nats/byte)",
               title="LM: tuned per (optimizer, B)")
-    ax[0].set_xticks(bs, [str(b) for b in bs], minor=False)
-    ax[0].minorticks_off()
+    plotting.value_ticks(ax[0], bs)
     ax[0].legend(fontsize=8)
-    for budget, ls in (("tokens", "-"), ("steps", "--")):
-        ax[1].plot(bs, ds.gap.sel(budget=budget), ls, color="k", marker="o", label=f"LM gap, fixed {budget}")
+    for budget, ls, marker, mfc in budgets:
+        ax[1].plot(bs, ds.gap.sel(budget=budget), ls, color="k", marker=marker, mfc=mfc,
+                   label=f"LM gap, fixed {budget}")
     ax[1].set(xscale="log", xlabel="batch size B (LM: windows; toy: samples)",
               ylabel="LM: L_SGD − L_Adam (nats/byte)", title="the gap vs B: LM beside the toy")
     toy_b = ds.toy_batch_size.values
     ticks = sorted(set(bs) | set(toy_b))
-    ax[1].set_xticks(ticks, [str(b) for b in ticks])
-    ax[1].minorticks_off()
+    plotting.value_ticks(ax[1], ticks)
     twin = ax[1].twinx()
     twin.plot(toy_b, ds.toy_log10_ratio.values, ":", color="C2", marker="s", label="toy: log10(L_SGD/L_Adam)")
     twin.set_ylabel("toy: log10(L_SGD/L_Adam)", color="C2")
     h1, l1 = ax[1].get_legend_handles_labels()
     h2, l2 = twin.get_legend_handles_labels()
     ax[1].legend(h1 + h2, l1 + l2, fontsize=8, loc="best")
+    plotting.paper_title(fig, "sreckovic", "Fig. 1–2",
+                         "the SGD–Adam gap against batch size on a byte-level LM (fixed tokens, fixed steps)")
     fig.tight_layout()
     return _lm.save_png(fig, out, NAME)
 

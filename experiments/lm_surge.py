@@ -201,6 +201,7 @@ def headline(ds) -> str:
 
 @_lm.default_style
 def plot(ds, out) -> list:
+    from simlab import plotting
     plt = _lm.pyplot()
     bs = ds.batch_size.values
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -214,6 +215,7 @@ def plot(ds, out) -> list:
         ax[0].axvline(bsim, color="C2", lw=0.8, ls="--", label=f"B_simple = {bsim:.1f}")
     ax[0].set(xscale="log", yscale="log", xlabel="batch size B (windows)", ylabel="optimal lr (largest loss drop)",
               title=f"optimal Adam lr vs B ({ds.attrs['k']} steps from one checkpoint)")
+    plotting.value_ticks(ax[0], bs)
     ax[0].legend(fontsize=7, loc="lower right")
     mean = ds.loss_drop.mean("seed").sel(optimizer="adam_0.9_0.999")
     for i, b in enumerate(bs):
@@ -222,6 +224,8 @@ def plot(ds, out) -> list:
     lo = float(np.nanmax(mean.values))
     ax[1].set_ylim(-0.5 * abs(lo), 1.2 * abs(lo))
     ax[1].legend(fontsize=7, ncol=2)
+    plotting.paper_title(fig, "li", "Eq. 2 and the §5 protocol",
+                         "the optimal Adam learning rate against batch size on a byte-level LM")
     fig.tight_layout()
     return _lm.save_png(fig, out, NAME)
 

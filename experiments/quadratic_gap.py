@@ -258,7 +258,8 @@ def plot(ds: xr.Dataset, out_dir: Path) -> list[Path]:
             ax.set_xlabel("batch size B")
             ax.set_ylabel(f"final loss (step {int(sel['step'].values[-1])})")
             ax.set_title(f"{h} Hessian — {title}")
-            ax.set_xticks(bs if len(bs) <= 12 else ax.get_xticks())
+            if len(bs) <= 12:
+                plotting.value_ticks(ax, bs)
             if row == 0 and j == 0:
                 ax.legend(fontsize=7)
     loss = sel["loss"].transpose(*CELL_DIMS, "seed", "step")
@@ -281,10 +282,11 @@ def plot(ds: xr.Dataset, out_dir: Path) -> list[Path]:
                 ax.legend(fontsize=7)
     protocol = ("lrs tuned at homogeneous B=1, then fixed" if config["protocol"] == "paper"
                 else "lr retuned per (optimizer, Hessian, B)")
-    fig.suptitle(f"Adam–SGD batch-size gap on 9-d quadratics (Srećković et al. 2025, Fig. 17): "
-                 f"{protocol}\n{config['seeds']} seeds, sampling {config['sampling']}, "
-                 f"Hessian seed {config['hessian_seed']}; diverged runs excluded: "
-                 f"{int(n_div.sum())}", fontsize=9)
+    plotting.paper_title(fig, "sreckovic", "Fig. 17",
+                         f"the Adam–SGD batch-size gap on 9-d quadratics; {protocol}\n"
+                         f"{config['seeds']} seeds, sampling {config['sampling']}, Hessian seed "
+                         f"{config['hessian_seed']}; diverged runs excluded: {int(n_div.sum())}",
+                         fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.98))
     return plotting.save_figure(fig, out_dir, output_name(config["protocol"]))
 

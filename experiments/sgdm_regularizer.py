@@ -29,7 +29,7 @@ import xarray as xr
 
 from experiments._harness import Experiment
 from simlab import optim, problems, simulate
-from simlab.plotting import log_ticks, plt, save_figure, style
+from simlab.plotting import log_ticks, paper_title, plt, save_figure, style
 from simlab.theory import momentum_memory as mm
 
 NAME = "sgdm_regularizer"
@@ -255,6 +255,8 @@ def plot(ds, out):
     ax.set(xlabel="1/N (batch size 1)", ylabel="κ (mean drift / unit)",
            title="3. reshuffled mean drift; × = Eq 5 memory term β/(1+β)")
     ax.legend(fontsize=6.5)
+    paper_title(fig, "cattaneo", "§2.1 (Eq. 4–5, Theorem 2.3)",
+                "the noise regularizer of SGD with momentum, checked on exact twins")
     return save_figure(fig, out, NAME)
 
 

@@ -35,7 +35,8 @@ from experiments._harness import Experiment
 from experiments._peaks import (fit_curve, log_parabola_argmax, log_parabola_argmin,
                                 small_batch_slope)
 from simlab import optim, problems
-from simlab.plotting import COLORS, log_ticks, mark_all_diverged, plt, save_figure, style
+from simlab.plotting import (COLORS, log_ticks, mark_all_diverged, paper_title, plt, save_figure,
+                             style)
 from simlab.problems.sign_model import optimal_lr, sign_model
 from simlab.theory import surge
 from simlab.theory.noise_scale import noise_scale
@@ -499,8 +500,8 @@ def figure_theory(ds, out):
         ax.set_title(str(case), fontsize=8)
         ax.set_xlabel("batch size B")
     axes[0].set_ylabel("optimal lr ε_opt(B)")
-    fig.suptitle("Sign descent: exact optimal lr vs the paper's closed forms (one step)",
-                 fontsize=10)
+    paper_title(fig, "li", "Eq. 9–17 (Theorems 3–4)",
+                "the exact one-step optimal lr of sign descent against the paper's closed forms")
     fig.tight_layout(rect=(0, 0.1, 1, 0.95))
     _figure_legend(fig, axes, ncol=7)
     return save_figure(fig, out, f"{NAME}_theory")
@@ -535,7 +536,8 @@ def figure_simulated(ds, out):
         ax.set_title(LABELS[str(name)], fontsize=9)
         ax.set_xlabel("batch size B")
     axes[0].set_ylabel("lr minimising mean loss after k steps")
-    fig.suptitle("Simulated optimal lr vs batch size (coupled-H Gaussian quadratic)", fontsize=10)
+    paper_title(fig, "li", "the surge (Theorem 3, Eq. 13)",
+                "simulated optimal lr against batch size on a coupled-H Gaussian quadratic")
     fig.tight_layout(rect=(0, 0.12, 1, 0.95))
     _figure_legend(fig, axes, ncol=5)
     return save_figure(fig, out, f"{NAME}_simulated")
@@ -565,6 +567,7 @@ def figure_tradeoff(ds, out):
         ax.set_xlabel("examples E = B·S")
         ax.set_ylabel(f"steps S to mean loss ≤ {ds.attrs['target']:.3g}")
         ax.legend(fontsize=7)
+    paper_title(fig, "li", "Eq. 20–22", "steps against examples to reach a target loss, and B_noise")
     fig.tight_layout()
     return save_figure(fig, out, f"{NAME}_tradeoff")
 

@@ -47,7 +47,7 @@ from experiments._peaks import (bootstrap_indices, fit_curve, log_parabola_argma
                                 log_parabola_argmin, percentile_interval, small_batch_slope)
 from experiments.surge import exact_peak
 from simlab import optim, problems
-from simlab.plotting import COLORS, log_ticks, plt, save_figure, style
+from simlab.plotting import COLORS, log_ticks, paper_title, plt, save_figure, style
 from simlab.problems.sign_model import optimal_lr, sign_model
 from simlab.theory import surge
 from simlab.theory.noise_scale import noise_scale
@@ -434,8 +434,9 @@ def plot(ds: xr.Dataset, out) -> list:
     for ax in axes.ravel():
         for h_, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h_)
-    fig.suptitle("Optimal lr after k steps from a shared checkpoint (Li et al. protocol); "
-                 "shaded spans: 90 % CI of the peak", fontsize=9)
+    paper_title(fig, "li", "§3.1 protocol (Eq. 14, Eq. 22)",
+                "optimal lr after k steps from a shared checkpoint:\ndoes its peak sit at B_noise? "
+                "(shaded spans: 90 % CI of the peak)", fontsize=9)
     fig.tight_layout(rect=(0, 0.07, 1, 0.96))
     fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=5, fontsize=7)
     return save_figure(fig, out, NAME)

@@ -1,29 +1,41 @@
 """Shared figure style, statistics bands in log space, theory overlays and atomic figure saving.
 
-Figures are written at ``DPI`` (≥ 120) as PNG and PDF, atomically and with mode 0644. Log axes use
-``log_ticks``: one tick format everywhere (10⁻³, 10⁰, 10⁶ — never "1e+06" beside "1e4"). A cell
-whose runs all diverged has no band to draw; ``mark_all_diverged`` puts a marker at the top of the
-axes instead, so an optimizer never silently vanishes from a panel.
+Figures are written at ``DPI`` (≥ 120) as PNG and PDF, atomically and with mode 0644. Every figure
+follows three rules, applied or checked by ``save_figure`` (``figure_problems`` lists breaches):
+
+* its title names the paper and the figure or claim it reproduces (``paper_title``:
+  "Srećković et al. 2025, Fig. 17: …");
+* one tick format (``tick_format``, ``Ticks``): log-scale ticks as plain numbers when all of the
+  figure's lie in [10⁻³, 10⁴], else as powers of ten (10⁻³, 2·10⁵) on every log axis — never
+  "1e+06" beside "1e4", or "10" beside "10¹"; data-valued ticks (``value_ticks``) stay plain;
+* an axes with ``LEGEND_FROM`` series or more has a legend: its own, the figure's, or another
+  panel's that shows every one of its labels.
+
+A cell whose runs all diverged has no band to draw; ``mark_all_diverged`` puts a marker at the top
+of the axes instead, so an optimizer never silently vanishes from a panel.
 
 Losses here span many decades and occasionally blow up, so bands are computed in log space:
 ``log_mean_band`` gives exp(mean log L ± 2 std log L) (a geometric mean with a 2σ band), and
 ``median_iqr`` the median with its 25–75 % quantiles (what the reference notebook plots).
 Non-finite values (diverged runs) are excluded and should be counted separately by the caller.
+
+Importing this module leaves matplotlib's backend alone (a notebook keeps its inline figures);
+the experiments' command lines select Agg, since they only write files.
 """
 from __future__ import annotations
 
 import io
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib.ticker import (FixedFormatter, FixedLocator, Formatter, LogLocator, NullFormatter,
+                               NullLocator)
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator  # noqa: E402
-
-from .cache import write_atomic  # noqa: E402
+from .cache import write_atomic
 
 DPI = 130
 
@@ -32,10 +44,32 @@ COLORS = {"sgd": "#1f77b4", "sgd_momentum": "#1f77b4", "adam": "#d62728", "signu
           "clipped_momentum": "#8c564b", "theory": "#000000"}
 
 
+#: The papers the figures reproduce, by short key (``paper_title``).
+PAPERS = {"sreckovic": "Srećković et al. 2025", "li": "Li et al. 2024",
+          "cattaneo": "Cattaneo & Shigida 2026", "wang": "Wang & Aitchison"}
+
+#: An axes with this many series or more needs a legend.
+LEGEND_FROM = 4
+
+
+class FigureContractWarning(UserWarning):
+    """A figure breaks one of the rules in this module's docstring (the tests make it an error)."""
+
+
 def style():
+    """simlab's figure style (rcParams): light grid, no top/right spines, frameless legends with
+    handles long enough to tell a dashed line from a solid one."""
     plt.rcParams.update({"figure.dpi": DPI, "savefig.dpi": DPI, "axes.grid": True, "grid.alpha": 0.3,
                          "axes.spines.top": False, "axes.spines.right": False,
-                         "legend.frameon": False, "font.size": 9})
+                         "legend.frameon": False, "legend.handlelength": 3.2, "font.size": 9})
+
+
+def paper_title(fig, paper: str, reproduces: str, subject: str, fontsize: float = 10, **kw):
+    """Title ``fig`` "<paper>, <reproduces>: <subject>" (e.g. "Srećković et al. 2025, Fig. 17:
+    the Adam–SGD gap on 9-d quadratics"); ``paper`` is a key of ``PAPERS``."""
+    if paper not in PAPERS:
+        raise ValueError(f"paper={paper!r} is not one of {sorted(PAPERS)}")
+    return fig.suptitle(f"{PAPERS[paper]}, {reproduces}: {subject}", fontsize=fontsize, **kw)
 
 
 def _finite_log(values, axis):
@@ -82,6 +116,13 @@ def band(ax, x, center, lower, upper, color=None, label=None, **kw):
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+MINUS = "\u2212"
+
+#: A figure writes its log-scale ticks as plain numbers when every one lies in this range.
+PLAIN_RANGE = (1e-3, 1e4)
+
+#: Scales whose ticks are decades (0 and negative decades too, for symlog/asinh).
+LOG_SCALES = ("log", "symlog", "asinh")
 
 
 def decade_label(value: float, _pos=None) -> str:
@@ -94,57 +135,144 @@ def decade_label(value: float, _pos=None) -> str:
     return "10" + str(int(round(k))).translate(_SUPERSCRIPT)
 
 
-class LogLabels(FuncFormatter):
-    """Tick labels of a log axis in one format per axis: plain numbers (0.05, 2, 500) when every
-    labelled tick lies in [0.01, 10⁴], else powers of ten (10⁻³, 2·10⁵). Decades are always
-    labelled; on a ``minor`` formatter, 2·10ᵏ and 5·10ᵏ are labelled when the view spans less
-    than two decades (so a narrow axis is never left without numbers)."""
+def power_label(value: float) -> str:
+    """``value`` as m·10ᵏ in plain text ('10⁻³', '2·10⁵', '−5·10⁻²', '0')."""
+    if value == 0:
+        return "0"
+    sign = MINUS if value < 0 else ""
+    a = abs(float(value))
+    k = int(np.floor(np.log10(a) + 1e-9))
+    m = float(f"{a / 10.0 ** k:.3g}")
+    if m >= 10:
+        m, k = m / 10, k + 1
+    power = "10" + str(k).translate(_SUPERSCRIPT)
+    return sign + (power if m == 1 else f"{m:g}·{power}")
 
-    def __init__(self, minor: bool = False):
+
+def plain_label(value: float, decimals: int | None = None) -> str:
+    """``value`` as a decimal without exponent ('0.001', '2500', '−0.25'); ``decimals`` fixed
+    when given, else as few as the value needs (6 significant digits at most)."""
+    if decimals is None:
+        text = np.format_float_positional(float(value), precision=6, unique=True,
+                                          fractional=False, trim="-")
+    else:
+        text = f"{value:.{decimals}f}"
+    text = text.lstrip("-") if float(text) == 0 else text
+    return text.replace("-", MINUS)
+
+
+def _in_plain_range(values) -> bool:
+    a = np.abs(np.asarray([v for v in values if np.isfinite(v) and v != 0], float))
+    lo, hi = PLAIN_RANGE
+    return bool(np.all((a >= lo * (1 - 1e-9)) & (a <= hi * (1 + 1e-9))))
+
+
+class Ticks(Formatter):
+    """The one tick format of simlab's figures, decided per figure by ``tick_format``.
+
+    * Log-scale axes (log, symlog, asinh): every major tick labelled, as plain numbers (0.01, 5,
+      1000) when all log-scale ticks of the figure lie in ``PLAIN_RANGE``, else as powers of ten
+      (10⁻³, 2·10⁵) on every log-scale axis of the figure (``powers``). A ``minor`` formatter labels
+      2·10ᵏ and 5·10ᵏ when a log axis spans less than two decades, so it never lacks numbers.
+    * Linear axes: decimals with one number of decimals per axis (0.00, 0.25, 0.50), never an
+      offset or 'e' notation; an axis whose ticks leave ``PLAIN_RANGE`` uses m·10ᵏ.
+
+    Ticks placed at data values with ``value_ticks`` (the batch sizes of a sweep) keep their
+    plain labels."""
+
+    def __init__(self, powers: bool = False, minor: bool = False):
+        self.powers = powers
         self.minor = minor
-        super().__init__(self._label)
+        self._tick_values = []
 
-    def _view(self):
-        if self.axis is None:
-            return 1e-300, 1e300
-        lo, hi = sorted(self.axis.get_view_interval())
-        return max(lo, 1e-300), max(hi, 1e-300)
+    def set_locs(self, locs):
+        self._tick_values = [float(v) for v in locs]
 
-    def _labelled(self, value) -> bool:
-        k = np.floor(np.log10(value) + 1e-9)
-        m = value / 10.0 ** k
-        if abs(m - 1) < 1e-6:
-            return not self.minor
-        lo, hi = self._view()
-        return self.minor and np.log10(hi / lo) < 2 and any(abs(m - w) < 1e-6 * w for w in (2, 5))
+    def _scale(self) -> str:
+        return self.axis.get_scale() if self.axis is not None else "linear"
 
-    def _plain(self) -> bool:
-        lo, hi = self._view()
-        k_lo, k_hi = np.ceil(np.log10(lo) - 1e-9), np.floor(np.log10(hi) + 1e-9)
-        span_lo = 10.0 ** k_lo if k_lo <= k_hi else lo
-        span_hi = 10.0 ** k_hi if k_lo <= k_hi else hi
-        return span_lo >= 1e-2 * (1 - 1e-9) and span_hi <= 1e4 * (1 + 1e-9)
-
-    def _label(self, value, _pos=None):
-        if value <= 0 or not np.isfinite(value) or not self._labelled(value):
+    def __call__(self, value, pos=None):
+        if not np.isfinite(value):
             return ""
-        if self._plain():
-            return f"{value:g}"
-        k = int(np.floor(np.log10(value) + 1e-9))
-        m = round(value / 10.0 ** k)
-        return decade_label(10.0 ** k) if m == 1 else f"{m}·{decade_label(10.0 ** k)}"
+        if self._scale() in LOG_SCALES:
+            return self._log_label(float(value))
+        return "" if self.minor else self._linear_label(float(value))
+
+    def _log_label(self, value: float) -> str:
+        if self.minor:
+            if self._scale() != "log" or value <= 0:
+                return ""
+            lo, hi = sorted(self.axis.get_view_interval())
+            k = np.floor(np.log10(value) + 1e-9)
+            m = value / 10.0 ** k
+            narrow = lo > 0 and np.log10(hi / lo) < 2
+            if not (narrow and any(abs(m - w) < 1e-6 * w for w in (2, 5))):
+                return ""
+        return power_label(value) if self.powers else plain_label(value)
+
+    def _linear_label(self, value: float) -> str:
+        locs = [v for v in self._tick_values if np.isfinite(v)] or [value]
+        if not _in_plain_range(locs):
+            return power_label(value)
+        for decimals in range(7):
+            if all(abs(round(v, decimals) - v) <= 1e-9 * max(1.0, abs(v)) for v in locs):
+                break
+        return plain_label(value, decimals)
+
+
+def _labelled_values(axis) -> list[float]:
+    lo, hi = sorted(axis.get_view_interval())
+    tol = 1e-9 * max(abs(lo), abs(hi), 1e-300)
+    return [float(v) for v in axis.get_majorticklocs() if lo - tol <= v <= hi + tol]
+
+
+def _numeric_axes(fig):
+    """Every x/y axis of ``fig`` whose labels are numbers drawn by a formatter (not the fixed
+    labels of ``value_ticks`` or hidden ones)."""
+    seen = []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if not isinstance(axis.get_major_formatter(), (FixedFormatter, NullFormatter)):
+                seen.append(axis)
+    return seen
+
+
+def tick_format(fig) -> bool:
+    """Give every numeric axis of ``fig`` the ``Ticks`` format; powers of ten on the log-scale
+    axes iff a log-scale tick of the figure lies outside ``PLAIN_RANGE``. Returns ``powers``.
+    ``save_figure`` calls it, so every figure follows the rule."""
+    axes = _numeric_axes(fig)
+    powers = any(not _in_plain_range(_labelled_values(axis)) for axis in axes
+                 if axis.get_scale() in LOG_SCALES)
+    for axis in axes:
+        axis.set_major_formatter(Ticks(powers))
+        if axis.get_scale() in LOG_SCALES and not isinstance(axis.get_minor_formatter(),
+                                                              NullFormatter):
+            axis.set_minor_formatter(Ticks(powers, minor=True))
+    return powers
+
+
+def value_ticks(ax, values, axis: str = "x") -> None:
+    """Ticks at the data ``values`` (e.g. the batch sizes of a sweep), labelled plainly ('1',
+    '9', '81', '0.3') whatever the figure's log notation, and no minor ticks on that axis."""
+    values = [float(v) for v in values]
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(FixedLocator(values))
+    target.set_major_formatter(FixedFormatter([plain_label(v) for v in values]))
+    target.set_minor_locator(NullLocator())
 
 
 def log_ticks(ax, axis: str = "y", numticks: int = 8) -> None:
-    """A log ``axis`` ('x', 'y' or 'both') labelled by ``LogLabels`` (one format per axis)."""
+    """A log ``axis`` ('x', 'y' or 'both') with a tick at every decade and minor ticks between
+    (labels: ``Ticks``, decided for the whole figure when it is saved)."""
     for name in ("x", "y") if axis == "both" else (axis,):
         getattr(ax, f"set_{name}scale")("log")
         target = ax.xaxis if name == "x" else ax.yaxis
         target.set_major_locator(LogLocator(base=10, numticks=numticks))
-        target.set_major_formatter(LogLabels())
+        target.set_major_formatter(Ticks())
         target.set_minor_locator(LogLocator(base=10, subs=np.arange(2.0, 10.0),
                                             numticks=numticks * 10))
-        target.set_minor_formatter(LogLabels(minor=True))
+        target.set_minor_formatter(Ticks(minor=True))
 
 
 def mark_all_diverged(ax, x, center, all_diverged, color=None, label="all runs diverged"):
@@ -172,9 +300,74 @@ def _png_bytes(fig, dpi: int) -> bytes:
     return out.getvalue()
 
 
+def _series(ax) -> list[str]:
+    """The labels of the data series drawn in ``ax`` ('' when unlabelled): lines of ≥ 2 points in
+    data coordinates (not error-bar parts, not axhline/axvline markers) and error-bar containers."""
+    from matplotlib.container import ErrorbarContainer
+    labels = [ln.get_label() for ln in ax.get_lines() if ln.get_label() != "_nolegend_"
+              and np.size(ln.get_xdata()) > 1 and ln.get_visible()
+              and ln.get_transform() == ax.transData]
+    labels += [c.get_label() for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    return ["" if label is None or label.startswith("_") else label for label in labels]
+
+
+def _legend_labels(fig) -> set[str]:
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    return {t.get_text() for legend in legends for t in legend.get_texts()}
+
+
+_E_NOTATION = re.compile(r"\d[eE][+\-\u2212]?\d|\$|×")
+
+
+def figure_problems(fig) -> list[str]:
+    """The ways ``fig`` breaks the rules of this module (empty when it follows them): a title
+    that names none of ``PAPERS``, an axes of ``LEGEND_FROM`` series or more that no legend
+    explains,
+    a numeric axis outside the ``Ticks`` format or two notations in one figure, 'e' notation."""
+    problems = []
+    title = fig.get_suptitle() or " / ".join(ax.get_title() for ax in fig.axes if ax.get_title())
+    if not any(name in title for name in PAPERS.values()):
+        problems.append(f"title {title!r} names none of the papers {list(PAPERS.values())}")
+    shown = _legend_labels(fig)
+    for ax in fig.axes:
+        labels = _series(ax)
+        explained = ax.get_legend() is not None or fig.legends or all(
+            label and label in shown for label in labels)
+        if len(labels) >= LEGEND_FROM and not explained:
+            problems.append(f"axes {ax.get_title()!r}: {len(labels)} series and no legend")
+    notations = set()
+    for axis in _numeric_axes(fig):
+        formatter = axis.get_major_formatter()
+        if not isinstance(formatter, Ticks):
+            problems.append(f"axes {axis.axes.get_title()!r}: {axis.axis_name} ticks by "
+                            f"{type(formatter).__name__}, not plotting.Ticks")
+        elif axis.get_scale() in LOG_SCALES:
+            notations.add(formatter.powers)
+    if len(notations) > 1:
+        problems.append("log axes in both plain and power-of-ten notation")
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            locs = _labelled_values(axis)
+            labels = axis.get_major_formatter().format_ticks(locs) if locs else []
+            bad = [t for t in labels if _E_NOTATION.search(t)]
+            if bad:
+                problems.append(f"axes {ax.get_title()!r}: {axis.axis_name} labels {bad}")
+    return problems
+
+
+def finish(fig) -> None:
+    """Apply the tick rule (``tick_format``) and warn (``FigureContractWarning``) about any rule
+    that ``fig`` breaks; ``save_figure`` calls it before writing."""
+    tick_format(fig)
+    problems = figure_problems(fig)
+    if problems:
+        warnings.warn("; ".join(problems), FigureContractWarning, stacklevel=3)
+
+
 def save_figure(fig, out_dir, name: str, dpi: int = DPI) -> list[Path]:
-    """Write ``name.png`` and ``name.pdf`` into ``out_dir`` atomically (mode 0644) at ``dpi``;
-    returns the paths."""
+    """Write ``name.png`` and ``name.pdf`` into ``out_dir`` atomically (mode 0644) at ``dpi``,
+    after ``finish`` (one tick format, the rules checked); returns the paths."""
+    finish(fig)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pdf = io.BytesIO()
