@@ -152,7 +152,8 @@ class Experiment:
             cells = Cells(store=store, executor=chosen, reuse=not args.no_cache,
                           progress=progress, label=self.name)
             ds = self.compute(config, cells)
-        ds.attrs.update({"experiment": self.name, "config": json.dumps(config, sort_keys=True)})
+        ds.attrs.update({"experiment": self.name, "stem": stem, "quick": int(bool(args.quick)),
+                         "config": json.dumps(config, sort_keys=True)})
         path, _ = save_dataset(ds, args.out / f"{stem}.nc",
                                key=config_key({"experiment": self.name, "config": config,
                                                "cells": sorted(cells.stats.computed
