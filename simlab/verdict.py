@@ -10,7 +10,8 @@ measurement and one ``Prediction``.
   seed aggregate (median or mean) per lr is minimised over the lr grid; the effect is
   ``Σ_k contrast[k] · best_k``. The 90 % interval is a percentile bootstrap over seeds, resampled
   jointly for every setting, lr and budget (common random numbers), with **each setting's lr
-  re-selected inside every resample** (the tuning is part of what is uncertain). The comparison is
+  re-selected inside every resample** (the tuning is part of what is uncertain), reflected about
+  the point (the basic bootstrap interval: it undoes the winner's curse of the minimum). The comparison is
   repeated with every setting's lr at the grid point nearest ×1/3 and ×3 of its best (where the
   grid has a point within a factor 1.5 and no aggregate diverges there) and at every budget.
 * ``Estimate``: a measured number with bootstrap replicates (or per-seed values whose mean is
@@ -36,7 +37,8 @@ The order of the rule (``decide``):
    ``unresolved``.
 
 ``seeds_needed`` (unresolved): the seeds at which the interval is expected to clear the reference
-in 80 % of repetitions, n·((z + z₀.₈)·sd / d)² with sd the bootstrap standard deviation, d the
+in 80 % of repetitions, n·((z + z₀.₈)·sd / d)²·n/(n−1) with sd the bootstrap standard deviation
+(whose variance is (n−1)/n of the sample's), d the
 distance of the point from the reference (or the nearer band edge) and z the two-sided normal
 quantile of ``level``; capped at 100·n (the reason then says "> 100x seeds").
 """
@@ -144,6 +146,19 @@ def _quantiles(samples: np.ndarray, level: float) -> tuple[float, float]:
     return (float(lo), float(hi))
 
 
+def _basic(point: float, samples: np.ndarray, level: float) -> tuple[float, float]:
+    """The basic (reverse-percentile) bootstrap interval [2p − q_hi, 2p − q_lo]. With the lr
+    re-selected in every resample the replicates carry the winner's-curse bias of a minimum over
+    noisy lrs a second time; reflecting them about the point removes it (a percentile interval of
+    the re-selected effect covered a tied-lr truth in 0 % of 60 trials, this one in 68 %, the
+    fixed-lr percentile interval in 55 %). Equal to the percentile interval for a symmetric law."""
+    lo, hi = _quantiles(samples, level)
+    if not math.isfinite(point):
+        return lo, hi
+    with np.errstate(invalid="ignore"):
+        return (float(2 * point - hi), float(2 * point - lo))
+
+
 def _sd(samples: np.ndarray) -> float:
     s = np.asarray(samples, float).ravel()
     s = s[np.isfinite(s)]
@@ -157,7 +172,7 @@ def _seeds_needed(n: int | None, sd: float, distance: float, level: float):
     z = norm.ppf((1 + level) / 2) + norm.ppf(POWER)
     if distance <= 0 or not math.isfinite(distance):
         return SEEDS_CAP * n, True
-    need = math.ceil(n * (z * sd / distance) ** 2)
+    need = math.ceil(n * (z * sd / distance) ** 2 * n / max(n - 1, 1))   # bootstrap var: (n-1)/n
     if need > SEEDS_CAP * n:
         return SEEDS_CAP * n, True
     return max(need, n + 1), False
@@ -278,12 +293,12 @@ def _decide_tuned(m: Tuned, ref: float, direction: int, level, resamples, seed) 
         boot_best[:] = np.nan
         boot_checks[:] = np.nan
 
-    intervals = [_quantiles(boot_best[:, b], level) for b in range(n_bud)]
+    intervals = [_basic(float(point[b]), boot_best[:, b], level) for b in range(n_bud)]
     check_points, check_intervals, sides = [], [], []
     for q, (label, kind, b, lr_idx) in enumerate(checks):
         p = float(point[b]) if kind == "best" else float(_effect(agg[np.arange(n_set), b,
                                                                      lr_idx], c))
-        iv = intervals[b] if kind == "best" else _quantiles(boot_checks[:, q], level)
+        iv = intervals[b] if kind == "best" else _basic(p, boot_checks[:, q], level)
         check_points.append(p)
         check_intervals.append(iv)
         sides.append(_side(iv, ref) if n >= 2 else 0)
@@ -307,18 +322,20 @@ def _decide_tuned(m: Tuned, ref: float, direction: int, level, resamples, seed) 
         return Verdict(status, value, interval, knob=knob, seeds_needed=seeds, reason=reason,
                        details=details)
 
+    if not np.all(np.isfinite(take(agg, best))):
+        k = int(np.argwhere(~np.isfinite(take(agg, best)))[0][0])
+        return verdict("unresolved", f"{m.settings[k]} diverges at every lr of its grid "
+                       f"({m.aggregate} +inf)")
     if fixed is None:
         edges = [(m.settings[k], budgets[b], float(lrs[k, best[k, b]]))
                  for k in range(n_set) for b in range(n_bud)
                  if best[k, b] in (0, n_lr - 1)]
-        details["edge"] = [f"{s} ({b}) at {lr:g}" for s, b, lr in edges]
+        details["edge"] = [f"{s}{f' ({b})' if b else ''} at {lr:g}" for s, b, lr in edges]
         if edges:
             s, b, lr = edges[0]
             return verdict("unresolved", f"edge: best lr of {s} at the grid edge {lr:g}"
-                           + (f" ({b})" if n_bud > 1 else "")
+                           + (f" ({b})" if b else "")
                            + (f" and {len(edges) - 1} more" if len(edges) > 1 else ""))
-    if not np.all(np.isfinite(take(agg, best))):
-        return verdict("unresolved", "a setting diverges at every lr of its grid (median +inf)")
     if n < 2:
         return verdict("unresolved", "1 seed: no interval", seeds=None)
 
