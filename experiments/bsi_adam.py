@@ -211,7 +211,7 @@ def resolve(args) -> dict:
             "factors": [1, 2, 4, 8, 16, 32],
             "base_lrs": [0.01, 0.1, 1.0] if quick else [0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
             "samples": 128 * (40 if quick else 300), "seeds": args.seeds, "microbatch": 4,
-            "records": 40, "problem": practice_problem().config(), "regimes": REGIMES,
+            "records": 20, "problem": practice_problem().config(), "regimes": REGIMES,
             "backend": args.backend}
 
 
