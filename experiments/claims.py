@@ -137,7 +137,7 @@ WANG = (
           prediction=Prediction("below", threshold=0.1),
           protocol="10-d NQM, C = 10³H (E²/Var ≤ 0.031 at w0), B = 4 … 128; spread < 10 %",
           paper_value="trajectories \"almost exactly overlap\" (figures)"),
-    Claim(id="wang.s1.sqrt-scaling-fails-high-snr", paper="wang_aitchison", where="§1, §5 (Fig. 3)",
+    Claim(id="wang.s1.sqrt-scaling-not-invariant-high-snr", paper="wang_aitchison", where="§1, §5 (Fig. 3)",
           statement="Standard Adam with η ∝ √B is not batch-size invariant where Var[g] does not "
                     "dominate E[g]² (near initialization, large B).",
           assumptions="E[g]² comparable to Var[g_B]",

@@ -94,7 +94,8 @@ def _num(x) -> str:
 
 def format_value(v: Verdict) -> str:
     text = _num(v.value)
-    if v.interval is not None and text != "–":
+    if v.interval is not None and text != "–" and not all(
+            isinstance(x, float) and math.isnan(x) for x in v.interval):
         text += f" [{_num(v.interval[0])}, {_num(v.interval[1])}]"
     return text
 
@@ -237,8 +238,33 @@ def block_claims(recs: list[dict]) -> str:
     return "\n".join(lines)
 
 
-#: README blocks this command generates: name → function(records) -> markdown.
+def block_experiment(recs: list[dict], experiment: str) -> str:
+    """The README block ``verdicts:<experiment>``: one line per claim measured by it."""
+    rows = [r for r in recs if r["experiment"] == experiment]
+    if not rows:
+        raise ValueError(f"README block 'verdicts:{experiment}' names no experiment with claims")
+    out = []
+    for r in rows:
+        v = Verdict(r["status"], _float(r["value"]),
+                    None if r["interval"] is None else tuple(map(_float, r["interval"])),
+                    r["knob"], r["seeds_needed"], r["reason"])
+        out.append(f"- {r['where']} (`{r['id']}`): **{format_status(v)}** — {format_value(v)}"
+                   + (f" ({r['protocol']})" if r["protocol"] else ""))
+    return "\n".join(out)
+
+
+#: README blocks this command generates: name → function(records) -> markdown; a block
+#: ``verdicts:<experiment>`` lists that experiment's claims (``block_experiment``).
 BLOCKS = {"claims": block_claims}
+
+
+def _generator(name: str):
+    if name in BLOCKS:
+        return BLOCKS[name]
+    if name.startswith("verdicts:"):
+        return lambda recs: block_experiment(recs, name.split(":", 1)[1])
+    raise ValueError(f"README block {name!r} has no generator in experiments.verdicts.BLOCKS "
+                     f"(known: {', '.join(BLOCKS)}, verdicts:<experiment>)")
 
 
 def _blocks(text: str):
@@ -262,10 +288,7 @@ def render_readme(text: str, recs: list[dict]) -> str:
     """``text`` with every generated block rewritten (a block with no generator: ValueError)."""
     out, last = [], 0
     for name, start, end in _blocks(text):
-        if name not in BLOCKS:
-            raise ValueError(f"README block {name!r} has no generator in experiments.verdicts."
-                             f"BLOCKS (known: {', '.join(BLOCKS)})")
-        out += [text[last:start], "\n", BLOCKS[name](recs), "\n"]
+        out += [text[last:start], "\n", _generator(name)(recs), "\n"]
         last = end
     out.append(text[last:])
     return "".join(out)
@@ -336,6 +359,7 @@ def write(root: Path = ROOT, recs: list[dict] | None = None) -> list[dict]:
     root = Path(root)
     recs = records(root) if recs is None else recs
     (root / JSON).parent.mkdir(parents=True, exist_ok=True)
+    (root / DOC).parent.mkdir(parents=True, exist_ok=True)
     write_atomic(root / DOC, render_markdown(recs).encode())
     write_atomic(root / JSON, render_json(recs).encode())
     readme = root / README

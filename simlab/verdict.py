@@ -20,8 +20,8 @@ measurement and one ``Prediction``.
 
 The order of the rule (``decide``):
 
-1. ``outside`` given (the violated assumption) → ``outside``; the measurement is still summarised.
-2. ``quick=True`` → ``smoke``: never holds or fails.
+1. ``quick=True`` → ``smoke``: a smoke run never prints a verdict, not even ``outside``.
+2. ``outside`` given (the violated assumption) → ``outside``; the measurement is still summarised.
 3. ``Tuned``: a best lr on the edge of its grid → ``unresolved`` ("edge: …"). Two checks (best lr,
    ×1/3, ×3, each budget) whose intervals exclude the reference on opposite sides → ``depends``
    (knob "lr", "budget" or "lr, budget"). The interval at the best lr contains the reference at
@@ -491,11 +491,12 @@ def decide(measurement, prediction: Prediction, *, quick: bool = False, outside:
     else:
         raise ValueError(f"measurement={type(measurement).__name__} is not a Tuned, Estimate or "
                          "Exact")
+    if quick:
+        return Verdict("smoke", v.value, v.interval, reason="--quick run: a smoke test, no verdict",
+                       details={**v.details, "inside_status": v.status,
+                                **({"outside": outside} if outside else {})})
     if outside is not None:
         return Verdict("outside", v.value, v.interval, reason=outside,
                        details={**v.details, "inside_status": v.status,
                                 "inside_reason": v.reason})
-    if quick:
-        return Verdict("smoke", v.value, v.interval, reason="--quick run: a smoke test, no verdict",
-                       details={**v.details, "inside_status": v.status})
     return v

@@ -173,10 +173,11 @@ def test_quick_is_smoke_and_outside_is_outside(measurement):
     smoke = decide(measurement, pred, quick=True, resamples=200)
     assert smoke.status == "smoke" and smoke.value == pytest.approx(
         decide(measurement, pred, resamples=200).value)
-    out = decide(measurement, pred, outside="not trained past the bigram level", quick=True,
-                 resamples=200)
+    out = decide(measurement, pred, outside="not trained past the bigram level", resamples=200)
     assert out.status == "outside" and out.reason == "not trained past the bigram level"
     assert out.details["inside_status"] == "holds"
+    assert decide(measurement, pred, outside="not trained past the bigram level", quick=True,
+                  resamples=200).status == "smoke"
 
 
 # -- Estimate and Exact ---------------------------------------------------------------------------------
