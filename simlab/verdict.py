@@ -407,6 +407,7 @@ def _decide_estimate(m: Estimate, p: Prediction, rd, level, resamples, seed) -> 
                        details=details)
 
     if (n is not None and n < 2) or np.isfinite(s).sum() < 2:
+        interval = None
         return verdict("unresolved", f"{n if n is not None else np.isfinite(s).sum()} seed(s): "
                        "no interval")
     if not all(math.isfinite(x) for x in interval):

@@ -154,3 +154,55 @@ def test_reports_print_verdicts_only_through_decide(bsi_quick):
     assert all(": smoke:" in line for line in lines)
     import re
     assert not re.search(r"AGREES|DISAGREES|: (holds|fails|depends|unresolved|outside)\b", text)
+
+
+def test_redraw_reproduces_the_stamped_figure(repo):
+    from experiments import all as run_all
+    from simlab.plotting import figure_stamp
+    png = repo / "figures" / "bsi_adam.png"
+    drawn = png.read_bytes()
+    png.unlink()
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert run_all.redraw(results=repo / "results", out=repo / "figures") == 0
+    assert png.read_bytes() == drawn
+    stem, checksum = figure_stamp(png)
+    assert stem == "bsi_adam" and checksum == load_dataset(repo / "results" / "bsi_adam.nc").attrs[
+        "checksum"]
+
+
+def test_toy_numbers_come_from_results(repo, tmp_path):
+    from experiments import _toy, bsi_adam
+    toy = _toy.bsi_adam(repo / "results")
+    ds = load_dataset(repo / "results" / "bsi_adam.nc")
+    assert toy["theorem_slopes"][0] == pytest.approx(float(ds.theorem_slope.sel(pair="1-4:bsi")))
+    assert toy["spread_adam"] == pytest.approx(
+        bsi_adam.measure_spread(ds, "adam", "high_snr", toy["lr0"]).value)
+    missing = _toy.bsi_adam(tmp_path)
+    assert np.isnan(missing["spread_bsi"]) and missing["source"].endswith("not available")
+    assert np.isnan(_toy.quadratic_gap(tmp_path)["log10_ratio"]).all()
+
+
+def test_float32_casts_only_what_is_asked():
+    import xarray as xr
+
+    from simlab.cache import float32
+    ds = xr.Dataset({"a": ("x", np.arange(3.0)), "b": ("x", np.arange(3.0)),
+                     "i": ("x", np.arange(3))}, coords={"x": np.arange(3.0)})
+    out = float32(ds, ["a"])
+    assert out.a.dtype == np.float32 and out.b.dtype == np.float64 and out.x.dtype == np.float64
+    assert float32(ds).b.dtype == np.float32 and float32(ds).i.dtype == ds.i.dtype
+    with pytest.raises(ValueError, match="names"):
+        float32(ds, ["zz"])
+
+
+@pytest.mark.parametrize("tokens,h1,h2", [
+    (np.frombuffer(b"ab" * 500, np.uint8), np.log(2), 0.0),         # b follows a, a follows b
+    (np.frombuffer(b"aaaa", np.uint8), 0.0, 0.0),
+    (np.random.default_rng(0).integers(0, 4, 200_000).astype(np.uint8), np.log(4), np.log(4)),
+])
+def test_ngram_entropies(tokens, h1, h2):
+    from simlab.lm.data import ngram_entropies
+    got1, got2 = ngram_entropies(tokens)
+    assert got1 == pytest.approx(h1, abs=1e-3) and got2 == pytest.approx(h2, abs=1e-3)
+    with pytest.raises(ValueError, match="tokens"):
+        ngram_entropies(np.zeros((2, 2), np.uint8))
