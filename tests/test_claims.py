@@ -62,6 +62,10 @@ def repo(tmp_path, bsi_quick):
     (root / "README.md").write_text("# x\n\n<!-- generated:claims -->\n<!-- /generated:claims -->\n\n"
                                     "<!-- generated:verdicts:bsi_adam -->\nstale\n"
                                     "<!-- /generated:verdicts:bsi_adam -->\n")
+    (root / "docs").mkdir()
+    (root / "docs" / "bsi_adam.md").write_text(
+        "Quoted in text, not a block: `<!-- generated:claims -->`.\n\n"
+        "<!-- generated:table:bsi_adam:theorem_table -->\n<!-- /generated:table:bsi_adam:theorem_table -->\n")
     code, printed, _ = run(["--root", str(root)])
     assert code == 0 and "wrote docs/verdicts.md" in printed
     return root
@@ -73,6 +77,7 @@ def test_check_passes_on_consistent_files(repo):
     assert "agree with results/" in printed
     readme = (repo / "README.md").read_text()
     assert "stale" not in readme and "`wang.thm1.kappa4`" in readme
+    assert "| 1-4: BSI-Adam |" in (repo / "docs" / "bsi_adam.md").read_text()
 
 
 def _replace_first_number(text: str, marker: str) -> str:
@@ -82,7 +87,8 @@ def _replace_first_number(text: str, marker: str) -> str:
 
 
 @pytest.mark.parametrize("path,marker", [("docs/verdicts.md", "`wang.thm1.kappa4`) |"),
-                                         ("README.md", "`wang.s5.bsi-invariant-high-snr`")])
+                                         ("README.md", "`wang.s5.bsi-invariant-high-snr`"),
+                                         ("docs/bsi_adam.md", "| 1-4: BSI-Adam |")])
 def test_check_fails_after_editing_a_generated_number(repo, path, marker):
     f = repo / path
     text = f.read_text()

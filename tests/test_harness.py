@@ -55,6 +55,7 @@ def test_help_states_the_defaults_that_are_used(name, capsys):
         assert "{" + ",".join(BACKENDS) + "}" in text           # choices from simlab.backends
     assert full.out == Path("figures") and quick.out == Path("figures/_quick")
     assert full.cache_dir == Path("figures/.cache")
+    assert full.results == Path("results") and quick.results == Path("figures/_quick")
 
 
 def test_surge_defaults_to_the_numpy_backend_and_says_so(capsys):
