@@ -11,7 +11,8 @@ Dask cluster when ``--scheduler``/``--workers`` is given. The table lists, per e
 computed and reused from the cache, the wall time and its headline numbers (read from its
 results file). The exit code is 0 when every experiment succeeded, 1 otherwise (2 for bad flags).
 
-``--redraw`` computes nothing: it redraws every committed figure from the shipped ``results/*.nc``
+A full default run (no ``--quick``, no ``--out``) ends by deciding every claim from ``results/``
+(``python -m experiments.verdicts``). ``--redraw`` computes nothing: it redraws every committed figure from the shipped ``results/*.nc``
 (each experiment's ``plot`` on its stored Dataset; the PNGs record the results checksum).
 
 After the toys come the LM experiments (``LM_RUNS``: lm_gap, lm_surge, lm_betas, lm_bsi, on the CPU
@@ -163,6 +164,11 @@ def main(argv=None) -> int:
                  sum(r[2] for r in rows if isinstance(r[2], int)),
                  time.perf_counter() - start, ""))
     print("\n" + table(rows))
+    if not args.quick and args.out is None:             # full default runs wrote results/
+        from experiments import verdicts
+        recs = verdicts.write()
+        print(f"\n{verdicts.COMMAND}: {len(recs)} claims decided from results/; wrote "
+              f"{verdicts.DOC}, {verdicts.JSON} and the generated blocks")
     return 1 if failed else 0
 
 
