@@ -49,11 +49,12 @@ PAPERS = {
     "sreckovic2025": Paper("sreckovic2025",
                            "Srećković, Geiping & Orvieto 2025: Is your batch size the problem? "
                            "Revisiting the Adam-SGD gap in language modeling", "2506.12543"),
-    "li2024": Paper("li2024", "Li et al. 2024: Surge phenomenon in optimal learning rate and "
-                              "batch size scaling", "2405.14578"),
-    "cattaneo2026": Paper("cattaneo2026", "Cattaneo & Shigida 2026: Adam's implicit bias under "
-                                          "mini-batch noise", "2602.01642"),
-    "wang_aitchison": Paper("wang_aitchison", "Wang & Aitchison: Batch size invariant Adam", ""),
+    "li2024": Paper("li2024", "Li et al. 2024: Surge Phenomenon in Optimal Learning Rate and "
+                              "Batch Size Scaling", "2405.14578"),
+    "cattaneo2026": Paper("cattaneo2026", "Cattaneo & Shigida 2026: The Effect of Mini-Batch Noise on "
+                                          "the Implicit Bias of Adam", "2602.01642"),
+    "wang_aitchison": Paper("wang_aitchison", "Wang & Aitchison: Batch size invariant Adam",
+                            ""),
     "sde": Paper("sde", "SDE approximations used by the papers (experiments.sde; not among the "
                         "four papers)", ""),
 }

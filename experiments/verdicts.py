@@ -200,7 +200,8 @@ def render_markdown(recs: list[dict]) -> str:
              "",
              "Generated: every row is one record of `experiments/claims.py`, measured on the "
              "results file it names and decided by the one rule, `simlab.verdict.decide` "
-             "(docs/harness.md, \"Verdicts\"). Intervals are 90 % bootstrap intervals over seeds; "
+             "(docs/harness.md, \"Claims and verdicts\"). Intervals are 90 % bootstrap intervals "
+             "over seeds (a tuned-lr comparison re-selects the lr in every resample); "
              "`unresolved` says how many seeds would resolve the sign where that is known; "
              "`outside` names the violated assumption; a claim whose results file has not been "
              "shipped yet reads `unresolved` (no results).",
