@@ -192,7 +192,7 @@ def report(ds) -> str:
     lo, hi = ds.batch_size.values[0], ds.batch_size.values[-1]
     g_lo, g_hi = float(ds.lm_best_beta2.sel(batch_size=lo)), float(ds.lm_best_beta2.sel(batch_size=hi))
     rows.append(f"does the preferred β2 flip between b = {lo} and b = {hi} (toy: flips at b ≈ 2·B_simple = "
-                f"{2 * bsim:.1f})? LM: {g_lo} → {g_hi}: {'yes' if g_lo > g_hi else 'no'}")
+                f"{2 * bsim:.1f})? LM: {g_lo} → {g_hi} (decided by the claims below)")
     from experiments.verdicts import verdict_lines
     rows += ["", "Claims (experiments.claims, decided by simlab.verdict):", verdict_lines(ds)]
     return "\n".join(rows)
@@ -239,7 +239,7 @@ def headline(ds) -> str:
     lo, hi = ds.batch_size.values[0], ds.batch_size.values[-1]
     g_lo, g_hi = float(ds.lm_best_beta2.sel(batch_size=lo)), float(ds.lm_best_beta2.sel(batch_size=hi))
     return (f"B_simple {float(ds.attrs.get('b_simple', np.nan)):.1f}; best β2 at β1=0.9: b={lo} {g_lo}, "
-            f"b={hi} {g_hi} (flip: {'yes' if g_lo > g_hi else 'no'}); best β1 at b={hi}: "
+            f"b={hi} {g_hi}; best β1 at b={hi}: "
             f"{float(ds.lm_best_beta1.sel(batch_size=hi))}")
 
 
