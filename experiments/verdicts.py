@@ -69,12 +69,12 @@ def evaluate(claim: Claim, ds: xr.Dataset | None = None, *, results: Path = RESU
         path = results_path(claim, results)
         if not path.exists():
             return Verdict("unresolved", math.nan, None, reason="no results",
-                           details={"results": str(path)})
+                           details={"results": f"results/{path.name}"})
         ds = load_results(path)
         if ds is None:
             return Verdict("unresolved", math.nan, None,
                            reason="results file unreadable or its checksum fails",
-                           details={"results": str(path), "error": True})
+                           details={"results": f"results/{path.name}", "error": True})
     if quick is None:
         quick = bool(int(ds.attrs.get("quick", 0)))
     measurement = load_function(claim.measure)(ds, **claim.args)
