@@ -6,10 +6,20 @@ is an ``xarray.Dataset``. ``CellStore`` keeps every finished cell in its own fil
     ROOT/<key>.<checksum>.nc
 
 * ``key`` = SHA-256 of the JSON of (the cell function's name, the cell's resolved configuration,
-  the hash of the source code that computes it: ``simlab._source.tree_hash()``, plus the bytes of
-  the function's own module when it lives outside simlab, e.g. an experiment). Changing an
-  argument, or any byte of that source, gives a new key: old results are never served for new
-  code.
+  the hash of the code the cell can run: ``code_hash_for(function, cell)``). Changing an argument,
+  or any byte of that code, gives a new key: old results are never served for new code.
+
+  **The code a cell can run** is walked from the cell function (``simlab._source.CodeWalk``): its
+  own module's file; every function and class of ``simlab``/``experiments`` that its code
+  references, through globals, attribute loads on modules (``simlab.simulate``), imports inside
+  functions, registries and containers, transitively (each contributes its module's file); a
+  module used as a value contributes its import closure; third-party code contributes nothing.
+  The classes of ours among the objects the cell holds (a sweep cell's problem and optimizer)
+  are walked too. Nothing else counts: an edit to ``plotting.py`` or ``lm/`` keeps the cells of
+  the toy experiments, whose cell functions never reach them, while an edit to an
+  ``experiments/_peaks.py`` helper a cell calls recomputes that cell. Modules are named by their
+  real name (``__main__`` resolved through ``__spec__``), so ``python -m experiments.X`` and
+  ``python -m experiments.all --only X`` share every cell.
 * ``checksum`` = SHA-256 (first 16 hex digits) of the file's bytes. A file whose bytes no longer
   match its name (overwritten in place, truncated, bit rot) is deleted on load and the cell is
   recomputed.
@@ -42,7 +52,7 @@ from typing import Callable
 import numpy as np
 import xarray as xr
 
-from ._source import PACKAGE_ROOT, files_hash, tree_hash
+from ._source import code_modules, is_ours, modules_hash, real_module_name
 
 ENGINE = "scipy"
 FILE_MODE = 0o644
@@ -215,25 +225,52 @@ def clean_stale(folder, older_than_s: float = STALE_AFTER_S) -> list[Path]:
 
 
 @functools.lru_cache(maxsize=None)
-def _module_code_hash(module_file: str | None) -> str:
-    if module_file is None:
-        return tree_hash()
-    path = Path(module_file).resolve()
-    if PACKAGE_ROOT in path.parents:
-        return tree_hash()
-    return hashlib.sha256((tree_hash() + files_hash([path])).encode()).hexdigest()
+def _function_modules(function: Callable) -> tuple:
+    return tuple(sorted(code_modules(function, extra_modules=[function.__module__]).items()))
 
 
-def code_hash_for(function: Callable) -> str:
-    """The hash of the code behind ``function``: simlab's source, plus the function's own module
-    file when that lies outside simlab (an experiment's cell functions)."""
-    module = sys.modules.get(getattr(function, "__module__", None) or "")
-    return _module_code_hash(getattr(module, "__file__", None))
+@functools.lru_cache(maxsize=None)
+def _type_modules(cls: type) -> tuple:
+    return tuple(sorted(code_modules(cls).items()))
+
+
+def _types_of_ours(cell) -> set:
+    """The classes of ours among ``cell`` and the objects it holds (containers, attributes)."""
+    found, stack, seen = set(), [cell], set()
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, (str, bytes, int, float, bool, type(None))):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            stack.extend(obj.values())
+            continue
+        if type(obj) in (list, tuple, set, frozenset):
+            stack.extend(obj)
+            continue
+        cls = type(obj)
+        if is_ours(getattr(cls, "__module__", None)) and cls not in found:
+            found.add(cls)
+            stack.extend(getattr(obj, "__dict__", {}).values())
+            if isinstance(obj, tuple):
+                stack.extend(obj)
+    return found
+
+
+def code_hash_for(function: Callable, cell=None) -> str:
+    """The hash of the code that computing ``cell`` with ``function`` can run: the modules that
+    ``function`` reaches (``simlab._source.CodeWalk``, the function's own module included) and
+    those of the classes of ours among the objects ``cell`` holds (a sweep cell's problem and
+    optimizer). Nothing else: an edit to a module neither of them reaches keeps the key."""
+    modules = dict(_function_modules(function))
+    for cls in _types_of_ours(cell) if cell is not None else ():
+        modules.update(_type_modules(cls))
+    return modules_hash(modules)
 
 
 def function_name(function: Callable) -> str:
     """``module.qualname`` of a cell function (part of its cells' keys)."""
-    return f"{function.__module__}.{function.__qualname__}"
+    return f"{real_module_name(function.__module__)}.{function.__qualname__}"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -254,9 +291,10 @@ class CellStore:
     def __repr__(self):
         return f"CellStore({str(self.root)!r}, code_hash={self.code_hash!r})"
 
-    def key(self, function: Callable, config) -> str:
-        """The key of the cell that ``function`` computes from ``config``."""
-        code = code_hash_for(function) if self.code_hash is None else self.code_hash
+    def key(self, function: Callable, config, cell=None) -> str:
+        """The key of the cell that ``function`` computes from ``config`` (``cell``: the object
+        handed to ``function``, whose classes' code counts too; see ``code_hash_for``)."""
+        code = code_hash_for(function, cell) if self.code_hash is None else self.code_hash
         return config_key({"function": function_name(function), "config": config, "code": code})
 
     def prepare(self) -> list[Path]:
