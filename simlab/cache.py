@@ -373,9 +373,7 @@ def variables_checksum(ds: xr.Dataset) -> str:
     return digest.hexdigest()
 
 
-def save_dataset(ds: xr.Dataset, path, key: str | None = None) -> tuple[Path, bool]:
-    """Write ``ds`` to ``path`` atomically with ``attrs["checksum"]`` (and ``cache_key``).
-    Returns (path, written): an existing file with the same bytes is left untouched."""
+def _export(ds: xr.Dataset, path, key: str | None) -> tuple[Path, bool, bytes]:
     path = Path(path)
     out = ds.copy()
     out.attrs = {**ds.attrs, "complete": 1, "checksum": variables_checksum(_encodable(ds))}
@@ -385,11 +383,26 @@ def save_dataset(ds: xr.Dataset, path, key: str | None = None) -> tuple[Path, bo
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         if path.read_bytes() == data:
-            return path, False
+            return path, False, data
     except OSError:
         pass
     write_atomic(path, data)
-    return path, True
+    return path, True, data
+
+
+def save_dataset(ds: xr.Dataset, path, key: str | None = None) -> tuple[Path, bool]:
+    """Write ``ds`` to ``path`` atomically with ``attrs["checksum"]`` (and ``cache_key``).
+    Returns (path, written): an existing file with the same bytes is left untouched."""
+    path, written, _ = _export(ds, path, key)
+    return path, written
+
+
+def export_dataset(ds: xr.Dataset, path, key: str | None = None) -> tuple[Path, xr.Dataset]:
+    """``save_dataset``, returning (path, the Dataset read back from the bytes it wrote): exactly
+    what ``load_dataset(path)`` gives, without reading ``path`` again — another process writing
+    the same file meanwhile cannot swap its results for these."""
+    path, _, data = _export(ds, path, key)
+    return path, dataset_from_bytes(data)
 
 
 def load_dataset(path, key: str | None = None) -> xr.Dataset | None:
