@@ -38,14 +38,17 @@ stored as int8 and int64 as int32, flagged in the variable's attributes and rest
 from __future__ import annotations
 
 import functools
+import errno
 import hashlib
 import io
 import json
 import os
 import secrets
+import shutil
 import socket
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -143,19 +146,32 @@ def _temporary_name(stem: str) -> str:
     return f".{stem}.{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
 
 
+class DiskFullError(OSError, ValueError):
+    """No space left for a file simlab writes: names the file and the bytes it needs (a
+    ValueError too, so that the command line reports it in one line with exit code 2)."""
+
+    def __str__(self):
+        return self.strerror
+
+
 def write_atomic(path, data: bytes, mode: int = FILE_MODE) -> Path:
     """Write ``data`` to ``path`` atomically: temporary file in the same folder, fsync, chmod
-    ``mode``, ``os.replace``, fsync of the folder. A crash leaves the old file or the new one."""
+    ``mode``, ``os.replace``, fsync of the folder. A crash leaves the old file or the new one; a
+    full disk leaves the old file and raises ``DiskFullError``."""
     path = Path(path)
     tmp = path.parent / _temporary_name(path.name)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)                    # the umask may have narrowed os.open's mode
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise DiskFullError(exc.errno, _disk_full_message(path, len(data))) from None
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -170,6 +186,15 @@ def write_atomic(path, data: bytes, mode: int = FILE_MODE) -> Path:
     finally:
         os.close(dir_fd)
     return path
+
+
+def _disk_full_message(path: Path, needed: int) -> str:
+    try:
+        free = f"{shutil.disk_usage(path.parent).free} bytes free"
+    except OSError:
+        free = "free space unknown"
+    return (f"no space left on the device to write {path}: it needs {needed} bytes ({free}); "
+            "free some space or write elsewhere (--out / --cache-dir)")
 
 
 def check_writable(folder, what: str = "out") -> Path:
@@ -308,9 +333,11 @@ class CellStore:
     def __contains__(self, key: str) -> bool:
         return self.load(key) is not None
 
-    def load(self, key: str) -> xr.Dataset | None:
+    def load(self, key: str, sizes: dict | None = None) -> xr.Dataset | None:
         """The stored cell ``key``, or None if absent; a file whose bytes fail the checksum (or
-        that cannot be parsed) is deleted and None returned, so the cell is recomputed."""
+        that cannot be parsed, or whose dims do not have the declared ``sizes``: dim → length)
+        is deleted and None returned, so the cell is recomputed (a wrong-sized one with a
+        warning naming the file)."""
         for path in self._files(key):
             try:
                 data = path.read_bytes()
@@ -326,6 +353,14 @@ class CellStore:
                     ds = None
             if ds is None or ds.attrs.get("simlab_cell_key") != key:
                 path.unlink(missing_ok=True)
+                continue
+            wrong = {d: (ds.sizes.get(d), n) for d, n in (sizes or {}).items()
+                     if ds.sizes.get(d) != n}
+            if wrong:
+                path.unlink(missing_ok=True)
+                found = ", ".join(f"{d}={got} (declared {n})" for d, (got, n) in wrong.items())
+                warnings.warn(f"cache cell {path} does not fit its declared shape: {found}; "
+                              "deleted, it is recomputed", RuntimeWarning, stacklevel=2)
                 continue
             ds.attrs = {k: v for k, v in ds.attrs.items() if not k.startswith("simlab_cell_")}
             return ds

@@ -6,8 +6,8 @@ finished cell as it completes, so that an interrupted run resumes with only the 
 
 * **cache**: with a ``simlab.cache.CellStore``, a cell whose key (function name + the cell's
   resolved configuration + the hash of the code the cell can run, ``simlab.cache.code_hash_for``)
-  is stored and passes its checksum is loaded instead of
-  computed; every computed cell is saved the moment its result arrives. Killing the process loses
+  is stored and passes its checksum (and fits the sizes the cell declares, ``cell.sizes()``) is
+  loaded instead of computed; every computed cell is saved the moment its result arrives. Killing the process loses
   at most the cells in flight.
 * **executors**: ``None`` or any ``map``-like callable ``executor(function, cells)`` returning
   results in order (the builtin ``map``: a serial loop); a ``concurrent.futures.Executor``; or a
@@ -54,6 +54,12 @@ def cell_config(cell) -> Any:
     """The configuration that identifies ``cell`` (its ``config()`` or the cell itself)."""
     config = getattr(cell, "config", None)
     return config() if callable(config) else cell
+
+
+def cell_sizes(cell) -> dict | None:
+    """The dims the result of ``cell`` must have (its ``sizes()``), or None if it declares none."""
+    sizes = getattr(cell, "sizes", None)
+    return sizes() if callable(sizes) else None
 
 
 def is_dask_client(executor) -> bool:
@@ -164,7 +170,7 @@ def run_cells(function: Callable, cells: Sequence, *, store: CellStore | None = 
     if store is not None:
         stats.stale_removed += len(store.prepare())
     for i, (cell, key) in enumerate(zip(cells, keys)):
-        found = store.load(key) if (store is not None and reuse) else None
+        found = store.load(key, cell_sizes(cell)) if (store is not None and reuse) else None
         if found is not None:
             results[i] = found
             stats.reused.append(key)
