@@ -318,7 +318,9 @@ class CellStore:
 
     def key(self, function: Callable, config, cell=None) -> str:
         """The key of the cell that ``function`` computes from ``config`` (``cell``: the object
-        handed to ``function``, whose classes' code counts too; see ``code_hash_for``)."""
+        handed to ``function``, default ``config``, whose classes' code counts too; see
+        ``code_hash_for``)."""
+        cell = config if cell is None else cell
         code = code_hash_for(function, cell) if self.code_hash is None else self.code_hash
         return config_key({"function": function_name(function), "config": config, "code": code})
 
