@@ -42,24 +42,8 @@ import types
 from pathlib import Path
 from typing import Callable, Iterable
 
-PACKAGE_ROOT = Path(__file__).resolve().parent
 #: The top-level packages whose source is "ours" (hashed); everything else is a third party.
 OUR_PACKAGES = ("simlab", "experiments")
-
-
-def files_hash(paths: Iterable[Path], root: Path = PACKAGE_ROOT) -> str:
-    """SHA-256 (hex) over the sorted relative paths and the bytes of ``paths``."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(p).resolve() for p in paths):
-        try:
-            name = path.relative_to(root).as_posix()
-        except ValueError:
-            name = path.as_posix()
-        digest.update(name.encode())
-        digest.update(b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()
 
 
 # ------------------------------------------------------------------------------------------------
