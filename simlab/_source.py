@@ -32,6 +32,7 @@ seen; simlab's code does not dispatch that way.
 """
 from __future__ import annotations
 
+import ast
 import dis
 import functools
 import hashlib
@@ -136,9 +137,14 @@ def referenced_objects(function: types.FunctionType):
                 obj = scope[ins.argval]
                 j = i + 1
                 while (isinstance(obj, types.ModuleType) and j < len(instructions)
-                       and instructions[j].opname in _ATTRIBUTE_LOADS
-                       and hasattr(obj, instructions[j].argval)):
-                    obj = getattr(obj, instructions[j].argval)
+                       and instructions[j].opname in _ATTRIBUTE_LOADS):
+                    attr = instructions[j].argval
+                    if hasattr(obj, attr):
+                        obj = getattr(obj, attr)
+                    elif is_ours(obj.__name__) and _is_module(f"{obj.__name__}.{attr}"):
+                        obj = _import(f"{obj.__name__}.{attr}")     # a submodule not yet imported
+                    else:
+                        break
                     j += 1
                 yield obj
             elif ins.opname == "IMPORT_NAME":
@@ -193,6 +199,57 @@ def _import(name: str):
         return stand_in
 
 
+@functools.lru_cache(maxsize=None)
+def _static_imports(name: str, file: str, digest: str) -> tuple[str, ...]:
+    is_package = Path(file).name == "__init__.py"
+    package = name if is_package else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(Path(file).read_bytes())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            try:
+                base = importlib.util.resolve_name("." * node.level + (node.module or ""),
+                                                   package) if node.level else node.module
+            except (ImportError, ValueError):
+                continue
+            subs = {f"{base}.{a.name}" for a in node.names}
+            subs = {m for m in subs if is_ours(base.split(".")[0]) and _is_module(m)}
+            found |= subs
+            if len(subs) < len(node.names):          # names defined in ``base`` itself
+                found.add(base)
+    return tuple(sorted(m for m in found if is_ours(m.split(".")[0])))
+
+
+def _module_file(name: str) -> str | None:
+    """The source file of module ``name``, without importing it (None if it has none)."""
+    module = sys.modules.get(name)
+    if module is not None and module.__name__ == name:
+        return getattr(module, "__file__", None)
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    return spec.origin if spec is not None and spec.origin and spec.origin.endswith(".py") \
+        else None
+
+
+def _is_module(name: str) -> bool:
+    if name in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def static_imports(name: str, file: str) -> tuple[str, ...]:
+    """The modules of ours that the source of module ``name`` (at ``file``) imports, anywhere in
+    it. (Importing them runs the packages above them too; ``CodeWalk`` adds those packages'
+    files, not their imports: a package's ``__init__`` defines names, it computes nothing.)"""
+    return _static_imports(name, str(file), _file_digest(str(file)))
+
+
 class CodeWalk:
     """The modules of ours (name → file) whose code the walked objects can run (module docstring).
 
@@ -206,6 +263,7 @@ class CodeWalk:
         self.extra = set(extra_modules)
         self.modules: dict[str, str] = {}
         self._seen: set[int] = set()
+        self._closed: set[str] = set()
         self._keep: list = []          # keep walked objects alive, so that their ids stay unique
 
     def ours(self, name: str | None) -> bool:
@@ -216,31 +274,30 @@ class CodeWalk:
 
     def add_module(self, module: types.ModuleType) -> None:
         """``module``'s file and those of the packages above it (their ``__init__`` runs first)."""
-        name = module_name(module)
-        file = getattr(module, "__file__", None)
-        if file is None or name in self.modules:
-            return
-        self.modules[name] = str(Path(file).resolve())
-        parent = name.rpartition(".")[0]
-        if parent and parent in sys.modules:
-            self.add_module(sys.modules[parent])
+        self._add(module_name(module), getattr(module, "__file__", None))
+
+    def _add(self, name: str, file: str | None) -> None:
+        while file is not None and name not in self.modules:
+            self.modules[name] = str(Path(file).resolve())
+            name = name.rpartition(".")[0]
+            file = _module_file(name) if name else None
 
     def import_closure(self, module: types.ModuleType) -> None:
-        """``module`` and every module of ours whose objects (or itself) it holds, transitively."""
-        if id(module) in self._seen:
-            return
-        self._seen.add(id(module))
-        self._keep.append(module)
+        """``module`` and every module of ours its source imports (``static_imports``),
+        transitively. Read from the source, not from the module's namespace, whose submodule
+        attributes depend on what else this process happened to import."""
         self.add_module(module)
-        for value in list(vars(module).values()):
-            if isinstance(value, types.ModuleType):
-                target = value
-            elif isinstance(value, (types.FunctionType, type)):
-                target = sys.modules.get(getattr(value, "__module__", None) or "")
-            else:
+        todo = [module_name(module)]
+        while todo:
+            name = todo.pop()
+            if name in self._closed:
                 continue
-            if target is not None and self.ours(target.__name__):
-                self.import_closure(target)
+            self._closed.add(name)
+            file = _module_file(name)
+            if file is None:
+                continue
+            self._add(name, file)
+            todo += [m for m in static_imports(name, file) if self.ours(m)]
 
     def walk(self, obj) -> "CodeWalk":
         stack = [obj]
@@ -258,7 +315,6 @@ class CodeWalk:
     def _children(self, obj) -> list:
         if isinstance(obj, types.ModuleType):
             if self.ours(obj.__name__):
-                self._seen.discard(id(obj))
                 self.import_closure(obj)
             return []
         if isinstance(obj, types.FunctionType):
