@@ -107,3 +107,27 @@ def test_main_is_named_by_its_real_module(monkeypatch):
     main.__spec__ = None                                             # python experiments/x.py
     monkeypatch.setattr(sys, "path", [str(ROOT)] + sys.path)
     assert function_name(as_main) == "experiments.c_total.table_cell"
+
+
+HASH = """
+import sys
+{imports}
+from simlab.cache import code_hash_for
+from simlab.sweep import run_cell
+from experiments import surge_target
+print(code_hash_for(surge_target.peak_cell), code_hash_for(run_cell))
+"""
+
+
+def test_the_code_hash_does_not_depend_on_what_else_the_process_imported():
+    """A bare process and one that imported every experiment, plotting and the LM package first
+    give every cell function the same code hash (submodule attributes of a package differ)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    everything = ("import simlab.plotting, simlab.advise, experiments.all, experiments.c_total, "
+                  "experiments.sde, experiments.bsi_adam, experiments.implicit_bias\n"
+                  "import importlib.util\n"
+                  "if importlib.util.find_spec('torch'): import simlab.lm, experiments.lm_gap")
+    got = [subprocess.run([sys.executable, "-c", HASH.format(imports=imports)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=600, check=True
+                          ).stdout.split() for imports in ("", everything)]
+    assert got[0] == got[1] and len(got[0]) == 2
