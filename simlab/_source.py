@@ -91,8 +91,9 @@ def real_module_name(name: str | None) -> str:
 
 
 def is_ours(name: str | None) -> bool:
-    name = real_module_name(name)
-    return any(name == p or name.startswith(p + ".") for p in OUR_PACKAGES)
+    if name == "__main__":
+        name = real_module_name(name)
+    return bool(name) and any(name == p or name.startswith(p + ".") for p in OUR_PACKAGES)
 
 
 @functools.lru_cache(maxsize=None)

@@ -80,16 +80,20 @@ def record_classes(numba_type, found=None) -> set:
     return found
 
 
-def registrations(cls: type) -> list[tuple[str, object]]:
-    """``[(registry name, entry)]`` for ``cls`` in every registry of a loaded simlab module."""
+def registries() -> list[tuple[str, dict]]:
+    """``[(name, registry)]``: every registry of a loaded simlab module."""
     out = []
     for name, module in sorted(sys.modules.items()):
-        if module is None or not is_ours(name) or name == "__main__":
+        if module is None or name == "__main__" or not is_ours(name):
             continue
-        for attr, value in sorted(vars(module).items()):
-            if is_registry(value) and cls in value:
-                out.append((f"{name}.{attr}", value[cls]))
+        out += [(f"{name}.{attr}", value) for attr, value in sorted(vars(module).items())
+                if is_registry(value)]
     return out
+
+
+def registrations(cls: type, tables=None) -> list[tuple[str, object]]:
+    """``[(registry name, entry)]`` for ``cls`` in every registry of a loaded simlab module."""
+    return [(name, table[cls]) for name, table in (tables or registries()) if cls in table]
 
 
 def _entry_parts(entry) -> list[tuple[str, object]]:
@@ -107,6 +111,15 @@ def _source(obj) -> str:
         return inspect.getsource(obj)
     except (OSError, TypeError):
         return repr(obj)
+
+
+def _class_layout(cls: type) -> str:
+    """What compiled code sees of a class: a record's fields, their annotations and defaults
+    (the source of any other class)."""
+    if issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        return repr((cls._fields, getattr(cls, "__annotations__", {}),
+                     getattr(cls, "_field_defaults", {})))
+    return _source(cls)
 
 
 def _describe(obj, seen: set, digest) -> None:
@@ -140,7 +153,8 @@ def _describe(obj, seen: set, digest) -> None:
             _describe(default, seen, digest)
         return
     if isinstance(obj, type) and is_ours(obj.__module__):
-        digest.update(f"class {obj.__module__}.{obj.__qualname__}\0{_source(obj)}\0".encode())
+        digest.update(f"class {obj.__module__}.{obj.__qualname__}\0{_class_layout(obj)}\0"
+                      .encode())
         return
     if isinstance(obj, types.ModuleType) and is_ours(obj.__name__):
         file = getattr(obj, "__file__", None)
@@ -151,15 +165,18 @@ def _describe(obj, seen: set, digest) -> None:
     digest.update(f"other {getattr(obj, '__module__', '')}.{name}\0".encode())
 
 
+@functools.lru_cache(maxsize=None)
 def specialization_stamp(signature) -> str:
-    """The hash of the registered code the record types of ``signature`` select."""
+    """The hash of the registered code the record types of ``signature`` select (computed once
+    per signature and process)."""
     digest = hashlib.sha256()
     seen: set = set()
+    tables = registries()
     for cls in sorted(record_classes(signature), key=lambda c: f"{c.__module__}.{c.__qualname__}"):
         if not is_ours(cls.__module__):
             continue
         _describe(cls, seen, digest)
-        entries = registrations(cls)
+        entries = registrations(cls, tables)
         if not entries:
             _describe(sys.modules[cls.__module__], seen, digest)
         for registry, entry in entries:
