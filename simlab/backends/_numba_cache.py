@@ -3,27 +3,29 @@ the source it was compiled from is byte-for-byte unchanged.
 
 numba keys a cached function by the file that *defines* it, and keeps one index per function whose
 entries are keyed by ``_index_key(signature, codegen)``. simlab's kernel is defined in
-``backends/numba_backend.py`` but compiles code from ``per_run.py``, ``random.py``, and — chosen by
-the *types* of the records it is called with — the functions registered for those types: the
-optimizer rules of ``optim.RULES``, the problem and dynamics operations of ``kernel_ops``. So a
+``backends/numba_backend.py`` but compiles code from ``per_run.py`` and — chosen by the *types* of
+the records it is called with — the functions registered for those types (the optimizer rules of
+``optim.RULES``, the problem and dynamics operations of ``kernel_ops``) and what they call. So a
 kernel's cache entry is stamped in two parts (``KernelCache``):
 
 * **the source stamp** (one per kernel; a mismatch empties its index): the modules its code
   reaches *without entering a registry* — ``simlab._source.CodeWalk`` from the kernel function,
   stopping at every registry (a module-level dict of a simlab module keyed by classes). For
-  ``simulate_block``: ``numba_backend``, ``per_run``, ``kernel_ops``, ``random`` (and the packages
-  above them). Edits to ``lm/``, ``plotting.py``, ``theory/``, ``optim.py`` … leave it alone.
+  ``simulate_block``: ``numba_backend``, ``per_run``, ``kernel_ops`` (and the packages above
+  them). Edits to ``lm/``, ``plotting.py``, ``theory/``, ``optim.py``, ``random.py`` … leave it
+  alone.
 * **the specialization stamp** (one more component of every index key): for each record class in
-  the signature (nested NamedTuples included, e.g. ``Discrete.hyper``), the class's source and the
+  the signature (nested NamedTuples included, e.g. ``Discrete.hyper``), the class's fields and the
   source of every function registered for it in any registry — found by scanning the loaded
   simlab modules for dicts keyed by classes, so a new table (e.g. optimizer transforms) counts
   without a change here — and, recursively, of the functions of ours those call (constants they
-  read by value, modules of ours by their bytes). An edit to Adam's rule changes the key of the
-  specializations whose signature holds ``AdamHyper`` and no other.
+  read by value, arrays by their bytes, modules of ours by their bytes; ``random.py``'s samplers
+  enter this way, through ``per_run.discrete_step``). An edit to Adam's rule changes the key of
+  the specializations whose signature holds ``AdamHyper`` and no other.
 
 A record class of ours that no registry knows contributes its whole module's bytes (a kernel may
-reach code through it that this scan cannot see). Old entries stay in the index until numba
-rewrites it; they are never served, as no key points at them any more.
+reach code through it that this scan cannot see). Entries compiled from old code stay in the index
+(numba does not prune it) but are never served: no key of the current code points at them.
 """
 from __future__ import annotations
 
