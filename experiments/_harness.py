@@ -18,13 +18,15 @@ An experiment module declares one ``Experiment`` and the one entry-point idiom::
   ``cells.map(function, cells)`` / ``cells.sweep(sweep)``, which cache every cell (content key =
   cell configuration + code hash), resume after an interruption and fan out to Dask.
 * ``report(ds) -> str`` and ``plot(ds, out_dir) -> [paths]``: read only the Dataset — the one
-  reloaded from ``OUT/<stem>.nc`` — so every number printed or drawn is in that file.
+  read back from the bytes written to ``OUT/<stem>.nc`` — so every number printed or drawn is in
+  that file (and a second run writing into the same ``--out`` cannot swap its results in).
 * ``headline(ds) -> str``: the few numbers that ``python -m experiments.all`` puts in its table.
 
 ``Experiment.run(argv)`` does, in order: parse the flags (usage error → one line, exit 2);
 resolve the config; check that the output and cache folders are writable (one-line error, exit 2,
 before any work); connect to Dask if asked; compute (cells reused/computed are counted); save
-``OUT/<stem>.nc`` atomically; reload it; print one status line, the report and the figure paths.
+``OUT/<stem>.nc`` atomically; read back the bytes it wrote; print one status line, the report and
+the figure paths.
 A full default run writes ``results/<stem>.nc`` and its figures to ``figures/`` (each PNG records
 the checksum of the results it was drawn from); ``--out DIR`` puts both in DIR; ``--quick`` writes
 both to ``figures/_quick/`` by default and refuses the committed ``figures/``.
@@ -45,7 +47,7 @@ import xarray as xr
 from experiments._cli import (FIGURES, QUICK_FIGURES, RESULTS, Parser, resolved_seeds,
                              standard_parser)
 from simlab.backends import require_backend
-from simlab.cache import CellStore, check_writable, config_key, load_dataset, save_dataset
+from simlab.cache import CellStore, check_writable, config_key, export_dataset
 from simlab.cells import CellStats, run_cells
 from simlab.plotting import results_stamp
 
@@ -79,7 +81,7 @@ class Cells:
 
 @dataclass
 class RunResult:
-    """One experiment run: its Dataset (as reloaded from disk), config and what it cost."""
+    """One experiment run: its Dataset (as read back from the bytes written), config and cost."""
     name: str
     config: dict
     dataset: xr.Dataset
@@ -163,11 +165,10 @@ class Experiment:
             ds = self.compute(config, cells)
         ds.attrs.update({"experiment": self.name, "stem": stem, "quick": int(bool(args.quick)),
                          "config": json.dumps(config, sort_keys=True)})
-        path, _ = save_dataset(ds, args.results / f"{stem}.nc",
-                               key=config_key({"experiment": self.name, "config": config,
-                                               "cells": sorted(cells.stats.computed
-                                                               + cells.stats.reused)}))
-        stored = load_dataset(path)
+        path, stored = export_dataset(ds, args.results / f"{stem}.nc",
+                                      key=config_key({"experiment": self.name, "config": config,
+                                                      "cells": sorted(cells.stats.computed
+                                                                      + cells.stats.reused)}))
         print(status_line(cells.stats, path))
         print(self.report(stored))
         figures = self.draw(stored, args.out)

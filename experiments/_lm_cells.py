@@ -15,8 +15,9 @@ The configuration of every LM cell holds everything that changes its numbers:
   ``threads`` (the cell sets them itself) and the ``torch`` version.
 
 So a GPU cell is never served for a CPU request, nor a cell of one torch for another. The cache key
-adds the hash of simlab's source and of this file (``simlab.cache.code_hash_for``); this file holds
-only computation, so editing a report or a figure does not invalidate a single run.
+adds the hash of the code a cell can run (``simlab.cache.code_hash_for``: this file and the simlab
+modules its functions reach); this file holds only computation, so editing a report or a figure
+does not invalidate a single run.
 """
 from __future__ import annotations
 

@@ -6,10 +6,20 @@ is an ``xarray.Dataset``. ``CellStore`` keeps every finished cell in its own fil
     ROOT/<key>.<checksum>.nc
 
 * ``key`` = SHA-256 of the JSON of (the cell function's name, the cell's resolved configuration,
-  the hash of the source code that computes it: ``simlab._source.tree_hash()``, plus the bytes of
-  the function's own module when it lives outside simlab, e.g. an experiment). Changing an
-  argument, or any byte of that source, gives a new key: old results are never served for new
-  code.
+  the hash of the code the cell can run: ``code_hash_for(function, cell)``). Changing an argument,
+  or any byte of that code, gives a new key: old results are never served for new code.
+
+  **The code a cell can run** is walked from the cell function (``simlab._source.CodeWalk``): its
+  own module's file; every function and class of ``simlab``/``experiments`` that its code
+  references, through globals, attribute loads on modules (``simlab.simulate``), imports inside
+  functions, registries and containers, transitively (each contributes its module's file); a
+  module used as a value contributes its import closure; third-party code contributes nothing.
+  The classes of ours among the objects the cell holds (a sweep cell's problem and optimizer)
+  are walked too. Nothing else counts: an edit to ``plotting.py`` or ``lm/`` keeps the cells of
+  the toy experiments, whose cell functions never reach them, while an edit to an
+  ``experiments/_peaks.py`` helper a cell calls recomputes that cell. Modules are named by their
+  real name (``__main__`` resolved through ``__spec__``), so ``python -m experiments.X`` and
+  ``python -m experiments.all --only X`` share every cell.
 * ``checksum`` = SHA-256 (first 16 hex digits) of the file's bytes. A file whose bytes no longer
   match its name (overwritten in place, truncated, bit rot) is deleted on load and the cell is
   recomputed.
@@ -28,21 +38,24 @@ stored as int8 and int64 as int32, flagged in the variable's attributes and rest
 from __future__ import annotations
 
 import functools
+import errno
 import hashlib
 import io
 import json
 import os
 import secrets
+import shutil
 import socket
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import xarray as xr
 
-from ._source import PACKAGE_ROOT, files_hash, tree_hash
+from ._source import code_modules, is_ours, modules_hash, real_module_name
 
 ENGINE = "scipy"
 FILE_MODE = 0o644
@@ -133,19 +146,32 @@ def _temporary_name(stem: str) -> str:
     return f".{stem}.{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
 
 
+class DiskFullError(OSError, ValueError):
+    """No space left for a file simlab writes: names the file and the bytes it needs (a
+    ValueError too, so that the command line reports it in one line with exit code 2)."""
+
+    def __str__(self):
+        return self.strerror
+
+
 def write_atomic(path, data: bytes, mode: int = FILE_MODE) -> Path:
     """Write ``data`` to ``path`` atomically: temporary file in the same folder, fsync, chmod
-    ``mode``, ``os.replace``, fsync of the folder. A crash leaves the old file or the new one."""
+    ``mode``, ``os.replace``, fsync of the folder. A crash leaves the old file or the new one; a
+    full disk leaves the old file and raises ``DiskFullError``."""
     path = Path(path)
     tmp = path.parent / _temporary_name(path.name)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)                    # the umask may have narrowed os.open's mode
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise DiskFullError(exc.errno, _disk_full_message(path, len(data))) from None
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -160,6 +186,15 @@ def write_atomic(path, data: bytes, mode: int = FILE_MODE) -> Path:
     finally:
         os.close(dir_fd)
     return path
+
+
+def _disk_full_message(path: Path, needed: int) -> str:
+    try:
+        free = f"{shutil.disk_usage(path.parent).free} bytes free"
+    except OSError:
+        free = "free space unknown"
+    return (f"no space left on the device to write {path}: it needs {needed} bytes ({free}); "
+            "free some space or write elsewhere (--out / --cache-dir)")
 
 
 def check_writable(folder, what: str = "out") -> Path:
@@ -215,25 +250,52 @@ def clean_stale(folder, older_than_s: float = STALE_AFTER_S) -> list[Path]:
 
 
 @functools.lru_cache(maxsize=None)
-def _module_code_hash(module_file: str | None) -> str:
-    if module_file is None:
-        return tree_hash()
-    path = Path(module_file).resolve()
-    if PACKAGE_ROOT in path.parents:
-        return tree_hash()
-    return hashlib.sha256((tree_hash() + files_hash([path])).encode()).hexdigest()
+def _function_modules(function: Callable) -> tuple:
+    return tuple(sorted(code_modules(function, extra_modules=[function.__module__]).items()))
 
 
-def code_hash_for(function: Callable) -> str:
-    """The hash of the code behind ``function``: simlab's source, plus the function's own module
-    file when that lies outside simlab (an experiment's cell functions)."""
-    module = sys.modules.get(getattr(function, "__module__", None) or "")
-    return _module_code_hash(getattr(module, "__file__", None))
+@functools.lru_cache(maxsize=None)
+def _type_modules(cls: type) -> tuple:
+    return tuple(sorted(code_modules(cls).items()))
+
+
+def _types_of_ours(cell) -> set:
+    """The classes of ours among ``cell`` and the objects it holds (containers, attributes)."""
+    found, stack, seen = set(), [cell], set()
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, (str, bytes, int, float, bool, type(None))):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            stack.extend(obj.values())
+            continue
+        if type(obj) in (list, tuple, set, frozenset):
+            stack.extend(obj)
+            continue
+        cls = type(obj)
+        if is_ours(getattr(cls, "__module__", None)) and cls not in found:
+            found.add(cls)
+            stack.extend(getattr(obj, "__dict__", {}).values())
+            if isinstance(obj, tuple):
+                stack.extend(obj)
+    return found
+
+
+def code_hash_for(function: Callable, cell=None) -> str:
+    """The hash of the code that computing ``cell`` with ``function`` can run: the modules that
+    ``function`` reaches (``simlab._source.CodeWalk``, the function's own module included) and
+    those of the classes of ours among the objects ``cell`` holds (a sweep cell's problem and
+    optimizer). Nothing else: an edit to a module neither of them reaches keeps the key."""
+    modules = dict(_function_modules(function))
+    for cls in _types_of_ours(cell) if cell is not None else ():
+        modules.update(_type_modules(cls))
+    return modules_hash(modules)
 
 
 def function_name(function: Callable) -> str:
     """``module.qualname`` of a cell function (part of its cells' keys)."""
-    return f"{function.__module__}.{function.__qualname__}"
+    return f"{real_module_name(function.__module__)}.{function.__qualname__}"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -254,9 +316,12 @@ class CellStore:
     def __repr__(self):
         return f"CellStore({str(self.root)!r}, code_hash={self.code_hash!r})"
 
-    def key(self, function: Callable, config) -> str:
-        """The key of the cell that ``function`` computes from ``config``."""
-        code = code_hash_for(function) if self.code_hash is None else self.code_hash
+    def key(self, function: Callable, config, cell=None) -> str:
+        """The key of the cell that ``function`` computes from ``config`` (``cell``: the object
+        handed to ``function``, default ``config``, whose classes' code counts too; see
+        ``code_hash_for``)."""
+        cell = config if cell is None else cell
+        code = code_hash_for(function, cell) if self.code_hash is None else self.code_hash
         return config_key({"function": function_name(function), "config": config, "code": code})
 
     def prepare(self) -> list[Path]:
@@ -270,9 +335,11 @@ class CellStore:
     def __contains__(self, key: str) -> bool:
         return self.load(key) is not None
 
-    def load(self, key: str) -> xr.Dataset | None:
+    def load(self, key: str, sizes: dict | None = None) -> xr.Dataset | None:
         """The stored cell ``key``, or None if absent; a file whose bytes fail the checksum (or
-        that cannot be parsed) is deleted and None returned, so the cell is recomputed."""
+        that cannot be parsed, or whose dims do not have the declared ``sizes``: dim → length)
+        is deleted and None returned, so the cell is recomputed (a wrong-sized one with a
+        warning naming the file)."""
         for path in self._files(key):
             try:
                 data = path.read_bytes()
@@ -288,6 +355,14 @@ class CellStore:
                     ds = None
             if ds is None or ds.attrs.get("simlab_cell_key") != key:
                 path.unlink(missing_ok=True)
+                continue
+            wrong = {d: (ds.sizes.get(d), n) for d, n in (sizes or {}).items()
+                     if ds.sizes.get(d) != n}
+            if wrong:
+                path.unlink(missing_ok=True)
+                found = ", ".join(f"{d}={got} (declared {n})" for d, (got, n) in wrong.items())
+                warnings.warn(f"cache cell {path} does not fit its declared shape: {found}; "
+                              "deleted, it is recomputed", RuntimeWarning, stacklevel=2)
                 continue
             ds.attrs = {k: v for k, v in ds.attrs.items() if not k.startswith("simlab_cell_")}
             return ds
@@ -335,9 +410,7 @@ def variables_checksum(ds: xr.Dataset) -> str:
     return digest.hexdigest()
 
 
-def save_dataset(ds: xr.Dataset, path, key: str | None = None) -> tuple[Path, bool]:
-    """Write ``ds`` to ``path`` atomically with ``attrs["checksum"]`` (and ``cache_key``).
-    Returns (path, written): an existing file with the same bytes is left untouched."""
+def _export(ds: xr.Dataset, path, key: str | None) -> tuple[Path, bool, bytes]:
     path = Path(path)
     out = ds.copy()
     out.attrs = {**ds.attrs, "complete": 1, "checksum": variables_checksum(_encodable(ds))}
@@ -347,11 +420,26 @@ def save_dataset(ds: xr.Dataset, path, key: str | None = None) -> tuple[Path, bo
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         if path.read_bytes() == data:
-            return path, False
+            return path, False, data
     except OSError:
         pass
     write_atomic(path, data)
-    return path, True
+    return path, True, data
+
+
+def save_dataset(ds: xr.Dataset, path, key: str | None = None) -> tuple[Path, bool]:
+    """Write ``ds`` to ``path`` atomically with ``attrs["checksum"]`` (and ``cache_key``).
+    Returns (path, written): an existing file with the same bytes is left untouched."""
+    path, written, _ = _export(ds, path, key)
+    return path, written
+
+
+def export_dataset(ds: xr.Dataset, path, key: str | None = None) -> tuple[Path, xr.Dataset]:
+    """``save_dataset``, returning (path, the Dataset read back from the bytes it wrote): exactly
+    what ``load_dataset(path)`` gives, without reading ``path`` again — another process writing
+    the same file meanwhile cannot swap its results for these."""
+    path, _, data = _export(ds, path, key)
+    return path, dataset_from_bytes(data)
 
 
 def float32(ds: xr.Dataset, names=None) -> xr.Dataset:

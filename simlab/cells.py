@@ -5,8 +5,9 @@ finished cell as it completes, so that an interrupted run resumes with only the 
 (each an ``xarray.Dataset``), with three additions:
 
 * **cache**: with a ``simlab.cache.CellStore``, a cell whose key (function name + the cell's
-  resolved configuration + the code hash) is stored and passes its checksum is loaded instead of
-  computed; every computed cell is saved the moment its result arrives. Killing the process loses
+  resolved configuration + the hash of the code the cell can run, ``simlab.cache.code_hash_for``)
+  is stored and passes its checksum (and fits the sizes the cell declares, ``cell.sizes()``) is
+  loaded instead of computed; every computed cell is saved the moment its result arrives. Killing the process loses
   at most the cells in flight.
 * **executors**: ``None`` or any ``map``-like callable ``executor(function, cells)`` returning
   results in order (the builtin ``map``: a serial loop); a ``concurrent.futures.Executor``; or a
@@ -55,6 +56,12 @@ def cell_config(cell) -> Any:
     return config() if callable(config) else cell
 
 
+def cell_sizes(cell) -> dict | None:
+    """The dims the result of ``cell`` must have (its ``sizes()``), or None if it declares none."""
+    sizes = getattr(cell, "sizes", None)
+    return sizes() if callable(sizes) else None
+
+
 def is_dask_client(executor) -> bool:
     return type(executor).__module__.split(".")[0] == "distributed" and hasattr(executor, "submit")
 
@@ -88,12 +95,12 @@ def _warm_up(warmups, executor, progress: bool, label: str) -> float:
 def remote_call(function: Callable, cell) -> tuple[Any, str]:
     """``(function(cell), the code hash of function where it ran)``: a worker on another machine
     or another checkout would otherwise store results of its code under this code's keys."""
-    return function(cell), code_hash_for(function)
+    return function(cell), code_hash_for(function, cell)
 
 
-def _checked(function, pair) -> Any:
+def _checked(function, cell, pair) -> Any:
     result, remote = pair
-    local = code_hash_for(function)
+    local = code_hash_for(function, cell)
     if remote != local:
         raise RuntimeError(f"a worker computed {function_name(function)} with different source "
                            f"code (hash {remote[:12]}…) than this process ({local[:12]}…); "
@@ -110,19 +117,22 @@ def _completed(function, todo: list[tuple[int, Any, str]], executor) -> Iterable
 
         futures = executor.map(remote_call, [function] * len(todo), [cell for _, cell, _ in todo],
                                key=[f"simlab-cell-{key}" for _, _, key in todo], pure=False)
-        where = {future.key: index for future, (index, _, _) in zip(futures, todo)}
+        where = {future.key: (index, cell) for future, (index, cell, _) in zip(futures, todo)}
         try:
             for future in as_completed(futures):
-                yield where[future.key], _checked(function, future.result())
+                index, cell = where[future.key]
+                yield index, _checked(function, cell, future.result())
                 future.release()
         finally:
             for future in futures:
                 future.cancel()
     elif isinstance(executor, concurrent.futures.Executor):
-        futures = {executor.submit(remote_call, function, cell): index for index, cell, _ in todo}
+        futures = {executor.submit(remote_call, function, cell): (index, cell)
+                   for index, cell, _ in todo}
         try:
             for future in concurrent.futures.as_completed(futures):
-                yield futures[future], _checked(function, future.result())
+                index, cell = futures[future]
+                yield index, _checked(function, cell, future.result())
         finally:
             for future in futures:
                 future.cancel()
@@ -153,13 +163,14 @@ def run_cells(function: Callable, cells: Sequence, *, store: CellStore | None = 
     cells = list(cells)
     name = function_name(function)
     configs = [cell_config(c) for c in cells]
-    keys = [store.key(function, cfg) if store is not None else None for cfg in configs]
+    keys = [store.key(function, cfg, cell) if store is not None else None
+            for cfg, cell in zip(configs, cells)]
     results: list = [None] * len(cells)
     todo = []
     if store is not None:
         stats.stale_removed += len(store.prepare())
     for i, (cell, key) in enumerate(zip(cells, keys)):
-        found = store.load(key) if (store is not None and reuse) else None
+        found = store.load(key, cell_sizes(cell)) if (store is not None and reuse) else None
         if found is not None:
             results[i] = found
             stats.reused.append(key)

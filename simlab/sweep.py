@@ -44,7 +44,7 @@ from .cache import CellStore
 from .cells import CellStats, run_cells
 from .optim import Optimizer, lr_array
 from .problems.base import SAMPLING_SCHEMES, Problem
-from .schedules import Schedule, constant
+from .schedules import Schedule, constant, record_steps
 from .simulate import make_spec, simulate
 
 #: Names of the statistics ``best_lr`` accepts, each a reduction over the seed axis.
@@ -68,6 +68,12 @@ class Cell:
                 "lrs": list(self.lrs), "batch_size": self.batch_size,
                 **{k: (v or constant()).config() if k == "schedule" else v
                    for k, v in self.kwargs.items()}}
+
+    def sizes(self) -> dict:
+        """The dims of the Dataset this cell computes (``run_cells`` treats a stored cell of
+        other sizes as corrupt)."""
+        steps = record_steps(self.kwargs["steps"], self.kwargs.get("record_every", 1))
+        return {"lr": len(self.lrs), "seed": int(self.kwargs["seeds"]), "step": len(steps)}
 
 
 def run_cell(cell: Cell) -> xr.Dataset:

@@ -98,14 +98,19 @@ def test_the_code_hash_is_part_of_the_key(tmp_path):
     assert old.key(square_cell, SPECS[0]) != new.key(square_cell, SPECS[0])
 
 
-def test_default_code_hash_covers_simlab_and_the_cell_functions_module(tmp_path):
+def test_default_code_hash_covers_the_code_the_cell_can_run(tmp_path):
+    from simlab._source import code_modules
     from simlab.cache import code_hash_for
     from simlab.sweep import run_cell
-    from simlab._source import tree_hash
 
-    assert code_hash_for(run_cell) == tree_hash()              # a simlab function: simlab only
-    here = code_hash_for(square_cell)                          # this test module: simlab + file
-    assert here != tree_hash() and len(here) == 64
+    reached = code_modules(run_cell, extra_modules=[run_cell.__module__])
+    assert {"simlab.sweep", "simlab.simulate", "simlab.optim", "simlab.backends.numba_backend",
+            "simlab.backends.per_run", "simlab.problems.quadratic"} <= set(reached)
+    assert not {m for m in reached if m.startswith(("simlab.lm", "simlab.theory"))}
+    assert "simlab.plotting" not in reached and "simlab.cache" not in reached
+    here = code_hash_for(square_cell)                          # this test module's own file
+    assert len(here) == 64 and here != code_hash_for(run_cell)
+    assert here == code_hash_for(square_cell, {"n": 3})        # plain data adds no code
 
 
 def test_reuse_false_recomputes_and_overwrites(tmp_path):

@@ -6,7 +6,6 @@ package: warm the cache, edit an update rule, and check in a new process that th
 that numpy and numba still agree, and that the cache is used again once the edit is compiled."""
 from __future__ import annotations
 
-import ast
 import json
 import os
 import shutil
@@ -63,18 +62,81 @@ def test_editing_a_rule_recompiles_the_kernel(tmp_path):
     assert _run(tmp_path)["misses"] == 0                         # and is cached from then on
 
 
-def test_modules_outside_the_source_stamp_compile_nothing():
-    """The stamp leaves out ``_numba_cache.EXCLUDED`` for speed; that is only safe while none of
-    those modules is compiled: none may import numba."""
-    for entry in _numba_cache.EXCLUDED:
-        path = PACKAGE / entry
-        if not path.exists():
-            continue
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        for file in files:
-            tree = ast.parse(file.read_text())
-            imported = {alias.name.split(".")[0] for node in ast.walk(tree)
-                        if isinstance(node, ast.Import) for alias in node.names}
-            imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree)
-                         if isinstance(node, ast.ImportFrom)}
-            assert "numba" not in imported, file
+KERNELS = textwrap.dedent("""
+    import json, sys, simlab
+    from simlab import optim, problems
+    from simlab.backends import numba_backend as nb
+    prob = problems.block_quadratic("heterogeneous", seed=0)
+    out = {}
+    for name in sys.argv[1:]:
+        before_hits = sum(nb.simulate_block.stats.cache_hits.values())
+        before_misses = sum(nb.simulate_block.stats.cache_misses.values())
+        simlab.simulate(prob, getattr(optim, name)(), [1e-2], 3, 5, 1, backend="numba")
+        stats = nb.simulate_block.stats
+        out[name] = {"hits": sum(stats.cache_hits.values()) - before_hits,
+                     "misses": sum(stats.cache_misses.values()) - before_misses}
+    print(json.dumps(out))
+""")
+
+
+def _kernels(root: Path, *optimizers) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(root))
+    env.pop("NUMBA_CACHE_DIR", None)
+    out = subprocess.run([sys.executable, "-c", KERNELS, *optimizers], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=600, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
+def test_an_edit_recompiles_only_the_kernels_that_contain_it(tmp_path):
+    """Edits to modules no kernel compiles (lm/, plotting.py, theory/) recompile nothing; an edit
+    to Adam's rule recompiles the Adam kernel and no other."""
+    shutil.copytree(PACKAGE, tmp_path / "simlab", ignore=shutil.ignore_patterns("__pycache__"))
+    first = _kernels(tmp_path, "adam", "sgd")
+    assert all(k["misses"] == 1 for k in first.values()), first
+
+    package = tmp_path / "simlab"
+    _append(package / "plotting.py", "\n# an edit\n")
+    _append(package / "lm" / "model.py", "\n# an edit\n")
+    _append(package / "theory" / "surge.py", "\nEDITED = 1\n")
+    _append(package / "optim.py", "\n# an edit outside every rule\n")
+    unrelated = _kernels(tmp_path, "adam", "sgd")
+    assert unrelated == {"adam": {"hits": 1, "misses": 0}, "sgd": {"hits": 1, "misses": 0}}
+
+    rules = package / "optim.py"
+    old = "return -s[0] * m / (sqrt(v) * s[1] + h.eps), m, v"
+    assert old in rules.read_text()
+    rules.write_text(rules.read_text().replace(old, old.replace("h.eps", "(h.eps + 0.0)")))
+    adam_edit = _kernels(tmp_path, "adam", "sgd")
+    assert adam_edit == {"adam": {"hits": 0, "misses": 1}, "sgd": {"hits": 1, "misses": 0}}
+
+
+def test_the_source_stamp_covers_the_engine_and_nothing_a_kernel_cannot_compile():
+    """The stamp shared by every specialization is the engine's modules; optimizer rules,
+    problems and SDE models enter per specialization; lm/, plotting, theory never."""
+    from simlab.backends import numba_backend
+
+    stamped = set(_numba_cache.kernel_modules(numba_backend.simulate_block.py_func))
+    assert {"simlab.backends.numba_backend", "simlab.backends.per_run"} <= stamped
+    assert not {m for m in stamped if m.startswith(("simlab.lm", "simlab.theory", "simlab.sde",
+                                                    "simlab.problems"))}
+    assert not stamped & {"simlab.plotting", "simlab.optim", "simlab.cache", "simlab.sweep"}
+
+
+def test_a_specialization_is_stamped_by_the_code_registered_for_its_records():
+    """Two optimizers → two stamps; the stamp of one signature holds its rule's source."""
+    from numba import typeof
+
+    from simlab import optim
+    from simlab.backends.per_run import Discrete
+
+    def stamp(opt):
+        return _numba_cache.specialization_stamp((typeof(Discrete(opt.hyper, 0.0, False, 0.0)),))
+
+    assert stamp(optim.adam()) == stamp(optim.adam(b1=0.5))        # values are not code
+    assert stamp(optim.adam()) != stamp(optim.sgd())
+    registered = _numba_cache.registrations(type(optim.adam().hyper))
+    assert [name for name, _ in registered][0] == "simlab.optim.RULES"

@@ -7,8 +7,9 @@ function's code with the simlab functions it calls compiled the same way and ``s
 ``math.sqrt``), and the generic functions of ``simlab.kernel_ops`` are overloaded to dispatch on the
 *type* of the records they receive. Each combination of record types (problem kind × dynamics ×
 optimizer rule) is therefore compiled into its own specialized, branch-free machine code, and
-cached on disk per type signature; ``_numba_cache`` makes that cache invalid the moment any
-simlab source it was compiled from changes.
+cached on disk per type signature; ``_numba_cache`` stamps each cached specialization with the
+source it was compiled from (the engine's modules, and the functions registered for its record
+types), so an edit recompiles exactly the specializations that contain the edited code.
 
 Semantics: those of the reference backend (``spec.py``); batches and noise are bit-for-bit the
 same draws, and nothing depends on which thread runs which run.
@@ -28,8 +29,6 @@ from .. import kernel_ops, optim
 from . import _numba_cache, per_run
 from .kernel_inputs import kernel_inputs, raw_result
 from .per_run import Scratch
-
-_numba_cache.install()
 
 #: numpy's floating-point semantics (x/0 is ±inf or NaN, as in the reference backend, instead of
 #: Python's ZeroDivisionError); it also drops the zero-divisor branch that blocks vectorization.
@@ -209,7 +208,8 @@ def _ov_rule_step(h, g, gsq, m, v, s):
 _run_one = numba.njit(compiled(per_run.run_one).py_func, _nrt=False, **JIT)
 
 
-@numba.njit(nogil=True, cache=True, **JIT)
+@_numba_cache.cache_kernel
+@numba.njit(nogil=True, **JIT)
 def simulate_block(first, last, P, D, plan, batching, out, batch_capacity, sample_capacity):
     """Runs r = first .. last − 1, one after the other, sharing one set of scratch buffers (each
     run overwrites them before reading); fills ``out``. Releases the GIL."""
