@@ -165,7 +165,7 @@ def practice_cell(spec: dict) -> xr.Dataset:
                    backend=spec["backend"], seed=1)
     consumed = res.step.values * b
     grid = np.linspace(0, samples, records + 1)
-    loss = res.loss.values                                              # (lr, seed, rec)
+    loss = res.loss.values                                              # (lr_index, seed, rec)
     interp = np.stack([[np.interp(grid, consumed, loss[i, s]) for s in range(seeds)]
                        for i in range(len(base_lrs))])
     return xr.Dataset({"loss": (("lr0", "seed", "samples"), interp)},
