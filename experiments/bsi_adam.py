@@ -209,7 +209,9 @@ def resolve(args) -> dict:
             "pairs": [[1, 4], [2, 4]] if quick else [[1, 4], [1, 8], [2, 4]],
             "factors": [1, 2, 4, 8, 16, 32],
             "base_lrs": [0.01, 0.1, 1.0] if quick else [0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
-            "samples": 128 * (40 if quick else 300), "seeds": args.seeds, "microbatch": 4,
+            "samples": 128 * (40 if quick else 300),
+            "seeds": _checks.integer("seeds", args.seeds, lo=2),      # a bootstrap needs 2
+            "microbatch": 4,
             "records": 40, "problem": practice_problem().config(), "regimes": REGIMES,
             "backend": args.backend}
 

@@ -80,7 +80,7 @@ def resolve_config(args) -> dict:
     """Every setting that determines the results, validated (ValueError naming the argument)."""
     batch_sizes = args.batch_sizes or (QUICK_BATCH_SIZES if args.quick else FULL_BATCH_SIZES)
     batch_sizes = sorted(set(batch_sizes))
-    seeds = _checks.integer("seeds", args.seeds, lo=1)
+    seeds = _checks.integer("seeds", args.seeds, lo=2)               # a bootstrap needs 2
     hessian_seed = _checks.integer("hessian_seed", args.hessian_seed, lo=0)
     replicate = math.ceil(max(batch_sizes) / 9) if args.sampling == "replicate" else 1
     config = {

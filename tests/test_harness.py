@@ -238,8 +238,15 @@ def test_any_argv_parses_or_exits_2_with_one_line(name, argv):
         assert str(exc) and "\n" not in str(exc).splitlines()[0]
 
 
-def test_surge_needs_two_seeds_for_its_standard_errors(tmp_path, capsys):
-    err = _one_line_exit_2(capsys, lambda: EXPERIMENTS["surge"].main(
+# experiments whose reports need two seeds (a standard error or a bootstrap interval): --seeds 1
+# is refused by resolve, before any cell is computed (quadratic_gap and bsi_adam used to fail only
+# after computing every cell)
+TWO_SEEDS = ["surge", "surge_target", "gap_knobs", "implicit_bias", "quadratic_gap", "bsi_adam"]
+
+
+@pytest.mark.parametrize("name", TWO_SEEDS)
+def test_one_seed_is_refused_before_any_work_where_a_bootstrap_needs_two(name, tmp_path, capsys):
+    err = _one_line_exit_2(capsys, lambda: EXPERIMENTS[name].main(
         ["--quick", "--seeds", "1", "--out", str(tmp_path)]))
     assert "seeds=1 is outside the allowed range [2, " in err
     assert not (tmp_path / ".cache").exists()
