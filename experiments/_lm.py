@@ -61,8 +61,8 @@ def resolve(args, sizes: dict) -> dict:
     from simlab.lm.train import check_device
     device = check_device(args.device)
     corpus = _checks.choice("corpus", args.corpus, data.CORPORA)
-    data.load(corpus)
     threads = set_threads(args.threads)
+    data.load(corpus)
     tier = "quick" if args.quick else ("cuda" if device == "cuda" else "cpu")
     size = sizes[tier]
     seeds = _checks.integer("seeds", args.seeds if args.seeds is not None else size["seeds"], lo=1)

@@ -160,6 +160,7 @@ def test_help_states_the_real_defaults_and_only_honoured_flags(name, capsys):
     (["--device", "tpu"], "device='tpu' is not one of 'cpu', 'cuda'"),
     (["--corpus", "homer"], "corpus='homer' is not one of"),
     (["--out", str(REPO_FIGURES)], "holds the committed full-run figures"),
+    (["--threads", str(2 ** 40)], "threads=1099511627776 is outside the allowed range [1, 1024]"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
     from experiments import lm_gap
@@ -167,6 +168,22 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert not list(tmp_path.iterdir())                  # refused before any work
+
+
+@pytest.mark.parametrize("value, message", [
+    ("abc", "SIMLAB_LM_THREADS='abc' must be an integer in the allowed range [1, 1024]"),
+    ("0", "SIMLAB_LM_THREADS=0 is outside the allowed range [1, 1024]"),
+    (str(2 ** 40), "SIMLAB_LM_THREADS=1099511627776 is outside the allowed range [1, 1024]"),
+])
+def test_bad_thread_variable_is_one_line_and_exit_2(value, message, tmp_path, capsys, monkeypatch):
+    from experiments import lm_gap
+    threads = torch.get_num_threads()
+    monkeypatch.setenv("SIMLAB_LM_THREADS", value)
+    assert lm_gap.main(["--quick", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not list(tmp_path.iterdir())                  # refused before any work
+    assert torch.get_num_threads() == threads            # nothing was set
 
 
 def test_cli_usage_error_from_a_shell(tmp_path):
