@@ -250,3 +250,38 @@ def test_one_seed_is_refused_before_any_work_where_a_bootstrap_needs_two(name, t
         ["--quick", "--seeds", "1", "--out", str(tmp_path)]))
     assert "seeds=1 is outside the allowed range [2, " in err
     assert not (tmp_path / ".cache").exists()
+
+
+@pytest.mark.parametrize("address, allow_remote, accepted", [
+    ("tcp://127.0.0.1:8786", False, True),
+    ("127.0.0.2:8786", False, True),
+    ("localhost:8786", False, True),
+    ("tcp://[::1]:8786", False, True),
+    ("tls://10.1.2.3:8786", False, True),
+    ("tcp://10.1.2.3:8786", False, False),
+    ("192.168.0.5:8786", False, False),
+    ("tcp://scheduler.example.org:8786", False, False),
+    ("tcp://0.0.0.0:8786", False, False),
+    ("tcp://10.1.2.3:8786", True, True),
+])
+def test_scheduler_must_be_loopback_or_tls_unless_allowed(address, allow_remote, accepted):
+    from experiments._cli import checked_scheduler
+    if accepted:
+        assert checked_scheduler(address, allow_remote) == address
+    else:
+        with pytest.raises(ValueError, match=r"is not a loopback address .*--allow-remote"):
+            checked_scheduler(address, allow_remote)
+
+
+def test_unknown_scheduler_scheme_is_refused():
+    from experiments._cli import checked_scheduler
+    with pytest.raises(ValueError, match=r"scheduler='http://127.0.0.1:8786' has the scheme 'http'"):
+        checked_scheduler("http://127.0.0.1:8786")
+
+
+@pytest.mark.parametrize("name", ["c_total", "quadratic_gap"])
+def test_remote_scheduler_is_refused_before_any_work(name, tmp_path, capsys):
+    err = _one_line_exit_2(capsys, lambda: EXPERIMENTS[name].main(
+        ["--quick", "--scheduler", "tcp://10.1.2.3:8786", "--out", str(tmp_path)]))
+    assert "scheduler='tcp://10.1.2.3:8786' is not a loopback address" in err
+    assert not list(tmp_path.iterdir())
