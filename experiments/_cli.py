@@ -1,4 +1,5 @@
-"""The command-line conventions shared by every experiment (DESIGN.md, "Results, figures, CLI").
+"""The command-line conventions shared by every experiment (docs/harness.md, "One shape for every
+experiment").
 
 Flags every experiment takes: ``--quick``, ``--out DIR``, ``--cache-dir DIR``, ``--no-cache``,
 ``--scheduler ADDRESS`` (loopback or tls:// unless ``--allow-remote``), ``--workers N``; and, only where the experiment honours them,

@@ -12,7 +12,7 @@ the coordinate ``lr_value`` (optimizer, lr_index) holds each optimizer's peak le
 grids shorter than the longest are NaN-padded (``lr_value``, ``loss`` and ``w_final`` are NaN
 there, ``diverged`` is False). This is ``simlab.simulate``'s layout too (dim ``lr_index``,
 coordinate ``lr_value`` (lr_index)), so ``lr_scores``, ``best_lr`` and ``select_lr`` take the
-result of either. The "hessian" axis is simply the problem axis, labelled as in DESIGN.md.
+result of either. The "hessian" axis is simply the problem axis (any label, any problem).
 
 Running: ``Sweep.run(executor=..., store=...)`` evaluates the cells with ``simlab.cells.run_cells``:
 serially by default, or on a ``concurrent.futures`` executor or a ``dask.distributed.Client``

@@ -285,3 +285,17 @@ def test_remote_scheduler_is_refused_before_any_work(name, tmp_path, capsys):
         ["--quick", "--scheduler", "tcp://10.1.2.3:8786", "--out", str(tmp_path)]))
     assert "scheduler='tcp://10.1.2.3:8786' is not a loopback address" in err
     assert not list(tmp_path.iterdir())
+
+
+def test_docs_name_every_experiment_that_experiments_all_runs():
+    """docs/harness.md listed 5 of the 9 toy experiments; it must name every one all.RUNS has."""
+    from pathlib import Path
+
+    from experiments import all as run_all
+    text = (Path(__file__).resolve().parents[1] / "docs" / "harness.md").read_text()
+    section = text[text.index("python -m experiments.all [--quick]"):]
+    section = section[:section.index("\n\n")]
+    names = {module for _, module, _ in run_all.RUNS + run_all.LM_RUNS}
+    assert len({n for n in names if not n.startswith("lm_")}) == 9
+    missing = sorted(n for n in names if n not in section)
+    assert not missing, f"docs/harness.md does not name {missing}"
