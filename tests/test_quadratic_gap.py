@@ -141,3 +141,15 @@ def test_bad_flags_are_one_line_and_exit_code_2(argv, needle, capsys):
     err = capsys.readouterr().err
     assert exit_info.value.code == 2
     assert err.count("\n") == 1 and needle in err
+
+
+def test_report_fits_100_columns_and_has_one_row_per_cell(paper):
+    """The report was one 197-column table; now one block per optimizer, every line ≤ 100."""
+    text = qg.report(paper["dataset"])
+    assert max(len(line) for line in text.splitlines()) <= 100
+    ds = paper["dataset"]
+    rows = [line for line in text.splitlines() if line.split()[:1] in (["homogeneous"],
+                                                                      ["heterogeneous"])]
+    assert len(rows) == ds.sizes["optimizer"] * ds.sizes["hessian"] * ds.sizes["batch_size"]
+    for label in ("SGD (EMA momentum)", "Signum", "Adam"):
+        assert label in text.splitlines()
