@@ -3,6 +3,7 @@ scratch folder, output checks before any work, one-line errors with exit code 2,
 the results file, and ``python -m experiments.all``."""
 import argparse
 import importlib
+import os
 import re
 import subprocess
 import sys
@@ -179,18 +180,30 @@ def test_experiments_all_bad_flag_is_exit_2(capsys):
     assert "--only" in err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs a git checkout")
-def test_quick_run_leaves_git_status_clean():
+def test_quick_run_leaves_git_status_clean(tmp_path):
+    """``experiments.all --quick`` writes only under figures/_quick/, which the checkout's git
+    ignores. Run from a scratch folder (so the tests never write into the checkout's
+    figures/_quick/, and the user's first --quick run stays cold); every file it wrote must be
+    ignored at the same relative path in the checkout, and the checkout's status is unchanged."""
     def status():
         return subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True,
                               text=True, check=True).stdout
 
     before = status()
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([sys.executable, "-m", "experiments.all", "--quick", "--only",
-                           "c_total", "bsi_adam"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+                           "c_total", "bsi_adam"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert (ROOT / "figures" / "_quick" / "c_total.png").is_file()
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert "figures/_quick/c_total.png" in written
+    assert all(w.startswith("figures/_quick/") for w in written), written
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *written], cwd=ROOT,
+                             capture_output=True, text=True).stdout.split()
+    assert sorted(ignored) == written
     assert status() == before
 
 
