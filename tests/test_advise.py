@@ -28,6 +28,7 @@ def _run(*args):
                           capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_cli_prints_lambda_regime_betas_and_caveats():
     r = _run("--batch-size", "32", "--dataset-size", "1000000", "--b-simple", "128")
     assert r.returncode == 0, r.stderr
@@ -57,6 +58,7 @@ def test_cli_bad_input_is_one_line_exit_2(args, word, capsys):
     assert len(captured.err.strip().splitlines()) == 1 and word in captured.err
 
 
+@pytest.mark.slow
 def test_cli_bad_input_through_python_m():
     r = _run("--batch-size", "10", "--dataset-size", "5", "--b-simple", "3")
     assert r.returncode == 2 and r.stdout == ""

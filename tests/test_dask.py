@@ -14,6 +14,9 @@ from simlab.sweep import Sweep
 distributed = pytest.importorskip("distributed", reason="needs simlab[dist] (dask.distributed)")
 
 
+pytestmark = pytest.mark.slow          # real Dask clusters
+
+
 @pytest.fixture(scope="module")
 def client():
     # tcp on 127.0.0.1: the default host lookup (and the in-process transport's) touches a
@@ -138,7 +141,6 @@ def _other_checkout_preload(tmp_path):
     return preload
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("worker", ["other_checkout", "rogue"])
 def test_an_incompatible_or_rogue_worker_ends_the_run_with_one_line(worker, tmp_path, capsys):
     """A worker running other code, or one whose reply is not what simlab sent it to compute,

@@ -114,6 +114,7 @@ def test_scheduler_and_workers_exclude_each_other(tmp_path, capsys):
     assert "exclude each other" in err
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_one_line(tmp_path, capsys):
     pytest.importorskip("distributed")
     err = _one_line_exit_2(capsys, lambda: EXPERIMENTS["c_total"].main(
@@ -122,6 +123,7 @@ def test_unreachable_scheduler_is_one_line(tmp_path, capsys):
     assert list(tmp_path.glob("*.nc")) == []
 
 
+@pytest.mark.slow
 def test_sde_on_a_backend_without_its_device_is_one_line_and_computes_nothing(tmp_path):
     """``--backend cuda`` on a machine without a GPU: one line naming what to install, exit 2,
     no cell computed (the backend is never silently replaced by another)."""
@@ -146,6 +148,7 @@ def test_sde_on_a_backend_without_its_device_is_one_line_and_computes_nothing(tm
     assert list(tmp_path.rglob("*.nc")) == []
 
 
+@pytest.mark.slow
 def test_surge_cache_hit_recomputes_nothing_and_prints_only_stored_numbers(tmp_path, capsys):
     argv = ["--quick", "--seeds", "8", "--out", str(tmp_path)]
     first = EXPERIMENTS["surge"].run(argv, progress=False)
@@ -160,6 +163,7 @@ def test_surge_cache_hit_recomputes_nothing_and_prints_only_stored_numbers(tmp_p
     assert from_file in printed and "TRADE-OFF" in from_file
 
 
+@pytest.mark.slow
 def test_experiments_all_prints_one_table_and_reuses_cells(tmp_path, capsys):
     argv = ["--quick", "--only", "c_total", "bsi_adam", "--out", str(tmp_path)]
     assert run_all.main(argv) == 0

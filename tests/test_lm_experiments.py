@@ -51,6 +51,7 @@ def quick(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
+@pytest.mark.slow
 def test_quick_run_then_a_pure_cache_hit(name, quick, capsys):
     """The rerun computes 0 cells, prints the report of the stored file and redraws the figure from
     it — byte for byte, even after another experiment's style changed rcParams (experiments.all)."""
@@ -78,6 +79,7 @@ def test_quick_run_then_a_pure_cache_hit(name, quick, capsys):
     assert png.read_bytes() == drawn
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_with_only_its_unfinished_cells(quick, tmp_path, monkeypatch):
     """Ctrl-C in the 3rd training run of lm_bsi --quick: the 2 finished runs are in the cache, the
     rerun computes exactly the other 2 runs and the 2 Theorem 1 rows, and its results file equals
@@ -186,6 +188,7 @@ def test_bad_thread_variable_is_one_line_and_exit_2(value, message, tmp_path, ca
     assert torch.get_num_threads() == threads            # nothing was set
 
 
+@pytest.mark.slow
 def test_cli_usage_error_from_a_shell(tmp_path):
     res = subprocess.run([sys.executable, "-m", "experiments.lm_bsi", "--seeds", "0", "--out", str(tmp_path)],
                          capture_output=True, text=True)
@@ -193,6 +196,7 @@ def test_cli_usage_error_from_a_shell(tmp_path):
     assert len(res.stderr.strip().splitlines()) == 1 and "outside the allowed range" in res.stderr
 
 
+@pytest.mark.slow
 def test_experiments_all_lists_an_lm_experiment_with_its_cells_and_headline(quick, capsys):
     out, _, first = quick("lm_surge")
     assert run_all.main(["--quick", "--only", "lm_surge", "--out", str(out)]) == 0
@@ -202,6 +206,7 @@ def test_experiments_all_lists_an_lm_experiment_with_its_cells_and_headline(quic
     assert re.search(rf"total\s+0\s+{n}\s", table), table
 
 
+@pytest.mark.slow
 def test_experiments_all_skips_the_lm_rows_without_torch(tmp_path):
     script = ("import sys; sys.modules['torch'] = None\n"
               "from experiments import all as run_all\n"
