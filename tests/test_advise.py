@@ -28,6 +28,14 @@ def _run(*args):
                           capture_output=True, text=True, timeout=60)
 
 
+def test_caveats_state_c1_as_readme_and_docs_do():
+    """README and docs/c_total.md: the exact A.1 evaluation selects the derived C1 (the OCR's is
+    off by 2); the advice called C1 'known only up to an additive 2'."""
+    text = " ".join(adv.CAVEATS)
+    assert "matches the derived C1" in text and "excludes the OCR reading" in text
+    assert "known only up to" not in text
+
+
 @pytest.mark.slow
 def test_cli_prints_lambda_regime_betas_and_caveats():
     r = _run("--batch-size", "32", "--dataset-size", "1000000", "--b-simple", "128")
