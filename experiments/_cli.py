@@ -1,7 +1,8 @@
-"""The command-line conventions shared by every experiment (DESIGN.md, "Results, figures, CLI").
+"""The command-line conventions shared by every experiment (docs/harness.md, "One shape for every
+experiment").
 
 Flags every experiment takes: ``--quick``, ``--out DIR``, ``--cache-dir DIR``, ``--no-cache``,
-``--scheduler ADDRESS``, ``--workers N``; and, only where the experiment honours them,
+``--scheduler ADDRESS`` (loopback or tls:// unless ``--allow-remote``), ``--workers N``; and, only where the experiment honours them,
 ``--seeds N`` and ``--backend`` (choices: ``simlab.backends.BACKENDS``). Help texts state the real
 defaults, for the full run and for ``--quick``. Any usage error or ``ValueError`` is printed as one
 line on stderr with exit code 2 and no traceback.
@@ -9,8 +10,10 @@ line on stderr with exit code 2 and no traceback.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Callable, Sequence
 
 from simlab.backends import BACKENDS
@@ -79,13 +82,52 @@ def standard_parser(name: str, description: str, seeds: tuple[int, int] | None =
                         help="recompute every cell even if a stored result with the same "
                              "configuration and code exists")
     parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                        help="run the cells on this Dask scheduler (e.g. tcp://host:8786); "
-                             "needs simlab[dist]")
+                        help="run the cells on this Dask scheduler (e.g. tcp://127.0.0.1:8786); "
+                             "a loopback or tls:// address unless --allow-remote; needs "
+                             "simlab[dist]")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="accept a --scheduler address that is neither loopback nor tls:// "
+                             "(the scheduler and its workers can run code in this process: name "
+                             "only a cluster you trust)")
     parser.add_argument("--workers", type=positive_int, default=None, metavar="N",
                         help="run the cells on a local Dask cluster of N worker processes")
     if seeds is not None:
         parser.set_defaults(_seed_defaults=seeds)
     return parser
+
+
+SCHEDULER_SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+
+
+def checked_scheduler(address: str | None, allow_remote: bool = False) -> str | None:
+    """``address`` if simlab may send work there: a loopback host (127.0.0.0/8, ::1, localhost),
+    a TLS address (tls://, wss://) or, with ``allow_remote``, any. Dask unpickles what a scheduler
+    or worker replies before simlab checks it, so a cluster can run code in this process: only a
+    trusted one may be named (docs/harness.md, "Running on a cluster")."""
+    if address is None:
+        return None
+    text = str(address).strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    if scheme not in SCHEDULER_SCHEMES:
+        raise ValueError(f"scheduler={text!r} has the scheme {scheme!r}, not one of "
+                         f"{', '.join(SCHEDULER_SCHEMES)}")
+    if allow_remote or scheme in ("tls", "wss", "inproc"):
+        return text
+    try:
+        host = urlsplit(f"//{rest}").hostname or ""
+    except ValueError:
+        host = ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        raise ValueError(f"scheduler={text!r} is not a loopback address (127.0.0.0/8, ::1, "
+                         "localhost): a scheduler and its workers can run code in this process; "
+                         "for a cluster you trust add --allow-remote, or use a tls:// address")
+    return text
 
 
 def resolved_seeds(args) -> int | None:

@@ -44,8 +44,8 @@ from typing import Any, Callable, Sequence
 
 import xarray as xr
 
-from experiments._cli import (FIGURES, QUICK_FIGURES, RESULTS, Parser, resolved_seeds,
-                             standard_parser)
+from experiments._cli import (FIGURES, QUICK_FIGURES, RESULTS, Parser, checked_scheduler,
+                             resolved_seeds, standard_parser)
 from simlab.backends import require_backend
 from simlab.cache import CellStore, check_writable, config_key, export_dataset
 from simlab.cells import CellStats, run_cells
@@ -123,6 +123,7 @@ class Experiment:
     def parse(self, argv: Sequence[str] | None = None) -> argparse.Namespace:
         """Flags → Namespace with ``seeds`` and ``out`` resolved to their real defaults."""
         args = self.parser().parse_args(argv)
+        checked_scheduler(args.scheduler, args.allow_remote)          # before any work
         if self.seeds is not None:
             args.seeds = resolved_seeds(args)
         args.results = results_folder(args.out, args.quick)
@@ -222,7 +223,9 @@ def dask_executor(args, given=None):
     if given is not None:
         yield given
         return
-    scheduler, workers = getattr(args, "scheduler", None), getattr(args, "workers", None)
+    scheduler = checked_scheduler(getattr(args, "scheduler", None),
+                                  getattr(args, "allow_remote", False))
+    workers = getattr(args, "workers", None)
     if scheduler is None and workers is None:
         yield None
         return
@@ -249,6 +252,12 @@ def dask_executor(args, given=None):
         client = Client(cluster)
     try:
         yield client
+    except ValueError:
+        raise
+    except Exception as exc:        # a worker that fails, runs other code or replies nonsense
+        where = f"scheduler={scheduler!r}" if scheduler is not None else f"workers={workers}"
+        raise ValueError(f"{where}: the run on the Dask cluster failed: {type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
     finally:
         client.close()
         if cluster is not None:

@@ -53,16 +53,16 @@ def resolve(args, sizes: dict) -> dict:
     argument): device, corpus (its token file is built here if needed, so a missing corpus is one
     line), threads, the size tier, its sizes and the seed count."""
     if importlib.util.find_spec("torch") is None:
-        raise ValueError("the LM experiments need torch (the lm extra): pip install torch==2.13.0 "
-                         "&& pip install -e '.[lm]'")
+        raise ValueError("the LM experiments need torch (the lm extra): pip install -e '.[lm]' "
+                         "(CPU-only: add --extra-index-url https://download.pytorch.org/whl/cpu)")
     import torch
 
     from simlab.lm import data, set_threads
     from simlab.lm.train import check_device
     device = check_device(args.device)
     corpus = _checks.choice("corpus", args.corpus, data.CORPORA)
-    data.load(corpus)
     threads = set_threads(args.threads)
+    data.load(corpus)
     tier = "quick" if args.quick else ("cuda" if device == "cuda" else "cpu")
     size = sizes[tier]
     seeds = _checks.integer("seeds", args.seeds if args.seeds is not None else size["seeds"], lo=1)

@@ -36,7 +36,7 @@ from simlab.lm import data as lmdata
 from simlab.lm import measure
 from simlab.lm.model import ModelConfig, build
 from simlab.lm.optim import BSIAdam
-from simlab.lm.train import TrainConfig, check_device, train
+from simlab.lm.train import TrainConfig, check_device, set_threads, train
 
 #: the keys of a cell's configuration that say on what it ran (beside the model/run/measurement)
 ENVIRONMENT = ("tier", "device", "corpus", "corpus_sha256", "threads", "torch")
@@ -67,7 +67,7 @@ def run_spec(config: dict, mcfg: ModelConfig, tcfg: TrainConfig, **extra) -> dic
 
 def _prepare(spec: dict) -> lmdata.Splits:
     """Apply the cell's thread count and device check; the corpus splits (cached per process)."""
-    torch.set_num_threads(_checks.integer("threads", spec["threads"], lo=1))
+    set_threads(spec["threads"])
     check_device(spec["device"])
     splits = _splits(spec["corpus"])
     if lmdata.CORPORA[spec["corpus"]].sha256 != spec["corpus_sha256"]:

@@ -66,7 +66,11 @@ def parser() -> Parser:
                    help="folder of the per-cell results cache (default OUT/.cache/)")
     p.add_argument("--no-cache", action="store_true", help="recompute every cell")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                   help="run all cells on this Dask scheduler (needs simlab[dist])")
+                   help="run all cells on this Dask scheduler (needs simlab[dist]); a loopback or "
+                        "tls:// address unless --allow-remote")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="accept a --scheduler address that is neither loopback nor tls:// (the "
+                        "cluster can run code in this process: name only one you trust)")
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="run all cells on one local Dask cluster of N worker processes")
     p.add_argument("--redraw", action="store_true",

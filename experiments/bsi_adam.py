@@ -166,7 +166,7 @@ def practice_cell(spec: dict) -> xr.Dataset:
                    backend=spec["backend"], seed=1)
     consumed = res.step.values * b
     grid = np.linspace(0, samples, records + 1)
-    loss = res.loss.values                                              # (lr, seed, rec)
+    loss = res.loss.values                                              # (lr_index, seed, rec)
     interp = np.stack([[np.interp(grid, consumed, loss[i, s]) for s in range(seeds)]
                        for i in range(len(base_lrs))])
     return xr.Dataset({"loss": (("lr0", "seed", "samples"), interp)},
@@ -210,7 +210,9 @@ def resolve(args) -> dict:
             "pairs": [[1, 4], [1, 8], [2, 4]],
             "factors": [1, 2, 4, 8, 16, 32],
             "base_lrs": [0.01, 0.1, 1.0] if quick else [0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
-            "samples": 128 * (40 if quick else 300), "seeds": args.seeds, "microbatch": 4,
+            "samples": 128 * (40 if quick else 300),
+            "seeds": _checks.integer("seeds", args.seeds, lo=2),      # a bootstrap needs 2
+            "microbatch": 4,
             "records": 20, "problem": practice_problem().config(), "regimes": REGIMES,
             "backend": args.backend}
 

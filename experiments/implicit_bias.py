@@ -117,7 +117,7 @@ def run_cell(spec: dict) -> xr.Dataset:
                          record_every=spec["chunk_steps"], backend=spec["backend"],
                          seed=spec["seed"], init_state=state)
         tests.append(np.where(state.diverged.values, np.nan, prob.test_loss(state.w_final.values)))
-    w = state.w_final.values                                              # (lr, seed, d)
+    w = state.w_final.values                                              # (lr_index, seed, d)
     diverged = state.diverged.values
     sharp = np.where(diverged, np.nan, prob.sharpness(np.where(diverged[..., None], 0.0, w)))
     train = np.where(diverged, np.nan, state.loss.values[:, :, -1])

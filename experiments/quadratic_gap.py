@@ -80,7 +80,7 @@ def resolve_config(args) -> dict:
     """Every setting that determines the results, validated (ValueError naming the argument)."""
     batch_sizes = args.batch_sizes or (QUICK_BATCH_SIZES if args.quick else FULL_BATCH_SIZES)
     batch_sizes = sorted(set(batch_sizes))
-    seeds = _checks.integer("seeds", args.seeds, lo=1)
+    seeds = _checks.integer("seeds", args.seeds, lo=2)               # a bootstrap needs 2
     hessian_seed = _checks.integer("hessian_seed", args.hessian_seed, lo=0)
     replicate = math.ceil(max(batch_sizes) / 9) if args.sampling == "replicate" else 1
     config = {
@@ -184,29 +184,31 @@ def report(ds: xr.Dataset) -> str:
     n_div = ds["diverged_count"].transpose(*CELL_DIMS).values
     ci_lo, ci_hi = (ds[v].transpose(*CELL_DIMS).values
                     for v in ("final_median_ci_lo", "final_median_ci_hi"))
-    lines = [f"final loss after {int(ds['step'].values[-1])} steps: median (90 % bootstrap CI of "
-             f"the median) [q25, q75] over {seeds} seeds @ lr (diverged runs, excluded)  —  "
-             f"protocol: {protocol}"]
-    head = f"{'hessian':<14}{'B':>3}  " + "  ".join(f"{LABELS.get(o, o):<58}" for o in opts)
-    lines += [head, "-" * len(head)]
-    for j, h in enumerate(hess):
-        for k, b in enumerate(bs):
-            row = []
-            for i in range(len(opts)):
-                row.append(f"{med[i, j, k]:8.2e} ({ci_lo[i, j, k]:.2e}–{ci_hi[i, j, k]:.2e}) "
-                           f"[{q25[i, j, k]:8.2e}, {q75[i, j, k]:8.2e}]"
-                           f" @{lr[i, j, k]:7.1e} ({n_div[i, j, k]})")
-            lines.append(f"{h:<14}{b:>3}  " + "  ".join(f"{c:<58}" for c in row))
+    lines = [f"final loss after {int(ds['step'].values[-1])} steps over {seeds} seeds, protocol "
+             f"{protocol}: median (90 % bootstrap CI",
+             "of the median) [q25, q75] at the chosen lr; diverged runs excluded and counted"]
+    head = (f"{'hessian':<14}{'B':>3}  {'median':>8}  {'90 % CI':<17}  {'[q25, q75]':<20}  "
+            f"{'lr':>7}  {'diverged':>8}")
+    for i, o in enumerate(opts):                     # one block per optimizer: ≤ 100 columns
+        lines += ["", LABELS.get(o, o), head, "-" * len(head)]
+        for j, h in enumerate(hess):
+            for k, b in enumerate(bs):
+                lines.append(f"{h:<14}{b:>3}  {med[i, j, k]:8.2e}  "
+                             f"{f'{ci_lo[i, j, k]:.2e}–{ci_hi[i, j, k]:.2e}':<17}  "
+                             f"{f'[{q25[i, j, k]:8.2e}, {q75[i, j, k]:8.2e}]':<20}  "
+                             f"{lr[i, j, k]:7.1e}  {n_div[i, j, k]:>8}")
+    lines.append("")
     if config["sampling"] == "without_replacement" and 9 in bs:
-        lines.append("B = 9 = n without replacement is the full batch: zero gradient noise, "
-                     "every seed gives the same run (a zero-width interval).")
+        lines += ["B = 9 = n without replacement is the full batch: zero gradient noise, every "
+                  "seed gives", "the same run (a zero-width interval)."]
     if protocol == "paper":
         picks = ", ".join(f"{o} {lr[i, 0, 0]:.0e}" for i, o in enumerate(opts))
         lines.append(f"lrs tuned at homogeneous B=1 (median final loss) and held fixed: {picks}")
     ratio = {str(h): float(r) for h, r in zip(ds["hessian"].values, ds["gap_ratio"].values)}
     het, hom = ratio.get("heterogeneous", math.nan), ratio.get("homogeneous", math.nan)
     lines.append(f"SGD/Adam median final-loss ratio at B={bs[-1]}: heterogeneous {het:.3g}, "
-                 f"homogeneous {hom:.3g} (het/hom = {het / hom:.3g})")
+                 f"homogeneous {hom:.3g}")
+    lines.append(f"  (het/hom = {het / hom:.3g})")
     lines.append(f"diverged runs at the chosen lrs (excluded from medians and bands): "
                  f"{int(n_div.sum())} of {n_div.size * seeds}")
     return "\n".join(lines)

@@ -236,7 +236,7 @@ def simulate_cell(spec: dict) -> xr.Dataset:
     res = simlab.simulate(prob, OPTIMIZERS[spec["optimizer"]](), lr=lrs,
                           batch_size=spec["batch_size"], steps=spec["steps"], seeds=spec["seeds"],
                           record_every=1, backend=spec["backend"], seed=spec["seed"])
-    loss = res.loss.values                                               # (lr, seed, step)
+    loss = res.loss.values                                               # (lr_index, seed, step)
     with np.errstate(invalid="ignore"):
         mean = loss.mean(axis=1)
         sem = loss.std(axis=1, ddof=1) / np.sqrt(loss.shape[1])

@@ -1,7 +1,7 @@
 """Input validation shared by every public function.
 
 Every check raises ``ValueError`` naming the argument, the value it got and the allowed range,
-before any work starts (DESIGN.md, "Bad input fails early and clearly").
+before any work starts (README.md, "Decisions the issues left open": Validation).
 """
 from __future__ import annotations
 

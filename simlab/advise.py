@@ -83,8 +83,9 @@ CAVEATS = (
     "Directional, not quantitative: second order in the noise (gradient-dominated regime), ε → 0, "
     "n → ∞, per-coordinate noise-to-signal replaced by B_simple, C4/C5 terms neglected (Lemma A.1).",
     "B_simple depends on the hyperparameters and drifts during training; only its scale matters.",
-    "C1 is known only up to an additive 2 (OCR of App. A.2 vs its derivation); this shifts C_total by "
-    "2λ (and where it changes sign) but no threshold and no prescribed beta.",
+    "C1 is the one derived from App. A.1; the OCR of App. A.2 reads it 2 higher, and the exact "
+    "evaluation of the A.1 memory correction (experiments.c_total) matches the derived C1 and "
+    "excludes the OCR reading. The 2 would shift C_total by 2λ but no threshold and no beta.",
     "Larger C_total means stronger penalisation of the gradient 1-norm (sharpness); whether that "
     "helps generalisation on your task is the paper's hypothesis, supported by its Transformer-XL runs.",
 )

@@ -39,7 +39,7 @@ def _initial_state(init_state, shape, dim, start_step):
         parts = [init_state[name].values for name in ("w_final", "m_final", "v_final")]
         diverged_in = init_state["diverged_step"].values
         if diverged_in.shape != shape:
-            raise ValueError(f"init_state holds {diverged_in.shape} runs (lr, seed); this "
+            raise ValueError(f"init_state holds {diverged_in.shape} runs (lr_index, seed); this "
                              f"simulation has {shape}")
         diverged = np.array(diverged_in, dtype=np.int64)
         if start_step is None:
@@ -59,12 +59,17 @@ def _initial_state(init_state, shape, dim, start_step):
             arrays.append(np.broadcast_to(arr, full).copy())
         except ValueError:
             raise ValueError(f"init_state {name} has shape {arr.shape}, not broadcastable to "
-                             f"(lr, seed, dim) = {full}") from None
+                             f"(lr_index, seed, dim) = {full}") from None
     alive = diverged < 0
     for name, arr in zip(("w", "m", "v"), arrays):
         if not np.all(np.isfinite(arr[alive])):
             raise ValueError(f"init_state {name} has non-finite entries in runs that have not "
                              "diverged")
+    negative = alive[..., None] & (arrays[2] < 0)
+    if np.any(negative):
+        raise ValueError(f"init_state v has {int(negative.sum())} negative entries (min "
+                         f"{float(arrays[2][negative].min()):.3g}) in runs that have not diverged; "
+                         "v is a second moment, allowed range [0, inf)")
     return arrays[0], arrays[1], arrays[2], diverged, (0 if start_step is None else start_step)
 
 
@@ -205,14 +210,16 @@ def simulate(problem, optimizer, lr, batch_size: int | None = None, steps: int |
     problem.loss_scale()) (w0 = ``problem.w0``, also when continuing); it is then frozen.
     init_state, start_step: continue runs from a state — the Dataset of an earlier ``simulate``
     (its final state, divergence flags, and its final step as the default ``start_step``) or a
-    tuple (w, m, v) broadcastable to (lr, seed, dim). T1 steps then a continuation of T2 steps
+    tuple (w, m, v) broadcastable to (lr_index, seed, dim). T1 steps then a continuation of T2 steps
     equals T1 + T2 steps bit for bit (same draws, schedule entries and step counts).
     horizon: the number of steps the schedule spans (default start_step + T); give the total
     when running a long schedule in pieces.
 
-    Returns an ``xarray.Dataset`` with ``loss`` (lr, seed, step), ``diverged`` and
-    ``diverged_step`` (lr, seed; −1 when finite throughout), the final state ``w_final``,
-    ``m_final``, ``v_final`` (lr, seed, dim); the resolved configuration is in
+    Returns an ``xarray.Dataset`` with ``loss`` (lr_index, seed, step), ``diverged`` and
+    ``diverged_step`` (lr_index, seed; −1 when finite throughout), the final state ``w_final``,
+    ``m_final``, ``v_final`` (lr_index, seed, dim) and the coordinate ``lr_value`` (lr_index),
+    the η of each index — the layout of ``simlab.Sweep`` too, so ``best_lr``, ``lr_scores`` and
+    ``select_lr`` take either; the resolved configuration is in
     ``attrs["config"]`` (JSON) and the last step in ``attrs["final_step"]``.
     """
     run = get_backend(backend)
@@ -239,19 +246,28 @@ def simulate(problem, optimizer, lr, batch_size: int | None = None, steps: int |
     return assemble(spec, raw, config, dynamics.label if is_optimizer else dynamics.label)
 
 
+def lr_coords(lrs) -> dict:
+    """The learning-rate axis of every result (``simulate`` and ``Sweep`` alike): the dim
+    ``lr_index`` 0..L−1 and the coordinate ``lr_value`` (lr_index) holding each peak η.
+    ``ds.swap_dims(lr_index="lr_value")`` labels the axis by η where the values are unique."""
+    lrs = np.asarray(lrs, dtype=float)
+    return {"lr_index": np.arange(lrs.shape[0]), "lr_value": ("lr_index", lrs)}
+
+
 def assemble(spec: RunSpec, raw: RawResult, config: dict, label: str) -> xr.Dataset:
     """The labelled Dataset of a backend's raw result (the one place results are assembled)."""
-    vector = ("lr", "seed", "dim")
+    vector = ("lr_index", "seed", "dim")
     return xr.Dataset(
         {
-            "loss": (("lr", "seed", "step"), raw.loss),
-            "diverged": (("lr", "seed"), raw.diverged_step >= 0),
-            "diverged_step": (("lr", "seed"), raw.diverged_step),
+            "loss": (("lr_index", "seed", "step"), raw.loss),
+            "diverged": (("lr_index", "seed"), raw.diverged_step >= 0),
+            "diverged_step": (("lr_index", "seed"), raw.diverged_step),
             "w_final": (vector, raw.w),
             "m_final": (vector, raw.m),
             "v_final": (vector, raw.v),
         },
-        coords={"lr": spec.lrs, "seed": np.arange(spec.keys.shape[0]), "step": spec.record_steps},
+        coords={**lr_coords(spec.lrs), "seed": np.arange(spec.keys.shape[0]),
+                "step": spec.record_steps},
         attrs={"config": json.dumps(config, sort_keys=True), "optimizer": label,
                "problem": spec.problem.name, "start_step": int(spec.start_step),
                "final_step": int(spec.stop)},

@@ -8,9 +8,11 @@ lr × seed ensemble at once. ``Sweep.run()`` returns a single ``xarray.Dataset``
     optimizer, hessian, batch_size, lr_index, seed, step   (and ``dim`` for ``w_final``)
 
 Optimizers may have lr grids of different lengths, so learning rates are indexed, not labelled:
-``lr_value`` (optimizer, lr_index) holds each optimizer's peak learning rate η, and grids shorter
-than the longest are NaN-padded (``lr_value``, ``loss`` and ``w_final`` are NaN there, ``diverged``
-is False). The "hessian" axis is simply the problem axis, labelled as in DESIGN.md.
+the coordinate ``lr_value`` (optimizer, lr_index) holds each optimizer's peak learning rate η, and
+grids shorter than the longest are NaN-padded (``lr_value``, ``loss`` and ``w_final`` are NaN
+there, ``diverged`` is False). This is ``simlab.simulate``'s layout too (dim ``lr_index``,
+coordinate ``lr_value`` (lr_index)), so ``lr_scores``, ``best_lr`` and ``select_lr`` take the
+result of either. The "hessian" axis is simply the problem axis (any label, any problem).
 
 Running: ``Sweep.run(executor=..., store=...)`` evaluates the cells with ``simlab.cells.run_cells``:
 serially by default, or on a ``concurrent.futures`` executor or a ``dask.distributed.Client``
@@ -232,10 +234,10 @@ class Sweep:
                 "diverged": (dims, diverged),
                 "diverged_step": (dims, diverged_step),
                 "w_final": (dims + ("dim",), w_final),
-                "lr_value": (("optimizer", "lr_index"), lr_value),
             },
             coords={"optimizer": opt_names, "hessian": hess_names, "batch_size": batch_sizes,
-                    "lr_index": np.arange(n_lr), "seed": first["seed"].values,
+                    "lr_index": np.arange(n_lr), "lr_value": (("optimizer", "lr_index"), lr_value),
+                    "seed": first["seed"].values,
                     "step": first["step"].values},
             attrs={"sweep": json.dumps(self.config(), sort_keys=True),
                    "optimizer_labels": json.dumps({k: o.label for k, o in self.optimizers.items()})},

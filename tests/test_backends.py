@@ -96,7 +96,7 @@ def test_divergence_flags_identical(opt_name):
     ref, fast = _both(problem, opt_name, lr=lrs, record_every=7)
     assert ref.diverged.values[1].all() and not ref.diverged.values[0].any()
     np.testing.assert_array_equal(fast.diverged_step.values, ref.diverged_step.values)
-    _assert_agree(ref.isel(lr=[0]), fast.isel(lr=[0]))
+    _assert_agree(ref.isel(lr_index=[0]), fast.isel(lr_index=[0]))
     # A blowing-up run amplifies rounding differences (its loss grows ~1e7-fold per record), so
     # its records are compared up to the divergence record, which must exceed the threshold in
     # both backends, and must be +inf after it.

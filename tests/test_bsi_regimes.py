@@ -1,9 +1,12 @@
 """Experiment (c) of issue 12: BSI-Adam and √B-scaled Adam in a noise-dominated regime beside the
 high-SNR one (``experiments.bsi_adam --quick``)."""
 import numpy as np
+import pytest
 
 from experiments import bsi_adam as exp
 from simlab.cache import load_dataset
+
+pytestmark = pytest.mark.slow          # a --quick run of bsi_adam
 
 
 def test_regimes_are_what_they_claim():

@@ -2,12 +2,14 @@
 import time
 
 import numpy as np
+import pytest
 
 from simlab.cache import load_dataset
 
 from experiments import c_total
 
 
+@pytest.mark.slow
 def test_quick_run_writes_files_and_second_run_uses_cache(tmp_path, capsys):
     t0 = time.time()
     assert c_total.main(["--quick", "--out", str(tmp_path)]) == 0

@@ -247,7 +247,7 @@ def test_sde_models_and_integrate_run_or_raise_value_error(kind, batch_size, sam
         res = integrate(model, lr, steps, paths, substeps=substeps, backend="numpy")
     except ValueError:
         return
-    assert res.time.shape == (res.sizes["lr"], res.sizes["step"])
+    assert res.time.shape == (res.sizes["lr_index"], res.sizes["step"])
 
 
 @PROPERTY

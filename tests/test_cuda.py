@@ -159,7 +159,7 @@ def test_divergence_flags_identical(opt_name):
                      record_every=2)
     assert ref.diverged.values[1].all() and not ref.diverged.values[0].any()
     np.testing.assert_array_equal(dev.diverged_step.values, ref.diverged_step.values)
-    _assert_agree(ref.isel(lr=[0]), dev.isel(lr=[0]))
+    _assert_agree(ref.isel(lr_index=[0]), dev.isel(lr_index=[0]))
     steps = ref.step.values
     threshold = 1e4 * float(problem.loss(problem.w0))
     for s in range(2):

@@ -14,6 +14,9 @@ from simlab.sweep import Sweep
 distributed = pytest.importorskip("distributed", reason="needs simlab[dist] (dask.distributed)")
 
 
+pytestmark = pytest.mark.slow          # real Dask clusters
+
+
 @pytest.fixture(scope="module")
 def client():
     # tcp on 127.0.0.1: the default host lookup (and the in-process transport's) touches a
@@ -99,3 +102,72 @@ def test_a_worker_running_other_source_code_is_refused(tmp_path):
         with pytest.raises(RuntimeError, match="different source code"):
             sweep.run(executor=other, store=CellStore(tmp_path / "cells"), progress=False)
     assert list((tmp_path / "cells").glob("*.nc")) == []
+
+
+ROGUE_PRELOAD = """
+import os
+import simlab.cells
+
+
+class RunsInTheClient:
+    # unpickling this in the client calls os.mkdir: a worker's reply can run code there
+    def __reduce__(self):
+        return (os.mkdir, ({marker!r},))
+
+
+def rogue_call(function, cell):
+    return RunsInTheClient(), "0" * 64
+
+
+simlab.cells.remote_call = rogue_call
+"""
+
+
+def _other_checkout_preload(tmp_path):
+    """A worker preload that imports an edited copy of simlab (a comment added to every module a
+    theory cell can reach), as a worker installed from another checkout would."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    copy = tmp_path / "other"
+    shutil.copytree(root / "simlab", copy / "simlab", ignore=shutil.ignore_patterns("__pycache__"))
+    for edited in (copy / "simlab").rglob("*.py"):
+        edited.write_text(edited.read_text() + "\n# edited on the worker\n")
+    preload = tmp_path / "use_the_copy.py"
+    preload.write_text(f"import sys\nsys.path.insert(0, {str(copy)!r})\n"
+                       "for m in [m for m in sys.modules if m.split('.')[0] == 'simlab']:\n"
+                       "    del sys.modules[m]\n")
+    return preload
+
+
+@pytest.mark.parametrize("worker", ["other_checkout", "rogue"])
+def test_an_incompatible_or_rogue_worker_ends_the_run_with_one_line(worker, tmp_path, capsys):
+    """A worker running other code, or one whose reply is not what simlab sent it to compute,
+    ends the CLI run with one line and exit code 2 and stores nothing. The rogue reply also shows
+    why docs/harness.md says the cluster must be trusted: it ran code in this process (made a
+    folder) before simlab could check it."""
+    marker = tmp_path / "made_by_the_worker"
+    if worker == "rogue":
+        preload = tmp_path / "rogue.py"
+        preload.write_text(ROGUE_PRELOAD.replace("{marker!r}", repr(str(marker))))
+    else:
+        preload = _other_checkout_preload(tmp_path)
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                  silence_logs=50, preload=[str(preload)]) as cluster:
+        code = c_total.main(["--quick", "--scheduler", cluster.scheduler_address,
+                             "--out", str(out)])
+    stderr = capsys.readouterr().err                      # the progress line, then the error
+    errors = [line for line in stderr.replace("\r", "\n").splitlines() if " error: " in line]
+    assert code == 2 and len(errors) == 1 and "Traceback" not in stderr, stderr
+    err = errors[0]
+    assert err.startswith("python -m experiments.c_total: error: scheduler='tcp://127.0.0.1:")
+    assert "the run on the Dask cluster failed" in err
+    if worker == "rogue":
+        assert marker.is_dir()
+    else:
+        assert "different source code" in err
+    assert list((out / ".cache").glob("*.nc")) == []
+    assert not (out / "c_total.nc").exists()

@@ -88,6 +88,18 @@ def test_continuation_from_a_given_tuple_state():
     np.testing.assert_allclose(warm.loss.values, ref.loss.values, rtol=1e-12)
 
 
+def test_negative_second_moment_in_init_state_is_refused():
+    """v is a second moment (Adam, RMSprop, the adaptive SDEs take √v): v < 0 would make every run
+    NaN at its first step, reported as 'diverged at step 1' — refused before any work instead."""
+    w0 = np.ones(TOY.dim)
+    with pytest.raises(ValueError,
+                       match=r"init_state v has 2 negative entries \(min -0.5\) .*\[0, inf\)"):
+        simlab.simulate(TOY, optim.adam(), 1e-2, 3, 5, 2,
+                        init_state=(w0, None, np.where(np.arange(TOY.dim) == 2, -0.5, 1.0)))
+    ok = simlab.simulate(TOY, optim.adam(), 1e-2, 3, 5, 2, init_state=(w0, None, np.zeros(TOY.dim)))
+    assert not ok.diverged.values.any()
+
+
 def test_bad_init_state_is_a_clear_error():
     with pytest.raises(ValueError, match="init_state w has shape"):
         simlab.simulate(TOY, optim.adam(), 1e-2, 3, 5, 2, init_state=(np.ones(4), None, None))

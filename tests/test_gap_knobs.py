@@ -1,5 +1,6 @@
 """Experiment (b) of issue 12: ``experiments.gap_knobs`` (Srećković et al. knobs on the toy)."""
 import numpy as np
+import pytest
 
 from experiments import gap_knobs as exp
 from simlab import problems, schedules, simulate
@@ -28,6 +29,7 @@ def test_unknown_method_is_a_value_error():
         exp.optimizer_for("gclip_0.1")
 
 
+@pytest.mark.slow
 def test_quick_run(tmp_path, capsys):
     assert exp.main(["--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

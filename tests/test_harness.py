@@ -3,6 +3,7 @@ scratch folder, output checks before any work, one-line errors with exit code 2,
 the results file, and ``python -m experiments.all``."""
 import argparse
 import importlib
+import os
 import re
 import subprocess
 import sys
@@ -114,6 +115,7 @@ def test_scheduler_and_workers_exclude_each_other(tmp_path, capsys):
     assert "exclude each other" in err
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_one_line(tmp_path, capsys):
     pytest.importorskip("distributed")
     err = _one_line_exit_2(capsys, lambda: EXPERIMENTS["c_total"].main(
@@ -122,6 +124,7 @@ def test_unreachable_scheduler_is_one_line(tmp_path, capsys):
     assert list(tmp_path.glob("*.nc")) == []
 
 
+@pytest.mark.slow
 def test_sde_on_a_backend_without_its_device_is_one_line_and_computes_nothing(tmp_path):
     """``--backend cuda`` on a machine without a GPU: one line naming what to install, exit 2,
     no cell computed (the backend is never silently replaced by another)."""
@@ -146,6 +149,7 @@ def test_sde_on_a_backend_without_its_device_is_one_line_and_computes_nothing(tm
     assert list(tmp_path.rglob("*.nc")) == []
 
 
+@pytest.mark.slow
 def test_surge_cache_hit_recomputes_nothing_and_prints_only_stored_numbers(tmp_path, capsys):
     argv = ["--quick", "--seeds", "8", "--out", str(tmp_path)]
     first = EXPERIMENTS["surge"].run(argv, progress=False)
@@ -160,6 +164,7 @@ def test_surge_cache_hit_recomputes_nothing_and_prints_only_stored_numbers(tmp_p
     assert from_file in printed and "TRADE-OFF" in from_file
 
 
+@pytest.mark.slow
 def test_experiments_all_prints_one_table_and_reuses_cells(tmp_path, capsys):
     argv = ["--quick", "--only", "c_total", "bsi_adam", "--out", str(tmp_path)]
     assert run_all.main(argv) == 0
@@ -180,18 +185,30 @@ def test_experiments_all_bad_flag_is_exit_2(capsys):
     assert "--only" in err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs a git checkout")
-def test_quick_run_leaves_git_status_clean():
+def test_quick_run_leaves_git_status_clean(tmp_path):
+    """``experiments.all --quick`` writes only under figures/_quick/, which the checkout's git
+    ignores. Run from a scratch folder (so the tests never write into the checkout's
+    figures/_quick/, and the user's first --quick run stays cold); every file it wrote must be
+    ignored at the same relative path in the checkout, and the checkout's status is unchanged."""
     def status():
         return subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True,
                               text=True, check=True).stdout
 
     before = status()
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([sys.executable, "-m", "experiments.all", "--quick", "--only",
-                           "c_total", "bsi_adam"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+                           "c_total", "bsi_adam"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert (ROOT / "figures" / "_quick" / "c_total.png").is_file()
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert "figures/_quick/c_total.png" in written
+    assert all(w.startswith("figures/_quick/") for w in written), written
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *written], cwd=ROOT,
+                             capture_output=True, text=True).stdout.split()
+    assert sorted(ignored) == written
     assert status() == before
 
 
@@ -239,8 +256,64 @@ def test_any_argv_parses_or_exits_2_with_one_line(name, argv):
         assert str(exc) and "\n" not in str(exc).splitlines()[0]
 
 
-def test_surge_needs_two_seeds_for_its_standard_errors(tmp_path, capsys):
-    err = _one_line_exit_2(capsys, lambda: EXPERIMENTS["surge"].main(
+# experiments whose reports need two seeds (a standard error or a bootstrap interval): --seeds 1
+# is refused by resolve, before any cell is computed (quadratic_gap and bsi_adam used to fail only
+# after computing every cell)
+TWO_SEEDS = ["surge", "surge_target", "gap_knobs", "implicit_bias", "quadratic_gap", "bsi_adam"]
+
+
+@pytest.mark.parametrize("name", TWO_SEEDS)
+def test_one_seed_is_refused_before_any_work_where_a_bootstrap_needs_two(name, tmp_path, capsys):
+    err = _one_line_exit_2(capsys, lambda: EXPERIMENTS[name].main(
         ["--quick", "--seeds", "1", "--out", str(tmp_path)]))
     assert "seeds=1 is outside the allowed range [2, " in err
     assert not (tmp_path / ".cache").exists()
+
+
+@pytest.mark.parametrize("address, allow_remote, accepted", [
+    ("tcp://127.0.0.1:8786", False, True),
+    ("127.0.0.2:8786", False, True),
+    ("localhost:8786", False, True),
+    ("tcp://[::1]:8786", False, True),
+    ("tls://10.1.2.3:8786", False, True),
+    ("tcp://10.1.2.3:8786", False, False),
+    ("192.168.0.5:8786", False, False),
+    ("tcp://scheduler.example.org:8786", False, False),
+    ("tcp://0.0.0.0:8786", False, False),
+    ("tcp://10.1.2.3:8786", True, True),
+])
+def test_scheduler_must_be_loopback_or_tls_unless_allowed(address, allow_remote, accepted):
+    from experiments._cli import checked_scheduler
+    if accepted:
+        assert checked_scheduler(address, allow_remote) == address
+    else:
+        with pytest.raises(ValueError, match=r"is not a loopback address .*--allow-remote"):
+            checked_scheduler(address, allow_remote)
+
+
+def test_unknown_scheduler_scheme_is_refused():
+    from experiments._cli import checked_scheduler
+    with pytest.raises(ValueError, match=r"scheduler='http://127.0.0.1:8786' has the scheme 'http'"):
+        checked_scheduler("http://127.0.0.1:8786")
+
+
+@pytest.mark.parametrize("name", ["c_total", "quadratic_gap"])
+def test_remote_scheduler_is_refused_before_any_work(name, tmp_path, capsys):
+    err = _one_line_exit_2(capsys, lambda: EXPERIMENTS[name].main(
+        ["--quick", "--scheduler", "tcp://10.1.2.3:8786", "--out", str(tmp_path)]))
+    assert "scheduler='tcp://10.1.2.3:8786' is not a loopback address" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_docs_name_every_experiment_that_experiments_all_runs():
+    """docs/harness.md listed 5 of the 9 toy experiments; it must name every one all.RUNS has."""
+    from pathlib import Path
+
+    from experiments import all as run_all
+    text = (Path(__file__).resolve().parents[1] / "docs" / "harness.md").read_text()
+    section = text[text.index("python -m experiments.all [--quick]"):]
+    section = section[:section.index("\n\n")]
+    names = {module for _, module, _ in run_all.RUNS + run_all.LM_RUNS}
+    assert len({n for n in names if not n.startswith("lm_")}) == 9
+    missing = sorted(n for n in names if n not in section)
+    assert not missing, f"docs/harness.md does not name {missing}"

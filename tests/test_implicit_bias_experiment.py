@@ -1,5 +1,6 @@
 """Experiment (a) of issue 12: ``experiments.implicit_bias`` on the diagonal network."""
 import numpy as np
+import pytest
 
 from experiments import implicit_bias as exp
 from simlab.cache import load_dataset
@@ -20,6 +21,7 @@ def test_agreement_rule():
     assert exp.agreement((0.1, -0.2, 0.3), -1) == "unresolved"
 
 
+@pytest.mark.slow
 def test_quick_run(tmp_path, capsys):
     assert exp.main(["--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

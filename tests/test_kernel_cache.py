@@ -14,8 +14,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import simlab
 from simlab.backends import _numba_cache
+
+pytestmark = pytest.mark.slow          # numba kernels compiled in subprocesses
 
 PACKAGE = Path(simlab.__file__).resolve().parent
 

@@ -84,6 +84,7 @@ def test_measurements_at_checkpoints(splits):
     assert np.all(ds.sharpness.values > 0) and np.isfinite(ds.attrs["b_simple"])
 
 
+@pytest.mark.slow
 def test_sharpness_matches_dense_hessian():
     from simlab.lm import measure
     cfg = ModelConfig(block_size=8, n_layer=1, n_head=1, n_embd=4)

@@ -51,6 +51,7 @@ def quick(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
+@pytest.mark.slow
 def test_quick_run_then_a_pure_cache_hit(name, quick, capsys):
     """The rerun computes 0 cells, prints the report of the stored file and redraws the figure from
     it — byte for byte, even after another experiment's style changed rcParams (experiments.all)."""
@@ -81,6 +82,7 @@ def test_quick_run_then_a_pure_cache_hit(name, quick, capsys):
     assert png.read_bytes() == drawn
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_with_only_its_unfinished_cells(quick, tmp_path, monkeypatch):
     """Ctrl-C in the 3rd training run of lm_bsi --quick: the 2 finished runs are in the cache, the
     rerun computes exactly the other 2 runs and the 2 Theorem 1 rows, and its results file equals
@@ -163,6 +165,7 @@ def test_help_states_the_real_defaults_and_only_honoured_flags(name, capsys):
     (["--device", "tpu"], "device='tpu' is not one of 'cpu', 'cuda'"),
     (["--corpus", "homer"], "corpus='homer' is not one of"),
     (["--out", str(REPO_FIGURES)], "holds the committed full-run figures"),
+    (["--threads", str(2 ** 40)], "threads=1099511627776 is outside the allowed range [1, 1024]"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
     from experiments import lm_gap
@@ -172,6 +175,23 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
     assert not list(tmp_path.iterdir())                  # refused before any work
 
 
+@pytest.mark.parametrize("value, message", [
+    ("abc", "SIMLAB_LM_THREADS='abc' must be an integer in the allowed range [1, 1024]"),
+    ("0", "SIMLAB_LM_THREADS=0 is outside the allowed range [1, 1024]"),
+    (str(2 ** 40), "SIMLAB_LM_THREADS=1099511627776 is outside the allowed range [1, 1024]"),
+])
+def test_bad_thread_variable_is_one_line_and_exit_2(value, message, tmp_path, capsys, monkeypatch):
+    from experiments import lm_gap
+    threads = torch.get_num_threads()
+    monkeypatch.setenv("SIMLAB_LM_THREADS", value)
+    assert lm_gap.main(["--quick", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not list(tmp_path.iterdir())                  # refused before any work
+    assert torch.get_num_threads() == threads            # nothing was set
+
+
+@pytest.mark.slow
 def test_cli_usage_error_from_a_shell(tmp_path):
     res = subprocess.run([sys.executable, "-m", "experiments.lm_bsi", "--seeds", "0", "--out", str(tmp_path)],
                          capture_output=True, text=True)
@@ -179,6 +199,7 @@ def test_cli_usage_error_from_a_shell(tmp_path):
     assert len(res.stderr.strip().splitlines()) == 1 and "outside the allowed range" in res.stderr
 
 
+@pytest.mark.slow
 def test_experiments_all_lists_an_lm_experiment_with_its_cells_and_headline(quick, capsys):
     out, _, first = quick("lm_surge")
     assert run_all.main(["--quick", "--only", "lm_surge", "--out", str(out)]) == 0
@@ -188,6 +209,7 @@ def test_experiments_all_lists_an_lm_experiment_with_its_cells_and_headline(quic
     assert re.search(rf"total\s+0\s+{n}\s", table), table
 
 
+@pytest.mark.slow
 def test_experiments_all_skips_the_lm_rows_without_torch(tmp_path):
     script = ("import sys; sys.modules['torch'] = None\n"
               "from experiments import all as run_all\n"

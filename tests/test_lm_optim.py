@@ -122,6 +122,7 @@ def test_probe_equals_mean_of_per_sample_gradients(per_sample):
 
 
 @pytest.mark.parametrize("replace", [True, False])
+@pytest.mark.slow
 def test_two_batch_estimator_is_unbiased_on_lm_gradients(per_sample, replace):
     """Monte Carlo over 4000 probes (b = 2, κ = 4): estimates of |G|² and trΣ within 4 standard errors
     of the exact values over the N = 48 windows; without replacement with the finite-population

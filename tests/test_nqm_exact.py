@@ -71,14 +71,14 @@ def test_monte_carlo_mean_matches_exact_recursion(opt, lr, problem, batch_size, 
     assert not res.diverged.any()
     exact = expected_loss(problem, opt, lr, batch_size, STEPS, **kwargs)
     np.testing.assert_array_equal(exact.step.values, res.step.values)
-    loss = res.loss.isel(lr=0).values                                        # (runs, records)
+    loss = res.loss.isel(lr_index=0).values                                        # (runs, records)
     z, ok = _within_4_se(loss, exact.values)
     assert ok.all(), f"|z| per record step: {np.round(z, 2)}"
     # the loss must actually move, otherwise the comparison says little
     assert exact.values[-1] < 0.5 * exact.values[0]
 
     mean_w = expected_iterate(problem, opt, lr, batch_size, STEPS, **kwargs).isel(step=-1).values
-    z_w, ok_w = _within_4_se(res.w_final.isel(lr=0).values, mean_w)
+    z_w, ok_w = _within_4_se(res.w_final.isel(lr_index=0).values, mean_w)
     assert ok_w.all(), f"|z| of E w_T per coordinate: {np.round(z_w, 2)}"
 
 
@@ -90,9 +90,9 @@ def test_full_batch_without_replacement_is_the_deterministic_run(problem, opt):
     kwargs = dict(schedule=schedules.warmup_cosine(), record_every=1)
     res = simlab.simulate(problem, opt, 2e-4, n, 100, seeds=1, **kwargs)
     exact = expected_loss(problem, opt, 2e-4, n, 100, **kwargs)
-    np.testing.assert_allclose(exact.values, res.loss.isel(lr=0, seed=0).values, rtol=1e-12)
+    np.testing.assert_allclose(exact.values, res.loss.isel(lr_index=0, seed=0).values, rtol=1e-12)
     w_exact = expected_iterate(problem, opt, 2e-4, n, 100, **kwargs).isel(step=-1).values
-    np.testing.assert_allclose(w_exact, res.w_final.isel(lr=0, seed=0).values, rtol=1e-12,
+    np.testing.assert_allclose(w_exact, res.w_final.isel(lr_index=0, seed=0).values, rtol=1e-12,
                                atol=1e-14)
 
 

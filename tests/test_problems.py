@@ -8,6 +8,7 @@ from scipy.linalg import block_diag
 
 from simlab import problems, schedules
 from simlab.problems import quadratic as q
+from simlab.problems.sign_model import sign_model
 
 KINDS = ["heterogeneous", "homogeneous"]
 
@@ -179,3 +180,19 @@ def test_wsd_shape():
 
 def test_constant_schedule():
     np.testing.assert_array_equal(schedules.constant()(7), np.ones(7))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: problems.nqm(),
+    lambda: problems.block_quadratic("heterogeneous", 0),
+    lambda: problems.gaussian_quadratic(np.eye(500), np.eye(500), np.ones(500)),
+    lambda: problems.data_quadratic(np.ones((300, 40)), np.zeros(300)),
+    lambda: problems.diagonal_net(width=40, n_train=20, seed=0),
+    lambda: sign_model(np.ones(400), np.full(400, 2.0), np.eye(400)),
+], ids=["nqm", "block", "gaussian", "data", "diagonal_net", "sign_model"])
+def test_repr_is_one_short_line_without_arrays(make):
+    """repr names the kind, configuration and sizes; nqm()'s dataclass repr printed 20 KB."""
+    problem = make()
+    text = repr(problem)
+    assert len(text) < 250 and "\n" not in text and "array(" not in text, text
+    assert text.startswith(type(problem).__name__ + "(") and f"dim={problem.dim}" in text

@@ -33,6 +33,7 @@ def _final_median(result, optimizer, hessian, batch_size):
                  .median("seed"))
 
 
+@pytest.mark.slow
 def test_quick_writes_png_pdf_and_keyed_results(paper, out_dir):
     assert not paper["cached"]
     for ext in ("png", "pdf", "nc"):
@@ -44,6 +45,7 @@ def test_quick_writes_png_pdf_and_keyed_results(paper, out_dir):
     assert int(stored["step"].values[-1]) == 500
 
 
+@pytest.mark.slow
 def test_paper_protocol_tunes_at_homogeneous_b1_and_holds_lr_fixed(paper):
     chosen = paper["chosen"]
     assert chosen["hessian"].item() == "homogeneous" and int(chosen["batch_size"]) == 1
@@ -55,6 +57,7 @@ def test_paper_protocol_tunes_at_homogeneous_b1_and_holds_lr_fixed(paper):
 
 @pytest.mark.parametrize("hessian, margin", [("homogeneous", 3.0), ("heterogeneous", 100.0)])
 @pytest.mark.parametrize("optimizer", ["adam", "signum"])
+@pytest.mark.slow
 def test_adaptive_methods_improve_with_batch_size(paper, optimizer, hessian, margin):
     b1 = _final_median(paper, optimizer, hessian, 1)
     b9 = _final_median(paper, optimizer, hessian, 9)
@@ -62,6 +65,7 @@ def test_adaptive_methods_improve_with_batch_size(paper, optimizer, hessian, mar
 
 
 @pytest.mark.parametrize("hessian", ["homogeneous", "heterogeneous"])
+@pytest.mark.slow
 def test_sgd_stays_within_a_factor_of_10_of_its_b1_value(paper, hessian):
     b1 = _final_median(paper, "sgd", hessian, 1)
     for b in (3, 9):
@@ -69,12 +73,14 @@ def test_sgd_stays_within_a_factor_of_10_of_its_b1_value(paper, hessian):
         assert 0.1 < ratio < 10.0, (hessian, b, ratio)
 
 
+@pytest.mark.slow
 def test_sgd_adam_gap_at_max_batch_is_much_larger_for_heterogeneous(paper):
     ratios = qg.gap_ratios(paper["selected"])
     assert ratios["heterogeneous"] > 1e4
     assert ratios["heterogeneous"] > 1e3 * ratios["homogeneous"], ratios
 
 
+@pytest.mark.slow
 def test_second_run_as_subprocess_only_redraws(paper, out_dir):
     before = (out_dir / "quadratic_gap.nc").stat().st_mtime_ns
     proc = subprocess.run([sys.executable, "-m", "experiments.quadratic_gap", *QUICK,
@@ -141,3 +147,16 @@ def test_bad_flags_are_one_line_and_exit_code_2(argv, needle, capsys):
     err = capsys.readouterr().err
     assert exit_info.value.code == 2
     assert err.count("\n") == 1 and needle in err
+
+
+@pytest.mark.slow
+def test_report_fits_100_columns_and_has_one_row_per_cell(paper):
+    """The report was one 197-column table; now one block per optimizer, every line ≤ 100."""
+    text = qg.report(paper["dataset"])
+    assert max(len(line) for line in text.splitlines()) <= 100
+    ds = paper["dataset"]
+    rows = [line for line in text.splitlines() if line.split()[:1] in (["homogeneous"],
+                                                                      ["heterogeneous"])]
+    assert len(rows) == ds.sizes["optimizer"] * ds.sizes["hessian"] * ds.sizes["batch_size"]
+    for label in ("SGD (EMA momentum)", "Signum", "Adam"):
+        assert label in text.splitlines()

@@ -11,9 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import xarray as xr
 
 from experiments import quadratic_gap as qg
+
+
+pytestmark = pytest.mark.slow          # kills and resumes real experiment runs
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--quick", "--backend", "numpy", "--seeds", "60"]
@@ -60,6 +64,7 @@ from simlab import optim, problems
 from simlab.cache import CellStore
 from simlab.cells import CellStats
 from simlab.sweep import Sweep
+
 probs = {"het": problems.block_quadratic("heterogeneous", 0)}
 sweep = Sweep(probs, {"sgd": optim.sgd(0.9), "adam": optim.adam(0.9, 0.99)}, [1e-3, 1e-2],
               [1, 3], 20, seeds=3, backend="numpy")

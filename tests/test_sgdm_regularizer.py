@@ -92,6 +92,7 @@ def test_bad_input():
         mm.epoch_mean_operator(exp.data_problem(21), 0.5, 0.01)
 
 
+@pytest.mark.slow
 def test_quick_run(tmp_path, capsys):
     assert exp.main(["--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

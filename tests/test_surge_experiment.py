@@ -23,6 +23,7 @@ def test_best_lr_refines_a_parabola():
     assert np.isnan(log_parabola_argmin(lrs, -np.log(lrs)))          # minimum at the edge
 
 
+@pytest.mark.slow
 def test_quick_run_writes_outputs_and_reuses_cache(tmp_path, capsys):
     argv = ["--quick", "--backend", "numpy", "--seeds", "64", "--out", str(tmp_path)]
     assert exp.main(argv) == 0

@@ -13,11 +13,13 @@ def checkpoint():
     return ck.checkpoint_w.values[0]
 
 
+@pytest.mark.slow
 def test_checkpoint_is_below_its_target(checkpoint):
     prob = exp.blocks_problem()
     assert prob.loss(checkpoint) <= 0.3 * prob.loss(prob.w0)
 
 
+@pytest.mark.slow
 def test_one_step_optimum_and_its_peak_reproduce_the_exact_theory_at_the_state(checkpoint):
     # Lemma 1 + Theorem 2 are exact for a quadratic: the k = 1 protocol must find the exact
     # one-step optimum at w_tau within its bootstrap interval, and the peak of that curve must
@@ -42,6 +44,7 @@ def test_one_step_optimum_and_its_peak_reproduce_the_exact_theory_at_the_state(c
     assert np.nanmax(np.abs(ten / exact - 1)) > 0.2
 
 
+@pytest.mark.slow
 def test_quick_run_writes_outputs_and_reuses_cache(tmp_path, capsys):
     argv = ["--quick", "--out", str(tmp_path)]
     assert exp.main(argv) == 0

@@ -55,6 +55,29 @@ def test_each_cell_equals_a_direct_simulate_call(result, probs, opts):
     np.testing.assert_array_equal(cell["w_final"].values, direct["w_final"].values)
 
 
+def test_simulate_and_sweep_share_one_layout_and_every_lr_helper(result, probs, opts):
+    """``simulate`` and ``Sweep`` label lrs alike (dim lr_index, coordinate lr_value), so
+    lr_scores / best_lr / select_lr give the same answer on a direct call and on its sweep cell."""
+    direct = simlab.simulate(probs["heterogeneous"], opts["adam"], [1e-3, 1e-2, 1e-1], 4, STEPS,
+                             3, schedule=schedules.warmup_cosine(0.1), record_every=10)
+    cell = result.sel(optimizer="adam", hessian="heterogeneous", batch_size=4)
+    for name in ("loss", "diverged", "w_final"):
+        assert direct[name].dims == cell[name].dims
+    assert direct["lr_value"].dims == cell["lr_value"].dims == ("lr_index",)
+    assert "lr_value" in direct.coords and "lr_value" in result.coords
+    np.testing.assert_array_equal(direct["lr_value"].values, [1e-3, 1e-2, 1e-1])
+    np.testing.assert_array_equal(lr_scores(direct).values, lr_scores(cell).values)
+    chosen_direct, chosen_cell = best_lr(direct), best_lr(cell)
+    for name in ("lr_index", "lr", "score", "all_diverged"):
+        assert chosen_direct[name].item() == chosen_cell[name].item()
+    picked = select_lr(direct, chosen_direct["lr_index"])
+    assert picked["loss"].dims == ("seed", "step")
+    assert float(picked["lr"]) == float(chosen_direct["lr"])
+    np.testing.assert_array_equal(picked["loss"].values,
+                                  select_lr(cell, chosen_cell["lr_index"])["loss"].values)
+    assert float(select_lr(direct, 2)["lr"]) == 1e-1
+
+
 def test_executor_is_map_like_and_called_once_with_every_cell(sweep):
     calls = []
 

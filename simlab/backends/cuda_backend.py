@@ -602,11 +602,11 @@ def simulate_on_device(problem, optimizer, lr, batch_size=None, steps=None, seed
     every store. Same draws; results agree with float64 statistically (``docs/backends.md``).
     reduce: None (return ``simulate``'s Dataset), or any of ``"mean"``, ``"quantiles"``,
     ``"histogram"``: the records stay on the device and only their reductions over seeds come
-    back, per (lr, step): ``n_finite`` (runs not diverged at that record), ``loss_mean`` and
-    ``loss_std`` of those; ``loss_quantile`` (lr, quantile, step) over all seeds, diverged runs
-    counted as +inf (``quantile_of_sorted``); ``loss_histogram`` (lr, step, bin) with bins
+    back, per (lr_index, step): ``n_finite`` (runs not diverged at that record), ``loss_mean`` and
+    ``loss_std`` of those; ``loss_quantile`` (lr_index, quantile, step) over all seeds, diverged runs
+    counted as +inf (``quantile_of_sorted``); ``loss_histogram`` (lr_index, step, bin) with bins
     [edges[j], edges[j + 1]) (the last closed) plus an underflow bin first and an overflow bin
-    (+inf included) last. ``diverged`` (lr) counts the diverged runs.
+    (+inf included) last. ``diverged`` (lr_index) counts the diverged runs.
     layout: "auto", "thread" or "block" (see ``run``).
     options: every keyword argument of ``simlab.simulate`` except ``backend``.
     """
@@ -643,19 +643,21 @@ def simulate_on_device(problem, optimizer, lr, batch_size=None, steps=None, seed
 
 def _reduced_dataset(spec, device, arrays, reduce, qs, edges, config, label):
     import xarray as xr
+
+    from ..simulate import lr_coords
     stats = reduce_records(device, arrays, reduce, qs, edges)
     diverged = arrays.to_host(device.out.diverged_step)
-    data = {"diverged": (("lr",), (diverged >= 0).sum(axis=1))}
-    coords = {"lr": spec.lrs, "step": spec.record_steps}
+    data = {"diverged": (("lr_index",), (diverged >= 0).sum(axis=1))}
+    coords = {**lr_coords(spec.lrs), "step": spec.record_steps}
     if "mean" in reduce:
-        data["n_finite"] = (("lr", "step"), stats["n_finite"])
-        data["loss_mean"] = (("lr", "step"), stats["mean"])
-        data["loss_std"] = (("lr", "step"), stats["std"])
+        data["n_finite"] = (("lr_index", "step"), stats["n_finite"])
+        data["loss_mean"] = (("lr_index", "step"), stats["mean"])
+        data["loss_std"] = (("lr_index", "step"), stats["std"])
     if "quantiles" in reduce:
-        data["loss_quantile"] = (("lr", "quantile", "step"), stats["quantiles"])
+        data["loss_quantile"] = (("lr_index", "quantile", "step"), stats["quantiles"])
         coords["quantile"] = qs
     if "histogram" in reduce:
-        data["loss_histogram"] = (("lr", "step", "bin"), stats["histogram"])
+        data["loss_histogram"] = (("lr_index", "step", "bin"), stats["histogram"])
         lower = np.concatenate([[-np.inf], edges])
         upper = np.concatenate([edges, [np.inf]])
         coords["bin_lower"] = (("bin",), lower)

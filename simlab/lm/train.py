@@ -268,12 +268,31 @@ def train(mcfg: ModelConfig, tcfg: TrainConfig, splits: lmdata.Splits, init_stat
     return ds, model
 
 
-def set_threads(n: int | None = None) -> int:
-    """Limit torch's CPU threads (default: ``$SIMLAB_LM_THREADS`` or 1; the machine is shared)."""
+MAX_THREADS = 1024          # torch takes a C int; far beyond any machine's cores
+
+
+def thread_count(n: int | None = None) -> int:
+    """The torch CPU thread count: ``n``, else ``$SIMLAB_LM_THREADS``, else 1 (the machine is
+    shared); a ValueError naming the argument or the variable unless it is an integer in
+    [1, MAX_THREADS]."""
     import os
-    n = _checks.integer("threads", n if n is not None else int(os.environ.get("SIMLAB_LM_THREADS", 1)), lo=1)
+    if n is not None:
+        return _checks.integer("threads", n, lo=1, hi=MAX_THREADS)
+    text = os.environ.get("SIMLAB_LM_THREADS", "1")
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValueError(f"SIMLAB_LM_THREADS={text!r} must be an integer in the allowed range "
+                         f"[1, {MAX_THREADS}]") from None
+    return _checks.integer("SIMLAB_LM_THREADS", value, lo=1, hi=MAX_THREADS)
+
+
+def set_threads(n: int | None = None) -> int:
+    """Limit torch's CPU threads to ``thread_count(n)``; returns the count."""
+    n = thread_count(n)
     torch.set_num_threads(n)
     return n
 
 
-__all__ = ["TrainConfig", "train", "evaluate", "check_device", "set_threads", "DEVICES"]
+__all__ = ["TrainConfig", "train", "evaluate", "check_device", "set_threads", "thread_count",
+           "DEVICES", "MAX_THREADS"]

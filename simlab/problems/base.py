@@ -81,6 +81,11 @@ class Problem:
     def config(self) -> dict:
         return {"name": self.name, **self.params}
 
+    def __repr__(self) -> str:
+        """The configuration and sizes, never the arrays (``nqm()`` holds a 1000 × 1000 Hessian)."""
+        return short_repr(type(self).__name__, {**self.config(), "dim": self.dim,
+                                                "n_samples": self.n_samples})
+
     # -- mini-batches ---------------------------------------------------------------------------
     def check_batch_size(self, batch_size, sampling: str) -> int:
         """Validate B against the problem and the sampling scheme; returns B."""
@@ -98,3 +103,12 @@ class Problem:
                 f"sampling={sampling!r} from n={n} samples; use sampling='with_replacement' "
                 "or a replicated data set (e.g. block_quadratic(..., replicate=m))")
         return batch_size
+
+
+def short_repr(kind: str, fields: dict) -> str:
+    """``kind(key=value, …)`` with every sequence of more than 6 entries shown by its length."""
+    def show(value):
+        if isinstance(value, (list, tuple, np.ndarray)) and len(value) > 6:
+            return f"<{len(value)} values>"
+        return repr(value)
+    return f"{kind}({', '.join(f'{k}={show(v)}' for k, v in fields.items())})"

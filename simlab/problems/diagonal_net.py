@@ -37,7 +37,7 @@ from .base import Problem
 EXACT_SHARPNESS_MAX = 600
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)      # Problem.__repr__: no arrays
 class DiagonalNetProblem(Problem):
     """L(w) = (1/2n) |X β(w) − y|², β = u⊙u − v⊙v, w = (u, v) (see the module docstring).
 

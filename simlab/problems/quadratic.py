@@ -32,7 +32,7 @@ BLOCK_SPECTRA = {
 }
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)      # Problem.__repr__: no arrays
 class QuadraticProblem(Problem):
     """L(w) = ½ wᵀHw with a data-set (``samples``) or additive Gaussian (``noise_cov``) oracle.
 

@@ -27,7 +27,7 @@ from scipy.special import erf
 from .. import _checks
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class SignModel:
     """Per-coordinate gradient mean ``mu`` (d,), std ``sigma`` (d,) > 0, Hessian ``hessian`` (d, d)."""
     mu: np.ndarray
@@ -37,6 +37,10 @@ class SignModel:
     @property
     def dim(self) -> int:
         return self.mu.shape[0]
+
+    def __repr__(self) -> str:
+        snr = self.snr
+        return f"SignModel(dim={self.dim}, snr in [{snr.min():.3g}, {snr.max():.3g}])"
 
     @property
     def snr(self) -> np.ndarray:

@@ -23,7 +23,7 @@ def integrate(model: SDEModel, lr, steps: int, paths: int = 1, *, schedule: Sche
 
     lr: η (scalar or list, each > 0); steps: T ≥ 1 (horizon t_T = η Σ s_k); paths: P ≥ 1;
     substeps: m ≥ 1 EM steps per optimizer step; backend: as ``simulate``.
-    Returns ``simulate``'s Dataset (seed = path) with ``time`` (lr, step) = t_k added.
+    Returns ``simulate``'s Dataset (seed = path) with ``time`` (lr_index, step) = t_k added.
     """
     from ..simulate import simulate
     if not isinstance(model, SDEModel):
@@ -34,5 +34,5 @@ def integrate(model: SDEModel, lr, steps: int, paths: int = 1, *, schedule: Sche
                    record_every=record_every, seed=seed, backend=backend,
                    divergence_factor=divergence_factor)
     multipliers = (schedule(steps) if schedule is not None else np.ones(steps))
-    times = res.lr.values[:, None] * np.concatenate([[0.0], np.cumsum(multipliers)])[None, res.step.values]
-    return res.assign(time=(("lr", "step"), times))
+    times = res.lr_value.values[:, None] * np.concatenate([[0.0], np.cumsum(multipliers)])[None, res.step.values]
+    return res.assign(time=(("lr_index", "step"), times))
