@@ -61,9 +61,16 @@ METHODS = {
 ROOT3 = np.sqrt(3.0)
 GRIDS = {"sgd": 1e-6 * ROOT3 ** np.arange(23), "adam": 1e-5 * ROOT3 ** np.arange(23),
          "amc": 1e-7 * ROOT3 ** np.arange(23)}
-FULL = {"batch_sizes": [1, 2, 4, 8], "budgets": ["steps500", "steps2000", "steps8000",
-                                                   "tokens1000", "tokens4000"]}
-QUICK = {"batch_sizes": [1, 4, 8], "budgets": ["steps100", "steps400", "tokens200", "tokens800"]}
+# budgets by role (the claims name roles, so they measure a --quick result too): fixed steps for
+# every B, or fixed samples ("tokens": steps = samples // B)
+FULL = {"batch_sizes": [1, 2, 4, 8],
+        "budgets": {"steps_short": ["steps", 500], "steps_mid": ["steps", 2000],
+                    "steps_long": ["steps", 8000], "tokens_small": ["tokens", 1000],
+                    "tokens_large": ["tokens", 4000]}}
+QUICK = {"batch_sizes": [1, 4, 8],
+         "budgets": {"steps_short": ["steps", 100], "steps_mid": ["steps", 200],
+                     "steps_long": ["steps", 400], "tokens_small": ["tokens", 200],
+                     "tokens_large": ["tokens", 800]}}
 
 
 def grid_for(method: str) -> np.ndarray:
@@ -94,16 +101,16 @@ def optimizer_for(method: str, problem=None):
     raise ValueError(f"method={method!r} is not one of {sorted(METHODS)}")
 
 
-def budget_steps(budget: str, batch_size: int) -> int:
-    """Steps of a budget label: ``steps500`` → 500; ``tokens4000`` → 4000 // B samples."""
-    if budget.startswith("steps"):
-        return int(budget[5:])
-    if budget.startswith("tokens"):
-        return max(1, int(budget[6:]) // batch_size)
-    raise ValueError(f"budget={budget!r} is not 'steps<N>' or 'tokens<N>'")
+def budget_steps(kind: str, amount: int, batch_size: int) -> int:
+    """Steps of a budget: ("steps", 500) → 500; ("tokens", 4000) → 4000 // B."""
+    if kind == "steps":
+        return int(amount)
+    if kind == "tokens":
+        return max(1, int(amount) // batch_size)
+    raise ValueError(f"kind={kind!r} is not one of 'steps', 'tokens'")
 
 
-def cell_seed(hessian: str, batch_size: int, budget: str) -> int:
+def cell_seed(hessian: str, batch_size: int, budget) -> int:
     """One seed stream per (Hessian, B, budget), shared by every method: common random numbers,
     and the clipped and unclipped SGD runs see the same batches."""
     return zlib.crc32(f"{hessian}|{batch_size}|{budget}".encode())
@@ -139,7 +146,7 @@ def cell(spec: dict) -> xr.Dataset:
     where a run diverged); for ``gclip`` also the clip frequency at its best lr."""
     prob = problems.block_quadratic(spec["hessian"], 0)
     method, b = spec["knob"], spec["batch_size"]
-    steps = budget_steps(spec["budget"], b)
+    steps = budget_steps(*spec["budget"], b)
     lrs = grid_for(method)
     opt = optimizer_for(method, prob)
     res = simulate(prob, opt, lr=lrs, batch_size=b, steps=steps, seeds=spec["seeds"],
@@ -175,18 +182,22 @@ CELL_DIMS = ("knob", "hessian", "batch_size", "budget")
 def compute(config: dict, cells) -> xr.Dataset:
     keys = [(m, h, b, g) for m in config["methods"] for h in config["hessians"]
             for b in config["batch_sizes"] for g in config["budgets"]]
-    specs = [{"knob": m, "hessian": h, "batch_size": b, "budget": g, "seeds": config["seeds"],
-              "backend": config["backend"], "seed": cell_seed(h, b, g)} for m, h, b, g in keys]
+    budgets = config["budgets"]
+    specs = [{"knob": m, "hessian": h, "batch_size": b, "budget": budgets[g],
+              "seeds": config["seeds"], "backend": config["backend"],
+              "seed": cell_seed(h, b, budgets[g])} for m, h, b, g in keys]
     warm = [] if config["backend"] == "numpy" else [(warmup, (config["backend"],))]
     out = cells.map(cell, specs, warmups=warm, label="cells")
-    shape = tuple(len(config[k]) for k in ("methods", "hessians", "batch_sizes", "budgets"))
+    names = list(budgets)
+    shape = (len(config["methods"]), len(config["hessians"]), len(config["batch_sizes"]),
+             len(names))
     n_lr = len(grid_for(config["methods"][0]))
     final = np.full(shape + (n_lr, config["seeds"]), np.nan, np.float32)
     lrs = np.stack([grid_for(m) for m in config["methods"]])
     clip = np.full(shape[1:] + (config["seeds"],), np.nan, np.float32)
     for (m, h, b, g), ds in zip(keys, out):
         ix = (config["methods"].index(m), config["hessians"].index(h),
-              config["batch_sizes"].index(b), config["budgets"].index(g))
+              config["batch_sizes"].index(b), names.index(g))
         final[ix] = ds["final"].values
         if m == "gclip":
             clip[ix[1:]] = ds["clip_fraction"].values
@@ -214,7 +225,7 @@ def compute(config: dict, cells) -> xr.Dataset:
          "best_lr_on_edge": (CELL_DIMS, (best == 0) | (best == n_lr - 1)),
          "diverged_at_best": (CELL_DIMS, n_div.astype(np.int32)),
          "steps": (("batch_size", "budget"), np.array(
-             [[budget_steps(g, b) for g in config["budgets"]] for b in config["batch_sizes"]],
+             [[budget_steps(*budgets[g], b) for g in names] for b in config["batch_sizes"]],
              np.int32)),
          "b_noise": ("hessian", [noise_scale(probs[h], probs[h].w0) for h in config["hessians"]],
                      {"long_name": "McCandlish B_noise = tr(HΣ)/(GᵀHG) at w0"}),
@@ -222,7 +233,9 @@ def compute(config: dict, cells) -> xr.Dataset:
                          {"long_name": "i.i.d. batch of the same noise: B(n-1)/(n-B)"}),
          "clip_threshold": ("hessian", [clip_threshold(probs[h]) for h in config["hessians"]])},
         coords={"knob": config["methods"], "hessian": config["hessians"],
-                "batch_size": config["batch_sizes"], "budget": config["budgets"],
+                "batch_size": config["batch_sizes"], "budget": names,
+                "budget_kind": ("budget", [budgets[g][0] for g in names]),
+                "budget_amount": ("budget", [int(budgets[g][1]) for g in names]),
                 "lr_index": np.arange(n_lr), "seed": np.arange(config["seeds"])})
 
 
@@ -353,9 +366,10 @@ def _cell(ds, m, h, b, g):
             f"@{float(sel.best_lr):.0e}{'*' if bool(sel.best_lr_on_edge) else ''}")
 
 
-def budget_label(budget: str) -> str:
-    return (f"{budget[5:]} steps" if budget.startswith("steps")
-            else f"{budget[6:]} samples (steps = {budget[6:]}/B)")
+def budget_label(ds, budget) -> str:
+    kind = str(ds.budget_kind.sel(budget=budget).values)
+    amount = int(ds.budget_amount.sel(budget=budget))
+    return f"{amount} steps" if kind == "steps" else f"{amount} samples (steps = {amount}/B)"
 
 
 def report(ds: xr.Dataset) -> str:
@@ -366,7 +380,7 @@ def report(ds: xr.Dataset) -> str:
     bs = [int(b) for b in ds.batch_size.values]
     for g in ds.budget.values:
         for h in ds.hessian.values:
-            lines += ["", f"[{budget_label(str(g))}, {h} Hessian]",
+            lines += ["", f"[{budget_label(ds, g)}, {h} Hessian]",
                       f"{'method':40s} " + " ".join(f"{'B=' + str(b):>30s}" for b in bs)]
             for m in ds.knob.values:
                 lines.append(f"{METHODS[str(m)]:40s} " + " ".join(
@@ -385,7 +399,7 @@ def report(ds: xr.Dataset) -> str:
                 parts.append(f"B={b} @{run['lr']:.1e}: {int(np.isinf(run['unclipped']).sum())}/"
                              f"{int(np.isinf(run['clipped']).sum())}, "
                              f"{100 * np.nanmean(run['clip_fraction']):.1f} %")
-            lines.append(f"  {h[:3]} {budget_label(str(g)):38s} " + "; ".join(parts))
+            lines.append(f"  {h[:3]} {budget_label(ds, g):38s} " + "; ".join(parts))
     lines.append(f"B_noise at w0 = {', '.join(f'{float(v):.3g}' for v in ds.b_noise.values)}; "
                  f"B_eff = B(n-1)/(n-B): " + ", ".join(
                      f"B={b}: {float(e):.3g}" for b, e in zip(bs, ds.b_effective.values)))
@@ -428,7 +442,7 @@ def plot(ds: xr.Dataset, out) -> list:
             ax.set_xticklabels([str(int(b)) for b in bs])
             ax.set(xlabel=f"batch size B (without replacement from n = {N_SAMPLES})",
                    ylabel="final loss (median, 90 % CI)",
-                   title=f"{h}, {budget_label(str(g))}")
+                   title=f"{h}, {budget_label(ds, g)}")
     axes[0, 0].legend(fontsize=6.5, ncol=2)
     fig.suptitle("Srećković et al. knobs on the 9-d toy: lr tuned per cell", fontsize=9)
     return save_figure(fig, out, NAME)

@@ -92,7 +92,7 @@ def resolve_config(args) -> dict:
         "steps": STEPS, "sampling": args.sampling, "replicate": replicate,
         "hessian_seed": hessian_seed, "backend": args.backend,
         "lrs": PAPER_GRIDS if args.protocol == "paper" else RETUNED_GRIDS,
-        "record_every": 10 if args.quick else 5, "beta": BETA, "warmup": 0.05,
+        "record_every": 10, "beta": BETA, "warmup": 0.05,
     }
     build_sweep(config).validate()                     # every cell checked before any work
     if config["protocol"] == "paper" and 1 not in config["batch_sizes"]:
