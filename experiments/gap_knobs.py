@@ -116,6 +116,11 @@ def cell_seed(hessian: str, batch_size: int, budget) -> int:
     return zlib.crc32(f"{hessian}|{batch_size}|{budget}".encode())
 
 
+def divergence_limit(problem) -> float:
+    """The loss above which ``simulate`` declares a run diverged: 1e4·max(L(w0), ½ tr H)."""
+    return 1e4 * max(float(problem.loss(problem.w0)), problem.loss_scale())
+
+
 def clip_fractions(problem, optimizer, lr: float, batch_size: int, steps: int, seeds: int,
                    seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Replay the clipped runs of ``simulate(problem, optimizer, lr, batch_size, steps, seeds,
@@ -231,7 +236,9 @@ def compute(config: dict, cells) -> xr.Dataset:
                      {"long_name": "McCandlish B_noise = tr(HΣ)/(GᵀHG) at w0"}),
          "b_effective": ("batch_size", b_eff,
                          {"long_name": "i.i.d. batch of the same noise: B(n-1)/(n-B)"}),
-         "clip_threshold": ("hessian", [clip_threshold(probs[h]) for h in config["hessians"]])},
+         "clip_threshold": ("hessian", [clip_threshold(probs[h]) for h in config["hessians"]]),
+         "divergence_limit": ("hessian", [divergence_limit(probs[h]) for h in config["hessians"]],
+                              {"long_name": "loss above which a run counts as diverged"})},
         coords={"knob": config["methods"], "hessian": config["hessians"],
                 "batch_size": config["batch_sizes"], "budget": names,
                 "budget_kind": ("budget", [budgets[g][0] for g in names]),
@@ -332,15 +339,17 @@ def measure_unclipped_divergence(ds, batch_size: int, budget: str,
 
 def measure_unclipped_penalty(ds, batch_size: int, budget: str, hessian: str = "heterogeneous"):
     """log10 of the median final loss without clipping over the median with it, at the lr that
-    is best with clipping (same batches; bootstrap replicates resample the seeds jointly).
-    0: removing the clip changes nothing; +inf: the median unclipped run diverges."""
+    is best with clipping (same batches; bootstrap replicates resample the seeds jointly). 0:
+    removing the clip changes nothing. A diverged run enters at the divergence limit
+    (``divergence_limit``, stored), a lower bound on its loss, so the ratio stays finite and is
+    itself a lower bound where runs diverge."""
     from simlab.verdict import Estimate
     run = clip_rerun(ds, batch_size, budget, hessian)
-    pair = np.stack([run["unclipped"], run["clipped"]])
+    limit = float(ds["divergence_limit"].sel(hessian=hessian))
+    pair = np.minimum(np.stack([run["unclipped"], run["clipped"]]), limit)
     idx = bootstrap_indices(pair.shape[1], 2000, seed=0)
-    with np.errstate(all="ignore"):
-        reps = np.log10(np.median(pair[0][idx], axis=1) / np.median(pair[1][idx], axis=1))
-        value = float(np.log10(np.median(pair[0]) / np.median(pair[1])))
+    reps = np.log10(np.median(pair[0][idx], axis=1) / np.median(pair[1][idx], axis=1))
+    value = float(np.log10(np.median(pair[0]) / np.median(pair[1])))
     return Estimate(samples=reps, value=value, n_seeds=pair.shape[1])
 
 
@@ -405,6 +414,9 @@ def report(ds: xr.Dataset) -> str:
                      f"B={b}: {float(e):.3g}" for b, e in zip(bs, ds.b_effective.values)))
     lines.append("diverged runs at the chosen lrs: "
                  f"{int(ds.diverged_at_best.sum())} of {ds.diverged_at_best.size * cfg['seeds']}")
+    from experiments.verdicts import verdict_lines
+    lines += ["", "Claims (experiments/claims.py), decided by simlab.verdict.decide:",
+              verdict_lines(ds)]
     return "\n".join(lines)
 
 

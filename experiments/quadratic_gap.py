@@ -289,6 +289,9 @@ def report(ds: xr.Dataset) -> str:
                  f"homogeneous {hom:.3g} (het/hom = {het / hom:.3g})")
     lines.append(f"diverged runs at the chosen lrs (excluded from medians and bands): "
                  f"{int(n_div.sum())} of {n_div.size * seeds}")
+    from experiments.verdicts import verdict_lines
+    lines += ["", "Claims (experiments/claims.py), decided by simlab.verdict.decide:",
+              verdict_lines(ds)]
     return "\n".join(lines)
 
 

@@ -304,19 +304,24 @@ def compute(config: dict, cells) -> xr.Dataset:
         {"row": row, **{k: config[k] for k in ("n_eta", "n_eta_adapt", "sign_paths",
                                                 "adapt_paths", "warm_paths", "backend")}}
         for row in WEAK_ROWS], label="weak orders")
-    weak = xr.concat(rows, dim="model")
-    ds = xr.merge([grid, weak]).assign_coords(
-        hessian=hessians, batch_size=batches, model=list(WEAK_ROWS),
+    ds = xr.merge([grid, weak_orders(rows, WEAK_ROWS)]).assign_coords(
+        hessian=hessians, batch_size=batches,
         sgd_time=("record", np.linspace(0, SGD_T, RECORDS + 1)),
         sign_time=("record", np.linspace(0, SIGN_T, RECORDS + 1)))
-    sl = slopes(ds)
     means = horizon_means(ds)
-    ds = ds.assign(weak_slope=("model", [sl[m] for m in WEAK_ROWS]),
-                   weak_noise=("model", [row_noise(m) for m in WEAK_ROWS]),
-                   weak_start=("model", [row_start(m) for m in WEAK_ROWS]),
-                   **{k: v.drop_vars(["sgd_time", "sign_time"]) for k, v in means.items()})
+    ds = ds.assign(**{k: v.drop_vars(["sgd_time", "sign_time"]) for k, v in means.items()})
     # compact: the bands the figure draws instead of every run (see ``trajectory_bands``)
     return ds.assign(**trajectory_bands(ds)).drop_vars(["sgd_loss", "sign_loss"])
+
+
+def weak_orders(cells: list, rows) -> xr.Dataset:
+    """Part 2 as stored: the ``weak_order_cell`` results along ``model``, with each row's fitted
+    slope and the facts its outside check reads (gradient noise, optimizer-state start)."""
+    weak = xr.concat(cells, dim="model").assign_coords(model=list(rows))
+    sl = slopes(weak)
+    return weak.assign(weak_slope=("model", [sl[m] for m in rows]),
+                       weak_noise=("model", [row_noise(m) for m in rows]),
+                       weak_start=("model", [row_start(m) for m in rows]))
 
 
 def row_noise(row: str) -> str:
@@ -422,6 +427,9 @@ def report(ds) -> str:
                 f"{float(sn.sel(sign_series='discrete')):9.4g} exact-SDE "
                 f"{float(sn.sel(sign_series='exact_sde')):9.4g} "
                 f"erf-SDE {float(sn.sel(sign_series='erf_sde')):9.4g}")
+    from experiments.verdicts import verdict_lines
+    lines += ["", "Claims (experiments/claims.py), decided by simlab.verdict.decide:",
+              verdict_lines(ds)]
     return "\n".join(lines)
 
 

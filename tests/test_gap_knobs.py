@@ -92,11 +92,17 @@ def test_measure_unclipped_divergence_counts_diverged_seeds(quick):
 
 
 def test_measure_unclipped_penalty_is_the_log_ratio_of_medians(quick):
-    run = exp.clip_rerun(quick.dataset, 1, "tokens_large")
-    m = exp.measure_unclipped_penalty(quick.dataset, 1, "tokens_large")
-    with np.errstate(all="ignore"):
-        expected = np.log10(np.median(run["unclipped"]) / np.median(run["clipped"]))
-    assert m.value == pytest.approx(expected) or (np.isinf(m.value) and np.isinf(expected))
+    ds = quick.dataset
+    limit = float(ds["divergence_limit"].sel(hessian="heterogeneous"))
+    prob = problems.block_quadratic("heterogeneous", 0)
+    assert limit == pytest.approx(1e4 * max(float(prob.loss(prob.w0)), prob.loss_scale()))
+    for b in (1, 8):
+        run = exp.clip_rerun(ds, b, "tokens_large")
+        m = exp.measure_unclipped_penalty(ds, b, "tokens_large")
+        capped = [np.minimum(run[k], limit) for k in ("unclipped", "clipped")]
+        expected = np.log10(np.median(capped[0]) / np.median(capped[1]))
+        assert np.isfinite(m.value) and m.value == pytest.approx(expected)
+        assert np.all(np.isfinite(m.samples))
 
 
 def test_critical_batch_size_of_the_toy_and_the_outside_check(quick):
