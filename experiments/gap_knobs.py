@@ -41,6 +41,7 @@ import zlib
 
 import numpy as np
 import xarray as xr
+from matplotlib.ticker import NullFormatter
 
 from experiments._harness import Experiment
 from experiments._peaks import bootstrap_indices, bootstrap_median_interval
@@ -452,6 +453,7 @@ def plot(ds: xr.Dataset, out) -> list:
             log_ticks(ax, "y")
             ax.set_xticks(bs)
             ax.set_xticklabels([str(int(b)) for b in bs])
+            ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set(xlabel=f"batch size B (without replacement from n = {N_SAMPLES})",
                    ylabel="final loss (median, 90 % CI)",
                    title=f"{h}, {budget_label(ds, g)}")
