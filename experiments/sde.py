@@ -275,7 +275,17 @@ def weak_order_cell(spec: dict) -> xr.Dataset:
     return xr.Dataset({"weak_lr": ("eta_index", np.append(lrs, pad)),
                        "weak_error": ("eta_index", np.append(err, pad)),
                        "weak_se": ("eta_index", np.append(se, pad)),
-                       "weak_error_reps": (("eta_index", "draw"), reps.astype(np.float32))})
+                       "weak_error_reps": (("eta_index", "draw"), reps.astype(np.float32)),
+                       "weak_paths": ((), row_paths(row, spec))})
+
+
+def row_paths(row: str, spec: dict) -> int:
+    """Monte Carlo paths per side of a weak-order row (0: both sides exact)."""
+    if row.startswith("sgd_"):
+        return 0
+    if row.startswith("signsgd_"):
+        return int(spec["sign_paths"])
+    return int(spec["warm_paths"] if row.endswith("_warm") else spec["adapt_paths"])
 
 
 def resolve(args) -> dict:
@@ -374,7 +384,9 @@ def measure_weak_order(ds, row: str):
     if not np.any(ds.weak_se.sel(model=row).values[ok] > 0):
         return Exact(value=value)
     reps = ds.weak_error_reps.sel(model=row).values[ok].astype(float)      # (eta, draw)
-    return Estimate(samples=_replicate_slopes(lr[ok], reps), value=value)
+    # the s.e. falls like 1/sqrt(paths), as a seed mean's does: paths play the rule's n_seeds
+    return Estimate(samples=_replicate_slopes(lr[ok], reps), value=value,
+                    n_seeds=int(ds.weak_paths.sel(model=row)))
 
 
 def _replicate_slopes(lrs, reps) -> np.ndarray:

@@ -245,6 +245,7 @@ def test_measure_weak_order_exact_rows_and_replicate_slopes(weak_rows):
     assert exact.value == pytest.approx(float(weak_rows.weak_slope.sel(model="sgd_het_B3")))
     m = exp.measure_weak_order(weak_rows, "adam_compagnoni_warm")
     assert isinstance(m, Estimate) and m.samples.shape == (exp.REPLICATES,)
+    assert m.n_seeds == 80                                    # the warm rows' paths per side
     lr = weak_rows.weak_lr.sel(model="adam_compagnoni_warm").values
     reps = weak_rows.weak_error_reps.sel(model="adam_compagnoni_warm").values
     ok = np.isfinite(lr)
