@@ -237,26 +237,8 @@ def block_claims(recs: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def block_paper(key: str):
-    """The README block ``paper:<key>``: that paper's claims, one line each — where, claim id,
-    protocol, simlab value [90 % interval], verdict (the rows of docs/verdicts.md, shorter)."""
-    def render(recs: list[dict]) -> str:
-        lines = ["| where | claim | protocol | simlab value [90 % interval] | verdict |",
-                 "|---|---|---|---|---|"]
-        for r in recs:
-            if r["paper"] != key:
-                continue
-            v = Verdict(r["status"], _float(r["value"]),
-                        None if r["interval"] is None else tuple(map(_float, r["interval"])),
-                        r["knob"], r["seeds_needed"], r["reason"])
-            lines.append(f"| {_cell(r['where'])} | `{r['id']}` | {_cell(r['protocol'])} | "
-                         f"{_cell(format_value(v))} | **{_cell(format_status(v))}** |")
-        return "\n".join(lines)
-    return render
-
-
 #: README blocks this command generates: name → function(records) -> markdown.
-BLOCKS = {"claims": block_claims, **{f"paper:{key}": block_paper(key) for key in PAPERS}}
+BLOCKS = {"claims": block_claims}
 
 
 def _blocks(text: str):
