@@ -295,6 +295,27 @@ def report(ds: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
+def final_table(ds: xr.Dataset) -> str:
+    """Markdown: median final loss (90 % bootstrap interval) at the chosen lr per (Hessian, B),
+    one column per optimizer — the README/docs block ``table:quadratic_gap:final_table``."""
+    opts = [str(o) for o in ds["optimizer"].values]
+    config = json.loads(ds.attrs["config"])
+    lines = [f"| Hessian | B | " + " | ".join(f"{LABELS.get(o, o)} @lr" for o in opts) + " |",
+             "|---|---|" + "---|" * len(opts)]
+    for h in ds["hessian"].values:
+        for b in ds["batch_size"].values:
+            cells = []
+            for o in opts:
+                c = ds.sel(optimizer=o, hessian=h, batch_size=b)
+                lo, hi = float(c["final_median_ci_lo"]), float(c["final_median_ci_hi"])
+                ci = "" if lo == hi else f" ({lo:.3g}–{hi:.3g})"
+                cells.append(f"{float(c['final_median']):.3g}{ci} @{float(c['chosen_lr']):.2g}")
+            lines.append(f"| {str(h)[:3]} | {int(b)} | " + " | ".join(cells) + " |")
+    lines.append(f"\n{config['seeds']} seeds, protocol {config['protocol']}, Hessian seed "
+                 f"{config['hessian_seed']}; B = 9 is the noise-free full batch (no interval).")
+    return "\n".join(lines)
+
+
 def headline(ds: xr.Dataset) -> str:
     ratio = {str(h): float(r) for h, r in zip(ds["hessian"].values, ds["gap_ratio"].values)}
     b = int(ds["batch_size"].values[-1])
