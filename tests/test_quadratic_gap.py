@@ -208,3 +208,12 @@ def test_quick_results_give_smoke_verdicts_only(paper, retuned):
     for ds in (paper["dataset"], retuned):
         lines = verdict_lines(ds).splitlines()
         assert lines and all(": smoke" in line for line in lines), lines
+
+
+def test_final_table_block_is_read_from_the_dataset(paper):
+    ds = paper["dataset"]
+    table = qg.final_table(ds).splitlines()
+    rows = [line for line in table if line.startswith("| het") or line.startswith("| hom")]
+    assert len(rows) == ds.sizes["hessian"] * ds.sizes["batch_size"]
+    med = float(ds["final_median"].sel(optimizer="adam", hessian="heterogeneous", batch_size=3))
+    assert f"{med:.3g}" in next(r for r in rows if r.startswith("| het | 3 |"))
