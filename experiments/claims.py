@@ -62,7 +62,239 @@ PAPERS = {
 
 # === sreckovic2025 — owner: quadratic_gap / gap_knobs helper ===================================
 
+_QG = "experiments.quadratic_gap:"
+_GK = "experiments.gap_knobs:"
+_FIG17 = ("9×9 block quadratics of App. I (Hessian seed 0), w0 = 1, 500 steps, warmup 5 % + "
+          "cosine, β = 0.95, batches without replacement (B = 9 = n is the noise-free full batch)")
+# Fig. 17's lrs are "tuned so to give similar performance at Homogeneous batch size 1": the paper
+# protocol fixes them (stem quadratic_gap); the tuned protocol picks the best lr per cell from a
+# √3-ratio grid (stem quadratic_gap_retuned). Each Fig. 17 claim is one record per protocol.
+_PROTOCOLS = (("paper", "quadratic_gap", "paper protocol: lr tuned at homogeneous B = 1 on the "
+                                         "reference grid, then fixed (fixed_lr); 200 seeds"),
+              ("tuned", "quadratic_gap_retuned", "lr tuned per (optimizer, Hessian, B) on a "
+                                                 "√3-ratio grid; 200 seeds"))
+_H = {"het": "heterogeneous", "hom": "homogeneous"}
+
+
+def _fig17(what: str, where: str, statement: str, measure: str, args: dict,
+           prediction: Prediction, paper_value: str) -> tuple[Claim, ...]:
+    """One record of a Fig. 17 claim per protocol (the paper's fixed lr, and a tuned lr)."""
+    return tuple(Claim(id=f"sreckovic.f17.{what}.{tag}", paper="sreckovic2025", where=where,
+                       statement=statement, assumptions=_FIG17, experiment="quadratic_gap",
+                       measure=_QG + measure, args=args, prediction=prediction,
+                       protocol=protocol, paper_value=paper_value, stem=stem)
+                 for tag, stem, protocol in _PROTOCOLS)
+
+
+_GAIN = "log10 L(B=1) − log10 L(B=9) of the final loss (> 0: it improves with B)"
+_TOKENS = "fixed token budgets of 1000 and 4000 samples (steps = tokens/B)"
+_KNOBS = ("heterogeneous 9×9 toy (App. I), w0 = 1, warmup 5 % + cosine, batches without "
+          "replacement, lr tuned per (method, B, budget) on a √3-ratio grid, 48 seeds")
+
 SRECKOVIC = (
+    *_fig17("adam-gains-with-b.het", "App. F.2, Fig. 17",
+            "Adam benefits from increasing batch size on the heterogeneous Hessian.",
+            "measure_batch_gain", {"optimizer": "adam", "hessian": "heterogeneous"},
+            Prediction("sign", sign=1), "qualitative (Fig. 17, 10 runs); " + _GAIN),
+    *_fig17("adam-gains-with-b.hom", "App. F.2, Fig. 17",
+            "Adam benefits from increasing batch size on the homogeneous Hessian.",
+            "measure_batch_gain", {"optimizer": "adam", "hessian": "homogeneous"},
+            Prediction("sign", sign=1), "qualitative (Fig. 17); " + _GAIN),
+    *_fig17("signum-gains-with-b.het", "App. F.2, Fig. 17",
+            "Signed momentum (Signum) benefits from increasing batch size on the heterogeneous "
+            "Hessian.",
+            "measure_batch_gain", {"optimizer": "signum", "hessian": "heterogeneous"},
+            Prediction("sign", sign=1), "qualitative (Fig. 17); " + _GAIN),
+    *_fig17("signum-gains-with-b.hom", "App. F.2, Fig. 17",
+            "Signum benefits from increasing batch size on the homogeneous Hessian.",
+            "measure_batch_gain", {"optimizer": "signum", "hessian": "homogeneous"},
+            Prediction("sign", sign=1), "qualitative (Fig. 17); " + _GAIN),
+    *_fig17("sgd-no-gain.het", "App. F.2",
+            "\"SGD does not seem to profit from an increased batch size\" (heterogeneous): its "
+            "final loss improves by less than one decade from B = 1 to B = 9.",
+            "measure_batch_gain", {"optimizer": "sgd", "hessian": "heterogeneous"},
+            Prediction("below", threshold=1.0),
+            "qualitative (flat on Fig. 17's log axis, against 3–4 decades for Adam); " + _GAIN),
+    *_fig17("sgd-no-gain.hom", "App. F.2",
+            "\"SGD does not seem to profit from an increased batch size\" (homogeneous): less "
+            "than one decade of improvement from B = 1 to B = 9.",
+            "measure_batch_gain", {"optimizer": "sgd", "hessian": "homogeneous"},
+            Prediction("below", threshold=1.0), "qualitative; " + _GAIN),
+    *_fig17("gap-largest-het.b1", "App. F.2, Fig. 17",
+            "The Adam–SGD gap is larger on the heterogeneous Hessian than on the homogeneous "
+            "one, at B = 1.",
+            "measure_gap_heterogeneity", {"batch_size": 1}, Prediction("sign", sign=1),
+            "qualitative; effect = log10 SGD/Adam (het) − log10 SGD/Adam (hom)"),
+    *_fig17("gap-largest-het.b9", "App. F.2, Fig. 17",
+            "The Adam–SGD gap is larger on the heterogeneous Hessian than on the homogeneous "
+            "one, at B = 9.",
+            "measure_gap_heterogeneity", {"batch_size": 9}, Prediction("sign", sign=1),
+            "qualitative; effect = log10 SGD/Adam (het) − log10 SGD/Adam (hom)"),
+    Claim(id="sreckovic.f17.reference.het-b3.sgd", paper="sreckovic2025",
+          where="Fig. 17 (reference notebook, docs/reference/gap_quadratic.md §4 table B′)",
+          statement="SGD's median final loss at heterogeneous B = 3 lies in the reference "
+                    "range 2.3–3.1.",
+          assumptions=_FIG17 + "; the reference range is min–max over 3 Hessian draws × 10 seeds",
+          experiment="quadratic_gap", measure=_QG + "measure_final_median",
+          args={"optimizer": "sgd", "hessian": "heterogeneous", "batch_size": 3},
+          prediction=Prediction("value", value=0.4265, tol=0.0648, rel=False),
+          protocol=_PROTOCOLS[0][2] + "; value = log10 median", paper_value="2.3–3.1"),
+    Claim(id="sreckovic.f17.reference.het-b3.signum", paper="sreckovic2025",
+          where="Fig. 17 (reference notebook, docs/reference/gap_quadratic.md §4 table B′)",
+          statement="Signum's median final loss at heterogeneous B = 3 lies in the reference "
+                    "range 1.2e-2–1.8e-2.",
+          assumptions=_FIG17 + "; the reference range is min–max over 3 Hessian draws × 10 seeds",
+          experiment="quadratic_gap", measure=_QG + "measure_final_median",
+          args={"optimizer": "signum", "hessian": "heterogeneous", "batch_size": 3},
+          prediction=Prediction("value", value=-1.8328, tol=0.0880, rel=False),
+          protocol=_PROTOCOLS[0][2] + "; value = log10 median", paper_value="1.2e-2–1.8e-2"),
+    Claim(id="sreckovic.f17.reference.het-b3.adam", paper="sreckovic2025",
+          where="Fig. 17 (reference notebook, docs/reference/gap_quadratic.md §4 table B′)",
+          statement="Adam's median final loss at heterogeneous B = 3 lies in the reference "
+                    "range 3.4e-4–1.5e-3.",
+          assumptions=_FIG17 + "; the reference range is min–max over 3 Hessian draws × 10 seeds",
+          experiment="quadratic_gap", measure=_QG + "measure_final_median",
+          args={"optimizer": "adam", "hessian": "heterogeneous", "batch_size": 3},
+          prediction=Prediction("value", value=-3.1462, tol=0.3223, rel=False),
+          protocol=_PROTOCOLS[0][2] + "; value = log10 median", paper_value="3.4e-4–1.5e-3"),
+    Claim(id="sreckovic.s2.2.momentum-crucial-at-large-b", paper="sreckovic2025",
+          where="§2.2 (Fig. 1), App. C",
+          statement="\"For both SGD and Adam, momentum becomes crucial once the batch size is "
+                    "increased\": SGD's gain from momentum (β = 0.95 against none) is larger at "
+                    "B = 8 than at B = 1.",
+          assumptions="LM at a fixed token budget, momentum and lr tuned per B; here " + _KNOBS,
+          experiment="gap_knobs", measure=_GK + "measure_momentum_gain_growth",
+          args={"budgets": ["tokens_small", "tokens_large"], "small": 1, "large": 8},
+          prediction=Prediction("sign", sign=1), protocol=_TOKENS,
+          paper_value="qualitative (Fig. 1)"),
+    Claim(id="sreckovic.appC.unclipped-diverges-at-large-b", paper="sreckovic2025",
+          where="App. C (\"Clipping acts differently at different batch sizes\")",
+          statement="At large batch sizes training diverges if clipping is not employed: at the "
+                    "lr that is best with clipping, most runs without clipping diverge (B = 8).",
+          assumptions="global-norm clipping of the raw gradient before the momentum at a "
+                      "threshold that fires occasionally (1.0 on the LM; ‖∇L(w0)‖ here); "
+                      + _KNOBS,
+          experiment="gap_knobs", measure=_GK + "measure_unclipped_divergence",
+          args={"batch_size": 8, "budget": "tokens_large"},
+          prediction=Prediction("above", threshold=0.5),
+          protocol="SGD β = 0.95; lr best with clipping at 4000 samples, rerun without clipping "
+                   "on the same batches; value = fraction of seeds diverged",
+          paper_value="qualitative (\"training diverges\")"),
+    Claim(id="sreckovic.appC.unclipped-fine-at-small-b", paper="sreckovic2025",
+          where="App. C (\"Clipping acts differently at different batch sizes\")",
+          statement="At small batch sizes SGD performs equally well without clipping: at the lr "
+                    "that is best with clipping, removing the clip raises the median final loss "
+                    "by less than a factor 1.5 (B = 1).",
+          assumptions="as the large-B clipping claim; " + _KNOBS,
+          experiment="gap_knobs", measure=_GK + "measure_unclipped_penalty",
+          args={"batch_size": 1, "budget": "tokens_large"},
+          prediction=Prediction("below", threshold=0.1761),
+          protocol="SGD β = 0.95, 4000 samples; value = log10(median unclipped / median "
+                   "clipped) at the clipped-best lr",
+          paper_value="qualitative (\"performs equally well\")"),
+    Claim(id="sreckovic.g2.adaptive-clipping-improves-sgd", paper="sreckovic2025",
+          where="App. G.2, Fig. 19",
+          statement="Adaptive momentum clipping (Alg. 1, p = 10 %) improves SGD in large-batch "
+                    "training (B = 8): effect = log10 L(clipped) − log10 L(SGD β = 0.95).",
+          assumptions="large-batch training; β kept, lr tuned; here " + _KNOBS,
+          experiment="gap_knobs", measure=_GK + "measure_pair",
+          args={"first": "amc_p0.1", "second": "sgd_b0.95", "batch_size": 8,
+                "budgets": ["tokens_small", "tokens_large"]},
+          prediction=Prediction("sign", sign=-1), protocol=_TOKENS,
+          paper_value="qualitative (Fig. 19)"),
+    Claim(id="sreckovic.g2.adaptive-clipping-below-adam", paper="sreckovic2025",
+          where="App. G.2, Fig. 19",
+          statement="Adaptive momentum clipping \"still does not fully match Adam\" (B = 8): "
+                    "effect = log10 L(clipped) − log10 L(Adam) > 0.",
+          assumptions="large-batch training; here " + _KNOBS,
+          experiment="gap_knobs", measure=_GK + "measure_pair",
+          args={"first": "amc_p0.1", "second": "adam", "batch_size": 8,
+                "budgets": ["tokens_small", "tokens_large"]},
+          prediction=Prediction("sign", sign=1), protocol=_TOKENS,
+          paper_value="qualitative (Fig. 19)"),
+    Claim(id="sreckovic.s2.3.fixed-steps-gap-grows", paper="sreckovic2025",
+          where="§2.3, Fig. 2 (right), App. D",
+          statement="At the same step count the gap between Adam and SGD grows with batch size "
+                    "(B = 1 → 8): effect = log10 SGD/Adam (B = 8) − log10 SGD/Adam (B = 1).",
+          assumptions=_KNOBS, experiment="gap_knobs", measure=_GK + "measure_gap_growth",
+          args={"budgets": ["steps_short", "steps_mid"], "small": 1, "large": 8},
+          prediction=Prediction("sign", sign=1),
+          protocol="fixed step budgets of 500 and 2000 steps; SGD β = 0.95",
+          paper_value="qualitative (Fig. 2 right)"),
+    Claim(id="sreckovic.s2.3.fixed-tokens-gap-grows", paper="sreckovic2025",
+          where="§2.3, Fig. 2 (left)",
+          statement="At a fixed token budget the gap between Adam and SGD grows with batch size "
+                    "(B = 1 → 4).",
+          assumptions="batch sizes below the critical batch size (a fixed token budget buys "
+                      "fewer useful steps past it); " + _KNOBS,
+          experiment="gap_knobs", measure=_GK + "measure_gap_growth",
+          args={"budgets": ["tokens_small", "tokens_large"], "small": 1, "large": 4},
+          outside=_GK + "check_below_critical_batch", prediction=Prediction("sign", sign=1),
+          protocol=_TOKENS + "; SGD β = 0.95", paper_value="qualitative (Fig. 2 left)"),
+    Claim(id="sreckovic.s2.3.fixed-tokens-adam-improves", paper="sreckovic2025",
+          where="§2.3, Fig. 2 (left)",
+          statement="\"Adam improves with larger batch sizes at a fixed token budget\" "
+                    "(B = 1 → 4): effect = log10 L(B=1) − log10 L(B=4) > 0.",
+          assumptions="batch sizes below the critical batch size; " + _KNOBS,
+          experiment="gap_knobs", measure=_GK + "measure_batch_change",
+          args={"knob": "adam", "budgets": ["tokens_small", "tokens_large"], "small": 1,
+                "large": 4},
+          outside=_GK + "check_below_critical_batch", prediction=Prediction("sign", sign=1),
+          protocol=_TOKENS, paper_value="qualitative (Fig. 2 left)"),
+    Claim(id="sreckovic.s2.3.fixed-tokens-sgd-degrades", paper="sreckovic2025",
+          where="§2.3, Fig. 2 (left)",
+          statement="\"SGD … performance consistently degrades as batch size increases\" at a "
+                    "fixed token budget (B = 1 → 4): effect = log10 L(B=1) − log10 L(B=4) < 0.",
+          assumptions="batch sizes below the critical batch size; " + _KNOBS,
+          experiment="gap_knobs", measure=_GK + "measure_batch_change",
+          args={"knob": "sgd_b0.95", "budgets": ["tokens_small", "tokens_large"], "small": 1,
+                "large": 4},
+          outside=_GK + "check_below_critical_batch", prediction=Prediction("sign", sign=-1),
+          protocol=_TOKENS + "; SGD β = 0.95", paper_value="qualitative (Fig. 2 left)"),
+    Claim(id="sreckovic.s2.3.fixed-tokens-gap-grows-past-critical", paper="sreckovic2025",
+          where="§2.3, Fig. 2 (left)",
+          statement="At a fixed token budget the gap between Adam and SGD grows with batch size "
+                    "(B = 1 → 8, the set-up of the earlier row: B = 8 is past the toy's "
+                    "critical batch size).",
+          assumptions="batch sizes below the critical batch size; " + _KNOBS,
+          experiment="gap_knobs", measure=_GK + "measure_gap_growth",
+          args={"budgets": ["tokens_small", "tokens_large"], "small": 1, "large": 8},
+          outside=_GK + "check_below_critical_batch", prediction=Prediction("sign", sign=1),
+          protocol=_TOKENS + "; SGD β = 0.95", paper_value="qualitative (Fig. 2 left)"),
+    Claim(id="sreckovic.f2.sgd-matches-adam-small-b-long", paper="sreckovic2025",
+          where="§2.3, Fig. 2 (right), App. D (Fig. 12)",
+          statement="At a small batch size SGD matches Adam given enough steps: at B = 1 and "
+                    "2000 or 8000 steps, SGD's final loss is within a factor 2 of Adam's "
+                    "(effect = log10 L_SGD − log10 L_Adam < log10 2).",
+          assumptions="small batch, long training, lr tuned; here " + _KNOBS,
+          experiment="gap_knobs", measure=_GK + "measure_pair",
+          args={"first": "sgd_b0.95", "second": "adam", "batch_size": 1,
+                "budgets": ["steps_mid", "steps_long"]},
+          prediction=Prediction("below", threshold=0.3010),
+          protocol="fixed step budgets of 2000 and 8000 steps at B = 1; SGD β = 0.95",
+          paper_value="\"SGD … can eventually match or even outperform Adam\""),
+    Claim(id="sreckovic.appH.eq3.erf-sde-weak-order-1", paper="sreckovic2025",
+          where="App. H, Eq 3",
+          statement="The Gaussian-erf SignSGD SDE is a 1-weak approximation of SignSGD: the "
+                    "fitted weak order is 1 (within 0.3).",
+          assumptions="i.i.d. Gaussian gradient noise",
+          experiment="sde", measure="experiments.sde:measure_weak_order",
+          args={"row": "signsgd_gaussian_gauss2d"},
+          outside="experiments.sde:check_sde_assumptions",
+          prediction=Prediction("value", value=1.0, tol=0.3, rel=False),
+          protocol="2-d Gaussian-noise quadratic, diagonal H and C, B = 2, η = 0.2 … 0.0125, "
+                   "discrete law exact, SDE Monte Carlo",
+          paper_value="order 1 (theorem of Compagnoni et al.)"),
+    Claim(id="sreckovic.appH.eq3.erf-sde-on-data-noise", paper="sreckovic2025",
+          where="App. H, Eq 3 (as used for the toy)",
+          statement="The Gaussian-erf SignSGD SDE is 1-weak on the toy's data noise (4 samples).",
+          assumptions="i.i.d. Gaussian gradient noise",
+          experiment="sde", measure="experiments.sde:measure_weak_order",
+          args={"row": "signsgd_gaussian_toy2d"},
+          outside="experiments.sde:check_sde_assumptions",
+          prediction=Prediction("value", value=1.0, tol=0.3, rel=False),
+          protocol="2-d data toy (4 samples), B = 2, η = 0.2 … 0.0125",
+          paper_value="order 1 under Gaussian noise"),
 )
 
 # === end sreckovic2025 ==========================================================================
@@ -164,6 +396,91 @@ WANG = (
 # === sde — owner: quadratic_gap / gap_knobs / sde helper ========================================
 
 SDE = (
+    Claim(id="sde.sgd.weak-order-1.het", paper="sde", where="Li, Tai & E; Srećković Eq 2",
+          statement="The SGD SDE (exact per-sample covariance, finite-population factor) is 1-weak on the heterogeneous 9-d toy.",
+          assumptions="smooth drift and diffusion, η → 0",
+          experiment="sde", measure="experiments.sde:measure_weak_order", args={"row": "sgd_het_B3"},
+          prediction=Prediction("value", value=1.0, tol=0.3, rel=False),
+          protocol="9-d het toy, B = 3, t ≤ 0.004, η = 1e-5 … 6.25e-7; both sides exact (moment recursion, moment ODE); weak error max_k |E f(x_k) − E f(X_t_k)|, η halved 4×; slope within 0.3 of 1",
+          paper_value="order 1"),
+    Claim(id="sde.sgd.weak-order-1.hom", paper="sde", where="Li, Tai & E; Srećković Eq 2",
+          statement="The SGD SDE is 1-weak on the homogeneous 9-d toy.",
+          assumptions="smooth drift and diffusion, η → 0",
+          experiment="sde", measure="experiments.sde:measure_weak_order", args={"row": "sgd_hom_B3"},
+          prediction=Prediction("value", value=1.0, tol=0.3, rel=False),
+          protocol="9-d hom toy, B = 3, same; both sides exact; weak error max_k |E f(x_k) − E f(X_t_k)|, η halved 4×; slope within 0.3 of 1",
+          paper_value="order 1"),
+    Claim(id="sde.signsgd-exact.weak-order-1", paper="sde", where="simlab.sde.signsgd_sde(noise='exact')",
+          statement="The exact-moment SignSGD SDE (drift E sign g, covariance Cov sign g over all batches) is 1-weak.",
+          assumptions="η → 0 (its drift is piecewise constant: outside the smooth theory, measured anyway)",
+          experiment="sde", measure="experiments.sde:measure_weak_order", args={"row": "signsgd_exact_toy2d"},
+          prediction=Prediction("value", value=1.0, tol=0.3, rel=False),
+          protocol="2-d data toy (4 samples), B = 2, η = 0.2 … 0.0125, discrete law exact, SDE Monte Carlo; weak error max_k |E f(x_k) − E f(X_t_k)|, η halved 4×; slope within 0.3 of 1",
+          paper_value="order 1"),
+    Claim(id="sde.compagnoni.rmsprop.zero-start", paper="sde", where="Compagnoni et al. 2025 (form as recalled in gap_quadratic.md §2.3)",
+          statement="The RMSprop SDE (1 − β ∝ η) is 1-weak, started from zero state as optim does.",
+          assumptions="v kept away from 0; the form is unverified against the paper",
+          experiment="sde", measure="experiments.sde:measure_weak_order", args={"row": "rmsprop_compagnoni"},
+          outside="experiments.sde:check_sde_assumptions",
+          prediction=Prediction("value", value=1.0, tol=0.3, rel=False),
+          protocol="2-d Gaussian quadratic, B = 4, both sides Monte Carlo (4000 paths); weak error max_k |E f(x_k) − E f(X_t_k)|, η halved 4×; slope within 0.3 of 1",
+          paper_value="order 1"),
+    Claim(id="sde.compagnoni.rmsprop.warm", paper="sde", where="Compagnoni et al. 2025 (form as recalled)",
+          statement="The RMSprop SDE is 1-weak from a warm start (m0 = ∇f, v0 = E g²).",
+          assumptions="v kept away from 0; form unverified",
+          experiment="sde", measure="experiments.sde:measure_weak_order", args={"row": "rmsprop_compagnoni_warm"},
+          outside="experiments.sde:check_sde_assumptions",
+          prediction=Prediction("value", value=1.0, tol=0.3, rel=False),
+          protocol="2-d Gaussian quadratic, B = 4, warm start, 40 000 paths; weak error max_k |E f(x_k) − E f(X_t_k)|, η halved 4×; slope within 0.3 of 1",
+          paper_value="order 1"),
+    Claim(id="sde.compagnoni.adam.zero-start", paper="sde", where="Compagnoni et al. 2025 (form as recalled)",
+          statement="The Adam SDE (1 − β_i ∝ η) is 1-weak from zero state (bias-corrected).",
+          assumptions="v kept away from 0; form unverified",
+          experiment="sde", measure="experiments.sde:measure_weak_order", args={"row": "adam_compagnoni"},
+          outside="experiments.sde:check_sde_assumptions",
+          prediction=Prediction("value", value=1.0, tol=0.3, rel=False),
+          protocol="2-d Gaussian quadratic, B = 4, 4000 paths; weak error max_k |E f(x_k) − E f(X_t_k)|, η halved 4×; slope within 0.3 of 1",
+          paper_value="order 1"),
+    Claim(id="sde.compagnoni.adam.warm", paper="sde", where="Compagnoni et al. 2025 (form as recalled)",
+          statement="The Adam SDE is 1-weak from a warm start (no bias correction).",
+          assumptions="v kept away from 0; form unverified",
+          experiment="sde", measure="experiments.sde:measure_weak_order", args={"row": "adam_compagnoni_warm"},
+          outside="experiments.sde:check_sde_assumptions",
+          prediction=Prediction("value", value=1.0, tol=0.3, rel=False),
+          protocol="2-d Gaussian quadratic, B = 4, warm start, 40 000 paths; weak error max_k |E f(x_k) − E f(X_t_k)|, η halved 4×; slope within 0.3 of 1",
+          paper_value="order 1"),
+    Claim(id="sde.malladi.rmsprop.zero-start", paper="sde", where="Malladi et al. 2022 (form as recalled in gap_quadratic.md §2.4)",
+          statement="The RMSprop SDE (B ∝ η², 1 − β ∝ η²) is 1-weak from zero state.",
+          assumptions="noise-dominated gradients, v kept away from 0; form unverified",
+          experiment="sde", measure="experiments.sde:measure_weak_order", args={"row": "rmsprop_malladi"},
+          outside="experiments.sde:check_sde_assumptions",
+          prediction=Prediction("value", value=1.0, tol=0.3, rel=False),
+          protocol="2-d Gaussian quadratic, B = 256 … 1, 4000 paths; weak error max_k |E f(x_k) − E f(X_t_k)|, η halved 4×; slope within 0.3 of 1",
+          paper_value="order 1"),
+    Claim(id="sde.malladi.rmsprop.warm", paper="sde", where="Malladi et al. 2022 (form as recalled)",
+          statement="The RMSprop SDE is 1-weak in its noise-dominated regime from a warm start.",
+          assumptions="noise-dominated gradients, v kept away from 0; form unverified",
+          experiment="sde", measure="experiments.sde:measure_weak_order", args={"row": "rmsprop_malladi_warm"},
+          outside="experiments.sde:check_sde_assumptions",
+          prediction=Prediction("value", value=1.0, tol=0.3, rel=False),
+          protocol="B = 1, noise C·(10η0/η)² (σ0 fixed), warm start; weak error max_k |E f(x_k) − E f(X_t_k)|, η halved 4×; slope within 0.3 of 1",
+          paper_value="order 1"),
+    Claim(id="sde.malladi.adam.zero-start", paper="sde", where="Malladi et al. 2022 (form as recalled)",
+          statement="The Adam SDE (B ∝ η², 1 − β_i ∝ η²) is 1-weak from zero state.",
+          assumptions="noise-dominated gradients, v kept away from 0; form unverified",
+          experiment="sde", measure="experiments.sde:measure_weak_order", args={"row": "adam_malladi"},
+          outside="experiments.sde:check_sde_assumptions",
+          prediction=Prediction("value", value=1.0, tol=0.3, rel=False),
+          protocol="2-d Gaussian quadratic, B = 256 … 1, 4000 paths; weak error max_k |E f(x_k) − E f(X_t_k)|, η halved 4×; slope within 0.3 of 1",
+          paper_value="order 1"),
+    Claim(id="sde.malladi.adam.warm", paper="sde", where="Malladi et al. 2022 (form as recalled)",
+          statement="The Adam SDE is 1-weak in its noise-dominated regime from a warm start.",
+          assumptions="noise-dominated gradients, v kept away from 0; form unverified",
+          experiment="sde", measure="experiments.sde:measure_weak_order", args={"row": "adam_malladi_warm"},
+          outside="experiments.sde:check_sde_assumptions",
+          prediction=Prediction("value", value=1.0, tol=0.3, rel=False),
+          protocol="B = 1, noise C·(10η0/η)², warm start; weak error max_k |E f(x_k) − E f(X_t_k)|, η halved 4×; slope within 0.3 of 1",
+          paper_value="order 1"),
 )
 
 # === end sde ====================================================================================

@@ -206,3 +206,60 @@ def test_weak_error_is_the_worst_record_and_its_standard_error():
     assert err == pytest.approx(1.0) and se == pytest.approx(np.sqrt(2 * 0.01 / 2))
     err, se = weak_error(paths, exact + np.array([0.0, 1.0, 0.0]))  # k = 1 now
     assert err == pytest.approx(1.0) and se == pytest.approx(np.sqrt(0.25 / 2))
+
+
+# -- the measure and outside functions of the SDE claims (experiments/claims.py) ----------------
+
+@pytest.fixture(scope="module")
+def weak_rows(tmp_path_factory):
+    """Every weak-order row of ``experiments.sde`` at a tiny size, stored and reloaded."""
+    from experiments import sde as exp
+    spec = {"n_eta": 3, "n_eta_adapt": 2, "sign_paths": 300, "adapt_paths": 80,
+            "warm_paths": 80, "backend": "numpy"}
+    cells = [exp.weak_order_cell({"row": row, **spec}) for row in exp.WEAK_ROWS]
+    path = tmp_path_factory.mktemp("sde") / "weak.nc"
+    exp.weak_orders(cells, exp.WEAK_ROWS).to_netcdf(path, engine="scipy")
+    import xarray as xr
+    with xr.open_dataset(path, engine="scipy") as ds:
+        return ds.load()
+
+
+def test_weak_error_replicates_redraw_the_worst_record_at_its_standard_error():
+    from experiments.sde import weak_error_replicates
+    rng = np.random.default_rng(0)
+    exact = np.array([1.0, 0.5, 0.25])
+    paths = exact + 0.3 + rng.normal(0, 2.0, size=(4000, 3))   # bias 0.3, s.e. 2/sqrt(4000)
+    err, se, reps = weak_error_replicates(exact, paths, draws=4000)
+    assert se == pytest.approx(2.0 / np.sqrt(4000), rel=0.05)
+    assert np.std(reps) == pytest.approx(se, rel=0.1)
+    assert np.mean(reps) == pytest.approx(err, rel=0.02)
+    _, se0, reps0 = weak_error_replicates(exact, exact + 0.1)       # both sides exact
+    assert se0 == 0 and np.all(reps0 == pytest.approx(0.1))
+
+
+def test_measure_weak_order_exact_rows_and_replicate_slopes(weak_rows):
+    from experiments import sde as exp
+    from simlab.verdict import Estimate, Exact
+    exact = exp.measure_weak_order(weak_rows, "sgd_het_B3")
+    assert isinstance(exact, Exact)
+    assert exact.value == pytest.approx(float(weak_rows.weak_slope.sel(model="sgd_het_B3")))
+    m = exp.measure_weak_order(weak_rows, "adam_compagnoni_warm")
+    assert isinstance(m, Estimate) and m.samples.shape == (exp.REPLICATES,)
+    assert m.n_seeds == 80                                    # the warm rows' paths per side
+    lr = weak_rows.weak_lr.sel(model="adam_compagnoni_warm").values
+    reps = weak_rows.weak_error_reps.sel(model="adam_compagnoni_warm").values
+    ok = np.isfinite(lr)
+    for j in (0, 7):                              # each replicate slope is the fitted order
+        assert m.samples[j] == pytest.approx(fitted_order(lr[ok], reps[ok, j].astype(float)))
+
+
+@pytest.mark.parametrize("row, needle", [
+    ("signsgd_gaussian_gauss2d", None), ("signsgd_gaussian_toy2d", "not Gaussian"),
+    ("signsgd_exact_toy2d", None), ("sgd_het_B3", None),
+    ("adam_compagnoni", "zero start"), ("adam_compagnoni_warm", None),
+    ("rmsprop_malladi", "zero start"), ("rmsprop_malladi_warm", None),
+])
+def test_sde_outside_check_reads_the_stored_row_facts(weak_rows, row, needle):
+    from experiments.sde import check_sde_assumptions
+    reason = check_sde_assumptions(weak_rows, row)
+    assert (reason is None) if needle is None else (needle in reason)
