@@ -17,6 +17,7 @@ from simlab.backends import BACKENDS
 
 FIGURES = Path("figures")
 QUICK_FIGURES = FIGURES / "_quick"
+RESULTS = Path("results")
 
 
 class Parser(argparse.ArgumentParser):
@@ -70,7 +71,8 @@ def standard_parser(name: str, description: str, seeds: tuple[int, int] | None =
         parser.add_argument("--seeds", type=positive_int, default=None, metavar="N",
                             help=f"runs per configuration (default {full}; --quick: {quick})")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
-                        help=f"output folder (default {FIGURES}/; --quick: {QUICK_FIGURES}/)")
+                        help=f"output folder (default: results in {RESULTS}/, figures in "
+                             f"{FIGURES}/; --quick: both in {QUICK_FIGURES}/)")
     parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
                         help="folder of the per-cell results cache (default OUT/.cache/)")
     parser.add_argument("--no-cache", action="store_true",

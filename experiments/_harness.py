@@ -25,7 +25,9 @@ An experiment module declares one ``Experiment`` and the one entry-point idiom::
 resolve the config; check that the output and cache folders are writable (one-line error, exit 2,
 before any work); connect to Dask if asked; compute (cells reused/computed are counted); save
 ``OUT/<stem>.nc`` atomically; reload it; print one status line, the report and the figure paths.
-``--quick`` writes to ``figures/_quick/`` by default and refuses the committed ``figures/``.
+A full default run writes ``results/<stem>.nc`` and its figures to ``figures/`` (each PNG records
+the checksum of the results it was drawn from); ``--out DIR`` puts both in DIR; ``--quick`` writes
+both to ``figures/_quick/`` by default and refuses the committed ``figures/``.
 """
 from __future__ import annotations
 
@@ -40,10 +42,12 @@ from typing import Any, Callable, Sequence
 
 import xarray as xr
 
-from experiments._cli import FIGURES, QUICK_FIGURES, Parser, resolved_seeds, standard_parser
+from experiments._cli import (FIGURES, QUICK_FIGURES, RESULTS, Parser, resolved_seeds,
+                             standard_parser)
 from simlab.backends import require_backend
 from simlab.cache import CellStore, check_writable, config_key, load_dataset, save_dataset
 from simlab.cells import CellStats, run_cells
+from simlab.plotting import results_stamp
 
 REPO_FIGURES = Path(__file__).resolve().parents[1] / "figures"
 
@@ -119,6 +123,7 @@ class Experiment:
         args = self.parser().parse_args(argv)
         if self.seeds is not None:
             args.seeds = resolved_seeds(args)
+        args.results = results_folder(args.out, args.quick)
         args.out = out_folder(args.out, args.quick)
         args.cache_dir = args.cache_dir if args.cache_dir is not None else args.out / ".cache"
         return args
@@ -146,24 +151,32 @@ class Experiment:
         if self.backend is not None and getattr(args, "backend", None) is not None:
             require_backend(args.backend)
         check_writable(args.out, "out")
+        check_writable(args.results, "results")
         store = CellStore(args.cache_dir)
         store.prepare()
         with dask_executor(args, executor) as chosen:
             cells = Cells(store=store, executor=chosen, reuse=not args.no_cache,
                           progress=progress, label=self.name)
             ds = self.compute(config, cells)
-        ds.attrs.update({"experiment": self.name, "config": json.dumps(config, sort_keys=True)})
-        path, _ = save_dataset(ds, args.out / f"{stem}.nc",
+        ds.attrs.update({"experiment": self.name, "stem": stem, "quick": int(bool(args.quick)),
+                         "config": json.dumps(config, sort_keys=True)})
+        path, _ = save_dataset(ds, args.results / f"{stem}.nc",
                                key=config_key({"experiment": self.name, "config": config,
                                                "cells": sorted(cells.stats.computed
                                                                + cells.stats.reused)}))
         stored = load_dataset(path)
         print(status_line(cells.stats, path))
         print(self.report(stored))
-        figures = self.plot(stored, args.out)
+        figures = self.draw(stored, args.out)
         print("figures: " + ", ".join(str(p) for p in figures))
         return RunResult(self.name, config, stored, cells.stats, time.perf_counter() - start,
                          path, list(figures), self.headline(stored))
+
+    def draw(self, ds: xr.Dataset, out: Path) -> list:
+        """``plot(ds, out)`` with every PNG stamped with the results file it is drawn from
+        (``simlab.plotting.results_stamp``: its stem and checksum)."""
+        with results_stamp(ds.attrs.get("stem", self.name), ds.attrs.get("checksum", "")):
+            return list(self.plot(ds, out))
 
 
 def out_folder(out: Path | None, quick: bool) -> Path:
@@ -175,6 +188,12 @@ def out_folder(out: Path | None, quick: bool) -> Path:
         raise ValueError(f"out={str(out)!r} holds the committed full-run figures; --quick writes "
                          f"to a scratch folder (default {QUICK_FIGURES}/)")
     return Path(out)
+
+
+def results_folder(out: Path | None, quick: bool) -> Path:
+    """Where the results file goes: results/ for a full default run (shipped, read by
+    ``experiments.verdicts`` and ``experiments.all --redraw``), else the output folder."""
+    return RESULTS if out is None and not quick else out_folder(out, quick)
 
 
 def status_line(stats: CellStats, path: Path) -> str:

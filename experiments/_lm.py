@@ -108,7 +108,8 @@ def save_png(fig, out_dir, name: str, dpi: int = 130) -> list[Path]:
     os.makedirs(out_dir, exist_ok=True)
     buffer = io.BytesIO()
     try:
-        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+        from simlab.plotting import png_metadata
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata=png_metadata())
     finally:
         pyplot().close(fig)
     return [write_atomic(out_dir / f"{name}.png", buffer.getvalue())]

@@ -9,20 +9,19 @@ which that optimal lr peaks) and by ``quadratic_gap``'s seed intervals.
   the learning rate). nan when the minimum is on the edge of the grid (the optimum lies outside
   it) or a neighbour is not finite.
 * ``log_parabola_argmax``: the same for a maximum of log y (a peak of ε_opt over B).
-* ``bootstrap_indices(n, draws, seed)``: resamples of n seeds with replacement. Every quantity of
-  one resample is computed from the *same* resampled seeds, so correlations between learning rates
-  and batch sizes (common random numbers) are kept, as they are in the estimate itself.
+* ``bootstrap_indices`` / ``percentile_interval``: re-exported from ``simlab.bootstrap`` (the
+  verdict rule uses them too).
 * ``fit_curve`` / ``small_batch_slope``: least-squares fits of an optimal-lr curve by Li et al.'s
   Eq 2 or Eq 24 (in log ε), and the log-log slope over the small batch sizes (Eq 3/4).
 * ``parabola_argmin_rows``: ``log_parabola_argmin`` for many rows at once (bootstrap resamples);
   ``surge_drop``: how far an optimal-lr curve falls after its peak by the largest batch size.
-* ``percentile_interval(samples, level)``: the equal-tailed percentile interval of the finite
-  samples, and the fraction of resamples that gave no estimate (nan) — reported, never hidden.
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import least_squares
+
+from simlab.bootstrap import bootstrap_indices, percentile_interval  # noqa: F401 (re-exported)
 
 
 def _refine(logx, y, i):
@@ -61,28 +60,6 @@ def log_parabola_argmax(x, y) -> tuple[float, bool]:
         return float(x[i]), False
     a, b = _refine(np.log(x), np.log(y), i)
     return (float(np.exp(-b / (2 * a))) if a < 0 else float(x[i])), True
-
-
-def bootstrap_indices(n: int, draws: int, seed: int = 0) -> np.ndarray:
-    """(draws, n) seed indices drawn with replacement (numpy Generator from ``seed``)."""
-    if n < 2:
-        raise ValueError(f"n={n} seeds is outside the allowed range [2, inf) for a bootstrap")
-    if draws < 1:
-        raise ValueError(f"draws={draws} is outside the allowed range [1, inf)")
-    return np.random.default_rng(seed).integers(0, n, size=(draws, n))
-
-
-def percentile_interval(samples, level: float = 0.9) -> tuple[float, float, float]:
-    """(lower, upper, fraction of nan samples) of the equal-tailed ``level`` interval."""
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level={level} is outside the allowed range (0, 1)")
-    s = np.asarray(samples, float).ravel()
-    finite = s[np.isfinite(s)]
-    missing = 1.0 - finite.size / max(s.size, 1)
-    if finite.size == 0:
-        return np.nan, np.nan, missing
-    lo, hi = np.quantile(finite, [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi), float(missing)
 
 
 def bootstrap_median_interval(values, draws: int = 2000, level: float = 0.9, seed: int = 0):

@@ -13,6 +13,8 @@ Non-finite values (diverged runs) are excluded and should be counted separately 
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -158,6 +160,41 @@ def mark_all_diverged(ax, x, center, all_diverged, color=None, label="all runs d
                    transform=ax.get_xaxis_transform(), clip_on=False, label=label)[0]
 
 
+#: PNG text key naming the results file a figure was drawn from: "<stem> <checksum>".
+RESULTS_KEY = "simlab-results"
+_STAMP: ContextVar[str | None] = ContextVar("simlab_results_stamp", default=None)
+
+
+@contextmanager
+def results_stamp(stem: str, checksum: str):
+    """Every PNG saved inside this block records the results file it was drawn from (its stem and
+    its variables checksum, ``simlab.cache.variables_checksum``) under ``RESULTS_KEY``;
+    ``python -m experiments.verdicts --check`` compares it with ``results/<stem>.nc``."""
+    token = _STAMP.set(f"{stem} {checksum}")
+    try:
+        yield
+    finally:
+        _STAMP.reset(token)
+
+
+def png_metadata() -> dict:
+    """The PNG text chunks of the current ``results_stamp`` ({} outside one)."""
+    stamp = _STAMP.get()
+    return {RESULTS_KEY: stamp} if stamp else {}
+
+
+def figure_stamp(path) -> tuple[str, str] | None:
+    """(stem, checksum) recorded in the PNG at ``path``, or None when it records none."""
+    from PIL import Image
+    with Image.open(path) as image:
+        text = getattr(image, "text", {}) or image.info
+        stamp = text.get(RESULTS_KEY)
+    if not stamp or " " not in stamp:
+        return None
+    stem, checksum = stamp.split(" ", 1)
+    return stem, checksum
+
+
 def _png_bytes(fig, dpi: int) -> bytes:
     """The figure as a 256-colour PNG: indistinguishable from the RGBA one for line plots with
     light bands, at a third of the size (keeps README figures under 400 KB)."""
@@ -165,10 +202,15 @@ def _png_bytes(fig, dpi: int) -> bytes:
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight", dpi=dpi)
+    from PIL.PngImagePlugin import PngInfo
+
     image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    info = PngInfo()
+    for key, value in png_metadata().items():
+        info.add_text(key, value)
     out = io.BytesIO()
     image.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(
-        out, format="PNG", optimize=True, dpi=(dpi, dpi))
+        out, format="PNG", optimize=True, dpi=(dpi, dpi), pnginfo=info)
     return out.getvalue()
 
 
