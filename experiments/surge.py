@@ -526,6 +526,111 @@ def headline(ds: xr.Dataset) -> str:
             f"Eq 22 fit B_noise {fit:.3g}")
 
 
+# ------------------------------------------------------------------------------- claims ----
+# The functions ``experiments/claims.py`` names (section li2024): each reads the stored Dataset only.
+
+def _case(ds, case: str) -> str:
+    """The full case label that starts with ``case`` ("C" → "C: equal SNR, …")."""
+    names = [str(c) for c in ds.case.values if str(c).split(":")[0] == case]
+    if len(names) != 1:
+        raise ValueError(f"case={case!r} is not one of {[str(c).split(':')[0] for c in ds.case.values]}")
+    return names[0]
+
+
+def measure_peak_ratio(ds):
+    """Eq 15 deep inside Theorem 3's range: exact B_peak/B_noise of the equal-SNR model whose
+    B_noise is the smallest fraction (1/100) of the validity bound π/(2r²) (the family of the
+    theory cell; the exact peak refined to 1e-10 in log B)."""
+    from simlab.verdict import Exact
+    i = int(np.argmin(ds.family_bn_over_bound.values))
+    return Exact(float(ds.family_peak_ratio.values[i]), resolution=1e-8)
+
+
+def measure_draw_peak_ratio(ds):
+    """Eq 15 with heterogeneous SNR: the largest |B_peak/B_noise − 1| over the random draws of
+    case D's recipe (64 coordinates, log-normal SNR)."""
+    from simlab.verdict import Exact
+    ratio = ds.draw_table.sel(draw_quantity="peak_ratio").values
+    return Exact(float(np.nanmax(np.abs(ratio - 1))), resolution=1e-8)
+
+
+def draws_outside_theorem3(ds):
+    """None when every draw has B_noise below its strictest coordinate bound, else the reason."""
+    over = ds.draw_table.sel(draw_quantity="bn_over_min_bound").values
+    if np.all(over < 1):
+        return None
+    return (f"Theorem 3 needs B ≪ πσ_i²/(2μ_i²) for every i; B_noise is {np.nanmin(over):.2g}–"
+            f"{np.nanmax(over):.2g}× the strictest coordinate bound in these draws")
+
+
+def measure_theorem3_error(ds, fraction: float = 0.1):
+    """Theorem 3 (Eq 13) against the exact erf curve: the largest |Eq13/exact − 1| over the
+    theory cases and the grid points B ≤ ``fraction`` × the validity bound; resolution: the error
+    change over one grid step (it grows about linearly in B there)."""
+    from simlab.verdict import Exact
+    b = ds.theory_b.values
+    worst = 0.0
+    for case in ds.case.values:
+        sel = ds.sel(case=case)
+        bound = float(sel.theory_table.sel(theory_quantity="validity_bound"))
+        inside = b <= fraction * bound
+        err = np.abs(sel.theory_theorem3.values[inside] / sel.theory_exact.values[inside] - 1)
+        worst = max(worst, float(err.max()) if err.size else 0.0)
+    return Exact(worst, resolution=worst * (b[1] / b[0] - 1))
+
+
+def measure_theorem4_limit(ds):
+    """Theorem 4 (Eq 17): the largest |exact ε_opt(B = 1e12)/Eq 17 − 1| over the theory cases."""
+    from simlab.verdict import Exact
+    lim = ds.theory_table.sel(theory_quantity="theorem4_lr").values
+    return Exact(float(np.max(np.abs(ds.theory_limit_lr.values / lim - 1))), resolution=1e-12)
+
+
+def measure_uncoupled_peaks(ds):
+    """App. D: the number of uncoupled models (diagonal H: O = 0, B_noise = ∞) whose exact
+    optimal lr has an interior peak on B ∈ [1, 1e9] — case A and the random diagonal models."""
+    from simlab.verdict import Exact
+    peaks = list(ds.diagonal_exact_peak.values) + [
+        float(ds.theory_table.sel(case=_case(ds, "A"), theory_quantity="exact_peak_batch"))]
+    return Exact(float(np.sum(np.isfinite(peaks))))
+
+
+def measure_peak_height(ds, case: str):
+    """Eq 16: |ε_max(Eq 16)/exact peak height − 1| for theory case ``case``."""
+    from simlab.verdict import Exact
+    row = ds.theory_table.sel(case=_case(ds, case))
+    ratio = float(row.sel(theory_quantity="max_lr_eq16") / row.sel(theory_quantity="exact_peak_lr"))
+    return Exact(abs(ratio - 1), resolution=1e-8)
+
+
+def case_outside_theorem3(ds, case: str):
+    """None when case ``case`` has B_noise below its strictest coordinate bound, else the reason."""
+    row = ds.theory_table.sel(case=_case(ds, case))
+    over = float(row.sel(theory_quantity="noise_batch_eq14") / row.sel(theory_quantity="validity_bound"))
+    if over < 1:
+        return None
+    return (f"Theorem 3 needs B ≪ πσ_i²/(2μ_i²) for every i; B_noise is {over:.2g}× the strictest "
+            f"coordinate bound in case {case}")
+
+
+def measure_eq20_product(ds, case: str):
+    """Eq 20 in the exact model with constant statistics (case ``case``): (S/S_min − 1)(E/E_min − 1)
+    at B = B_crit = E_min/S_min, with S = 1/ΔL_opt(B) (Eq 8) and E = B·S."""
+    from simlab.verdict import Exact
+    v = float(ds.theory_eq20.sel(case=_case(ds, case), eq20_quantity="product_at_critical_batch"))
+    return Exact(v, resolution=1e-6)
+
+
+def measure_surge_drop(ds, optimizer: str, k: int = 1):
+    """How far the simulated optimal lr after ``k`` steps from w0 falls from its peak by the largest
+    B (B = 1024): log10(ε_opt(B*)/ε_opt(B_max)), B* the peak of the point estimate; the bootstrap
+    replicates resample the seeds and keep B* fixed (so a flat curve gives an interval around 0)."""
+    from simlab.verdict import Estimate
+    sel = ds.sel(optimizer=optimizer, k=k)
+    return Estimate(samples=sel.surge_drop_boot.values.astype(float),
+                    value=float(sel.surge_drop), n_seeds=int(json.loads(ds.attrs["config"])["seeds"]))
+
+
 # -------------------------------------------------------------------------------- figures ----
 
 def _figure_legend(fig, axes, ncol):
