@@ -515,6 +515,9 @@ def report(ds: xr.Dataset) -> str:
         lines.append(f"            Eq 22 fit: B_noise = {nb:.4g}, S_min = {s_min:.4g}; "
                      f"theory B_noise(w0) = {theory_bn:.4g}; "
                      f"(S/S_min-1)(E/E_min-1) over B: {np.round(prod, 2).tolist()} (Eq 20 says 1)")
+    from experiments.verdicts import verdict_lines
+    lines += ["", "VERDICTS (experiments/claims.py, decided by simlab.verdict.decide)",
+              verdict_lines(ds)]
     return "\n".join(lines)
 
 

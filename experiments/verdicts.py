@@ -237,8 +237,25 @@ def block_claims(recs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def block_paper(key: str):
+    """The README block ``verdicts-<key>``: one row per claim of paper ``key`` — where, statement,
+    simlab value [interval], verdict (the numbers a README section would otherwise type by hand)."""
+    def block(recs: list[dict]) -> str:
+        lines = ["| where | claim | simlab [90 % interval] | verdict |", "|---|---|---|---|"]
+        for r in recs:
+            if r["paper"] != key:
+                continue
+            v = Verdict(r["status"], _float(r["value"]),
+                        None if r["interval"] is None else tuple(map(_float, r["interval"])),
+                        r["knob"], r["seeds_needed"], r["reason"])
+            lines.append(f"| {_cell(r['where'])} | {_cell(r['statement'])} (`{r['id']}`) "
+                         f"| {_cell(format_value(v))} | **{_cell(format_status(v))}** |")
+        return "\n".join(lines)
+    return block
+
+
 #: README blocks this command generates: name → function(records) -> markdown.
-BLOCKS = {"claims": block_claims}
+BLOCKS = {"claims": block_claims, **{f"verdicts-{key}": block_paper(key) for key in PAPERS}}
 
 
 def _blocks(text: str):
