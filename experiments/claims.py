@@ -218,16 +218,16 @@ LI = (
           assumptions="Adam/sign descent",
           experiment="surge_target", measure="experiments.surge_target:measure_fit_residual",
           args={"optimizer": "signsgd", "form": "eq2"}, prediction=Prediction("below", threshold=0.1),
-          protocol="least-squares fit of Eq 2 to the SignSGD k = 1 curve at each checkpoint; rms "
-                   "residual of log ε below 0.1, mean over τ",
+          protocol="least-squares fit of Eq 2 to the SignSGD k = 1 curve on B ≤ 2^14 at each "
+                   "checkpoint; rms residual of log ε below 0.1, mean over τ",
           paper_value="the Adam curve matches"),
     Claim(id="li.fig4.eq1-fits-sgd", paper="li2024", where="Eq 1 / Eq 24 (α = 1)",
           statement="Eq 1 (Eq 24 with α = 1) describes SGD's optimal-lr curve.",
           assumptions="SGD",
           experiment="surge_target", measure="experiments.surge_target:measure_fit_residual",
           args={"optimizer": "sgd", "form": "eq24_a1"}, prediction=Prediction("below", threshold=0.1),
-          protocol="least-squares fit of Eq 24, α = 1, to the SGD k = 1 curve at each checkpoint; "
-                   "rms residual of log ε below 0.1, mean over τ",
+          protocol="least-squares fit of Eq 24, α = 1, to the SGD k = 1 curve on B ≤ 2^14 at each "
+                   "checkpoint; rms residual of log ε below 0.1, mean over τ",
           paper_value="α = 1 for SGD"),
     *(Claim(id=f"li.appA.adam-like-sign-at-state.k{k}", paper="li2024", where="App. A (Eq 27–29)",
             statement="Adam (β1 = 0.9, β2 = 0.999) behaves like sign descent: its optimal lr over "
