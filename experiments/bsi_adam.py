@@ -309,6 +309,35 @@ def report(ds) -> str:
                               verdict_lines(ds)])
 
 
+def theorem_table(ds) -> str:
+    """‖Δstate‖/δ at the largest and smallest δ and the log-log slope of every (κ pair, merged
+    rule) of part 1 (docs/bsi_adam.md)."""
+    rows = ["| κa-κb: merged rule | at δ max | at δ min | log-log slope |", "|---|---|---|---|"]
+    for key in ds.pair.values:
+        y = ds.theorem_gap.sel(pair=key).values
+        pair, merged = str(key).split(":")
+        label = f"{pair}: {'BSI-Adam' if merged == 'bsi' else 'standard Adam'}"
+        rows.append(f"| {label} | {y[0]:.3g} | {y[-1]:.2g} | "
+                    f"{float(ds.theorem_slope.sel(pair=key)):.3f} |")
+    return "\n".join(rows)
+
+
+def spread_table(ds) -> str:
+    """The spreads of both regimes against η0, beside their seed-noise bounds (docs/bsi_adam.md)."""
+    regimes = list(ds.regime.values)
+    head = "| η₀ | " + " | ".join(f"{g}: BSI-Adam | Adam (√B) | noise (BSI/Adam)" for g in regimes) + " |"
+    rows = [head, "|---" * (1 + 3 * len(regimes)) + "|"]
+    for lr0 in ds.lr0.values:
+        cells = []
+        for g in regimes:
+            sel = {"regime": g, "lr0": lr0}
+            sp = [float(ds.spread.sel({"method": m, **sel})) for m in ("bsi_adam", "adam")]
+            nz = [float(ds.spread_seed_noise.sel({"method": m, **sel})) for m in ("bsi_adam", "adam")]
+            cells += [f"{sp[0]:.3g}", f"{sp[1]:.3g}", f"{nz[0]:.2g}/{nz[1]:.2g}"]
+        rows.append(f"| {lr0:g} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def headline(ds) -> str:
     bsi = [float(ds.theorem_slope.sel(pair=p)) for p in ds.pair.values if str(p).endswith("bsi")]
     lr0 = float(ds.lr0.values[0])

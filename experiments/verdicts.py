@@ -3,11 +3,13 @@
     python -m experiments.verdicts [--root DIR] [--check] [--json]
 
 Writes ``docs/verdicts.md`` (one row per claim: claim | paper value | simlab value ± interval,
-with conditions | verdict), ``results/verdicts.json`` and the README's generated blocks (between
-``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->``; NAME in ``BLOCKS``).
+with conditions | verdict), ``results/verdicts.json`` and the generated blocks of README.md and
+docs/*.md (between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->``): NAME
+``claims`` (claims per paper and verdict), ``verdicts:<experiment>`` (one line per claim of it) or
+``table:<experiment>:<function>`` (``experiments.<experiment>.<function>(ds)`` on its results).
 
 ``--check`` writes nothing and exits 1 when any of these disagrees with ``results/``: docs/verdicts.md,
-results/verdicts.json, a README block, a results file whose checksum does not hold, or a committed
+results/verdicts.json, a generated block, a results file whose checksum does not hold, or a committed
 figure (figures/*.png) whose recorded results checksum (``simlab.plotting.results_stamp``) is not
 that of ``results/<stem>.nc`` — or that records none although ``results/<its name>.nc`` exists.
 ``--json`` prints the JSON. A claim whose results file is missing is ``unresolved`` with reason
@@ -94,7 +96,8 @@ def _num(x) -> str:
 
 def format_value(v: Verdict) -> str:
     text = _num(v.value)
-    if v.interval is not None and text != "–":
+    if v.interval is not None and text != "–" and not all(
+            isinstance(x, float) and math.isnan(x) for x in v.interval):
         text += f" [{_num(v.interval[0])}, {_num(v.interval[1])}]"
     return text
 
@@ -197,7 +200,8 @@ def render_markdown(recs: list[dict]) -> str:
              "",
              "Generated: every row is one record of `experiments/claims.py`, measured on the "
              "results file it names and decided by the one rule, `simlab.verdict.decide` "
-             "(docs/harness.md, \"Verdicts\"). Intervals are 90 % bootstrap intervals over seeds; "
+             "(docs/harness.md, \"Claims and verdicts\"). Intervals are 90 % bootstrap intervals "
+             "over seeds (a tuned-lr comparison re-selects the lr in every resample); "
              "`unresolved` says how many seeds would resolve the sign where that is known; "
              "`outside` names the violated assumption; a claim whose results file has not been "
              "shipped yet reads `unresolved` (no results).",
@@ -237,52 +241,71 @@ def block_claims(recs: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def block_paper(key: str):
-    """The README block ``verdicts-<key>``: one row per claim of paper ``key`` — where, statement,
-    simlab value [interval], verdict (the numbers a README section would otherwise type by hand)."""
-    def block(recs: list[dict]) -> str:
-        lines = ["| where | claim | simlab [90 % interval] | verdict |", "|---|---|---|---|"]
-        for r in recs:
-            if r["paper"] != key:
-                continue
-            v = Verdict(r["status"], _float(r["value"]),
-                        None if r["interval"] is None else tuple(map(_float, r["interval"])),
-                        r["knob"], r["seeds_needed"], r["reason"])
-            lines.append(f"| {_cell(r['where'])} | {_cell(r['statement'])} (`{r['id']}`) "
-                         f"| {_cell(format_value(v))} | **{_cell(format_status(v))}** |")
-        return "\n".join(lines)
-    return block
+def block_experiment(recs: list[dict], experiment: str) -> str:
+    """The README block ``verdicts:<experiment>``: one line per claim measured by it."""
+    rows = [r for r in recs if r["experiment"] == experiment]
+    if not rows:
+        raise ValueError(f"README block 'verdicts:{experiment}' names no experiment with claims")
+    out = []
+    for r in rows:
+        v = Verdict(r["status"], _float(r["value"]),
+                    None if r["interval"] is None else tuple(map(_float, r["interval"])),
+                    r["knob"], r["seeds_needed"], r["reason"])
+        why = f" ({r['reason']})" if r["status"] in ("unresolved", "outside", "depends") else ""
+        out.append(f"- {r['where']} (`{r['id']}`): **{format_status(v)}**{why} — "
+                   f"{format_value(v)}" + (f" ({r['protocol']})" if r["protocol"] else ""))
+    return "\n".join(out)
 
 
-#: README blocks this command generates: name → function(records) -> markdown.
-BLOCKS = {"claims": block_claims, **{f"verdicts-{key}": block_paper(key) for key in PAPERS}}
+#: README blocks this command generates: name → function(records) -> markdown; a block
+#: ``verdicts:<experiment>`` lists that experiment's claims (``block_experiment``).
+BLOCKS = {"claims": block_claims}
+
+
+def block_table(root: Path, experiment: str, function: str) -> str:
+    """The block ``table:<experiment>:<function>``: ``experiments.<experiment>.<function>(ds)`` on
+    its shipped results file (a markdown table or text read from the Dataset only)."""
+    path = Path(root) / "results" / f"{experiment}.nc"
+    ds = load_results(path) if path.exists() else None
+    if ds is None:
+        return f"(no results: `python -m experiments.{experiment}` writes results/{experiment}.nc)"
+    return load_function(f"experiments.{experiment}:{function}")(ds)
+
+
+def _generator(name: str, root: Path):
+    if name in BLOCKS:
+        return BLOCKS[name]
+    if name.startswith("verdicts:"):
+        return lambda recs: block_experiment(recs, name.split(":", 1)[1])
+    if name.startswith("table:") and name.count(":") == 2:
+        _, experiment, function = name.split(":")
+        return lambda recs: block_table(root, experiment, function)
+    raise ValueError(f"generated block {name!r} has no generator in experiments.verdicts.BLOCKS "
+                     f"(known: {', '.join(BLOCKS)}, verdicts:<experiment>, "
+                     "table:<experiment>:<function>)")
 
 
 def _blocks(text: str):
-    """[(name, start of body, end of body)] of the generated blocks in ``text``."""
-    out, pos = [], 0
-    while True:
-        i = text.find("<!-- generated:", pos)
-        if i < 0:
-            return out
-        j = text.index("-->", i)
-        name = text[i + len("<!-- generated:"):j].strip()
-        end_tag = f"<!-- /generated:{name} -->"
-        k = text.find(end_tag, j)
-        if k < 0:
-            raise ValueError(f"README block {name!r} has no closing {end_tag}")
-        out.append((name, j + 3, k))
-        pos = k + len(end_tag)
+    """[(name, start of body, end of body)] of the generated blocks in ``text``: a line
+    ``<!-- generated:NAME -->`` up to the line ``<!-- /generated:NAME -->`` (markers quoted inside
+    a line, as in docs, are text)."""
+    import re
+    out = []
+    for match in re.finditer(r"^<!-- generated:(\S+) -->$", text, flags=re.M):
+        name = match.group(1)
+        end = re.compile(rf"^<!-- /generated:{re.escape(name)} -->$", flags=re.M).search(
+            text, match.end())
+        if end is None:
+            raise ValueError(f"generated block {name!r} has no closing <!-- /generated:{name} -->")
+        out.append((name, match.end(), end.start()))
+    return out
 
 
-def render_readme(text: str, recs: list[dict]) -> str:
+def render_readme(text: str, recs: list[dict], root: Path = ROOT) -> str:
     """``text`` with every generated block rewritten (a block with no generator: ValueError)."""
     out, last = [], 0
     for name, start, end in _blocks(text):
-        if name not in BLOCKS:
-            raise ValueError(f"README block {name!r} has no generator in experiments.verdicts."
-                             f"BLOCKS (known: {', '.join(BLOCKS)})")
-        out += [text[last:start], "\n", BLOCKS[name](recs), "\n"]
+        out += [text[last:start], "\n", _generator(name, root)(recs), "\n"]
         last = end
     out.append(text[last:])
     return "".join(out)
@@ -314,6 +337,14 @@ def figure_problems(root: Path) -> list[str]:
     return problems
 
 
+def pages(root: Path) -> list[Path]:
+    """The pages whose generated blocks this command keeps: README.md and docs/*.md (but
+    docs/verdicts.md, which is generated whole)."""
+    root = Path(root)
+    found = [root / README] if (root / README).exists() else []
+    return found + sorted(p for p in (root / "docs").glob("*.md") if p.name != DOC.name)
+
+
 def _first_difference(a: str, b: str) -> str:
     for i, (x, y) in enumerate(zip(a.splitlines(), b.splitlines()), start=1):
         if x != y:
@@ -333,15 +364,14 @@ def check(root: Path = ROOT, recs: list[dict] | None = None) -> list[str]:
         elif full.read_text() != expected:
             problems.append(f"{path} disagrees with results/ "
                             f"({_first_difference(full.read_text(), expected)}): run {COMMAND}")
-    readme = root / README
-    if readme.exists():
-        text = readme.read_text()
+    for page in pages(root):
+        text = page.read_text()
         try:
-            if render_readme(text, recs) != text:
-                problems.append(f"a generated block of {README} disagrees with results/: run "
-                                f"{COMMAND}")
+            if render_readme(text, recs, root) != text:
+                problems.append(f"a generated block of {page.relative_to(root)} disagrees with "
+                                f"results/: run {COMMAND}")
         except ValueError as exc:
-            problems.append(str(exc))
+            problems.append(f"{page.relative_to(root)}: {exc}")
     for nc in sorted((root / "results").glob("*.nc")):
         if load_results(nc) is None:
             problems.append(f"results/{nc.name} is unreadable or its checksum fails")
@@ -353,14 +383,14 @@ def write(root: Path = ROOT, recs: list[dict] | None = None) -> list[dict]:
     root = Path(root)
     recs = records(root) if recs is None else recs
     (root / JSON).parent.mkdir(parents=True, exist_ok=True)
+    (root / DOC).parent.mkdir(parents=True, exist_ok=True)
     write_atomic(root / DOC, render_markdown(recs).encode())
     write_atomic(root / JSON, render_json(recs).encode())
-    readme = root / README
-    if readme.exists():
-        text = readme.read_text()
-        new = render_readme(text, recs)
+    for page in pages(root):
+        text = page.read_text()
+        new = render_readme(text, recs, root)
         if new != text:
-            write_atomic(readme, new.encode())
+            write_atomic(page, new.encode())
     return recs
 
 
@@ -389,7 +419,7 @@ def main(argv=None) -> int:
             for line in problems:
                 print(f"--check: {line}", file=sys.stderr)
             if not problems:
-                print(f"--check: docs/verdicts.md, results/verdicts.json, the README blocks and "
+                print(f"--check: docs/verdicts.md, results/verdicts.json, the generated blocks and "
                       f"the figures agree with results/ ({len(recs)} claims)")
         else:
             write(args.root, recs)

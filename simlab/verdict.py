@@ -20,8 +20,8 @@ measurement and one ``Prediction``.
 
 The order of the rule (``decide``):
 
-1. ``outside`` given (the violated assumption) → ``outside``; the measurement is still summarised.
-2. ``quick=True`` → ``smoke``: never holds or fails.
+1. ``quick=True`` → ``smoke``: a smoke run never prints a verdict, not even ``outside``.
+2. ``outside`` given (the violated assumption) → ``outside``; the measurement is still summarised.
 3. ``Tuned``: a best lr on the edge of its grid → ``unresolved`` ("edge: …"). Two checks (best lr,
    ×1/3, ×3, each budget) whose intervals exclude the reference on opposite sides → ``depends``
    (knob "lr", "budget" or "lr, budget"). The interval at the best lr contains the reference at
@@ -203,8 +203,13 @@ def _tuned_arrays(m: Tuned):
         lrs = np.broadcast_to(lrs, (n_set, lrs.size))
     if lrs.shape != (n_set, n_lr):
         raise ValueError(f"lrs must have shape ({n_lr},) or ({n_set}, {n_lr}), got {lrs.shape}")
-    if not np.all(np.isfinite(lrs) & (lrs > 0)) or np.any(np.diff(lrs, axis=1) <= 0):
-        raise ValueError("lrs must be positive, finite and increasing along each setting's grid")
+    sizes = np.isfinite(lrs).sum(axis=1)            # a shorter grid is NaN-padded at its end
+    if np.any(sizes < 1):
+        raise ValueError("lrs must hold at least one lr per setting")
+    for row, k in zip(lrs, sizes):
+        if np.any(np.isfinite(row[k:])) or np.any(row[:k] <= 0) or np.any(np.diff(row[:k]) <= 0):
+            raise ValueError("lrs must be positive and increasing along each setting's grid "
+                             "(a shorter grid: NaN-padded at its end)")
     if len(m.settings) != n_set:
         raise ValueError(f"settings={m.settings!r} must name the {n_set} settings of metric")
     if len(m.contrast) != n_set or not all(math.isfinite(c) for c in m.contrast):
@@ -221,9 +226,10 @@ def _tuned_arrays(m: Tuned):
             raise ValueError(f"fixed_lr={m.fixed_lr!r} must hold one lr index in [0, {n_lr - 1}] "
                              f"per setting ({n_set})")
     metric = np.where(np.isnan(metric), np.inf, metric)      # a nan run is a diverged run
+    metric = np.where(np.isfinite(lrs)[:, None, :, None], metric, np.inf)   # padding: never best
     budgets = tuple(m.budgets) if m.budgets else (("",) if n_bud == 1 else
                                                   tuple(f"budget {b}" for b in range(n_bud)))
-    return metric, lrs, fixed, budgets
+    return metric, lrs, fixed, budgets, sizes
 
 
 def _aggregate(x: np.ndarray, how: str) -> np.ndarray:
@@ -245,7 +251,7 @@ def _nearest(lrs_k: np.ndarray, target: float) -> int | None:
 
 
 def _decide_tuned(m: Tuned, ref: float, direction: int, level, resamples, seed) -> Verdict:
-    metric, lrs, fixed, budgets = _tuned_arrays(m)
+    metric, lrs, fixed, budgets, sizes = _tuned_arrays(m)
     c = np.asarray(m.contrast, float)
     n_set, n_bud, n_lr, n = metric.shape
     agg = _aggregate(metric, m.aggregate)                            # (S, Bud, L)
@@ -261,7 +267,8 @@ def _decide_tuned(m: Tuned, ref: float, direction: int, level, resamples, seed) 
     if fixed is None:
         for factor, name in ((1 / 3, "lr x1/3"), (3.0, "lr x3")):
             for b in range(n_bud):
-                idx = [_nearest(lrs[k], lrs[k, best[k, b]] * factor) for k in range(n_set)]
+                idx = [_nearest(lrs[k, :sizes[k]], lrs[k, best[k, b]] * factor)
+                       for k in range(n_set)]
                 if any(j is None for j in idx):
                     skipped.append(f"{at(name, b)}: no grid point within x{NEAR}")
                     continue
@@ -329,7 +336,7 @@ def _decide_tuned(m: Tuned, ref: float, direction: int, level, resamples, seed) 
     if fixed is None:
         edges = [(m.settings[k], budgets[b], float(lrs[k, best[k, b]]))
                  for k in range(n_set) for b in range(n_bud)
-                 if best[k, b] in (0, n_lr - 1)]
+                 if best[k, b] in (0, sizes[k] - 1)]
         details["edge"] = [f"{s}{f' ({b})' if b else ''} at {lr:g}" for s, b, lr in edges]
         if edges:
             s, b, lr = edges[0]
@@ -399,6 +406,10 @@ def _decide_estimate(m: Estimate, p: Prediction, rd, level, resamples, seed) -> 
         return Verdict(status, value, interval, seeds_needed=seeds, reason=reason,
                        details=details)
 
+    if (n is not None and n < 2) or np.isfinite(s).sum() < 2:
+        interval = None
+        return verdict("unresolved", f"{n if n is not None else np.isfinite(s).sum()} seed(s): "
+                       "no interval")
     if not all(math.isfinite(x) for x in interval):
         return verdict("unresolved", "no finite interval (too few finite samples)")
     if rd is not None:
@@ -481,11 +492,12 @@ def decide(measurement, prediction: Prediction, *, quick: bool = False, outside:
     else:
         raise ValueError(f"measurement={type(measurement).__name__} is not a Tuned, Estimate or "
                          "Exact")
+    if quick:
+        return Verdict("smoke", v.value, v.interval, reason="--quick run: a smoke test, no verdict",
+                       details={**v.details, "inside_status": v.status,
+                                **({"outside": outside} if outside else {})})
     if outside is not None:
         return Verdict("outside", v.value, v.interval, reason=outside,
                        details={**v.details, "inside_status": v.status,
                                 "inside_reason": v.reason})
-    if quick:
-        return Verdict("smoke", v.value, v.interval, reason="--quick run: a smoke test, no verdict",
-                       details={**v.details, "inside_status": v.status})
     return v

@@ -173,10 +173,11 @@ def test_quick_is_smoke_and_outside_is_outside(measurement):
     smoke = decide(measurement, pred, quick=True, resamples=200)
     assert smoke.status == "smoke" and smoke.value == pytest.approx(
         decide(measurement, pred, resamples=200).value)
-    out = decide(measurement, pred, outside="not trained past the bigram level", quick=True,
-                 resamples=200)
+    out = decide(measurement, pred, outside="not trained past the bigram level", resamples=200)
     assert out.status == "outside" and out.reason == "not trained past the bigram level"
     assert out.details["inside_status"] == "holds"
+    assert decide(measurement, pred, outside="not trained past the bigram level", quick=True,
+                  resamples=200).status == "smoke"
 
 
 # -- Estimate and Exact ---------------------------------------------------------------------------------
@@ -261,3 +262,23 @@ def test_seeds_needed_is_capped_for_a_null_effect():
     assert v.status == "unresolved"
     assert v.seeds_needed == 1000 and "> 100x seeds" in v.reason
     assert math.isclose(v.value, 0.0)
+
+
+def test_a_shorter_grid_is_nan_padded():
+    """Settings with grids of different lengths: the padding is never best, and the edge is the
+    last real lr of the shorter grid."""
+    a = profile(1, -1.5, 1.0, 20)
+    b = profile(1, -1.5, 0.5, 20, seed=1)
+    lrs = np.stack([LRS, np.where(np.arange(13) < 10, LRS, np.nan)])
+    b[10:] = 0.0                                  # padding values must be ignored
+    v = decide(Tuned(np.stack([a, b]), lrs, ("A", "B")), UP, resamples=300)
+    assert v.status == "holds" and v.details["best_lr"]["B"] == pytest.approx(LRS[6])
+    b[9] = -10.0                                  # the last real lr of B wins: an edge
+    v = decide(Tuned(np.stack([a, b]), lrs, ("A", "B")), UP, resamples=300)
+    assert v.reason.startswith(f"edge: best lr of B at the grid edge {LRS[9]:g}")
+
+
+def test_estimate_of_one_seed_is_unresolved():
+    for m in (Estimate(np.array([3.0]), 3.0, per_seed=True), Estimate(np.array([3.0]), 3.0, n_seeds=1)):
+        v = decide(m, Prediction("above", threshold=1.0))
+        assert v.status == "unresolved" and "no interval" in v.reason
