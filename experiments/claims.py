@@ -194,7 +194,7 @@ LI = (
           assumptions="B ≪ πσ_i²/(2μ_i²) for every i",
           experiment="surge_target", measure="experiments.surge_target:measure_theorem5",
           prediction=Prediction("value", value=0.0, tol=0.05, rel=False),
-          protocol="SignSGD, one step from the four checkpoints at 100 000 seeds, B ≤ bound/10; "
+          protocol="SignSGD, one step from the four checkpoints at 40 000 seeds, B ≤ bound/10; "
                    "ln(simulated/Eq 18), inverse-variance mean over B, within ±0.05",
           paper_value="ΔL_max/(1 + B_noise/B)"),
     Claim(id="li.eq4.sign-sqrt-b", paper="li2024", where="Eq 4 (Eq 13)",
@@ -203,7 +203,7 @@ LI = (
           experiment="surge_target", measure="experiments.surge_target:measure_small_batch_exponent",
           args={"optimizer": "signsgd"}, prediction=Prediction("value", value=0.5, tol=0.1,
                                                                 rel=False),
-          protocol="SignSGD one step at the checkpoints (100 000 seeds), B ≤ min(B_noise, bound)/10; "
+          protocol="SignSGD one step at the checkpoints (40 000 seeds), B ≤ min(B_noise, bound)/10; "
                    "log-log slope of ε(1 + B/B_noise), mean over τ",
           paper_value="½"),
     Claim(id="li.eq3.sgd-linear-b", paper="li2024", where="Eq 3 (Eq 1)",
@@ -211,7 +211,7 @@ LI = (
           assumptions="B ≪ B_noise (McCandlish)",
           experiment="surge_target", measure="experiments.surge_target:measure_small_batch_exponent",
           args={"optimizer": "sgd"}, prediction=Prediction("value", value=1.0, tol=0.1, rel=False),
-          protocol="SGD one step at the checkpoints (100 000 seeds), B ≤ B_noise/10; log-log slope "
+          protocol="SGD one step at the checkpoints (40 000 seeds), B ≤ B_noise/10; log-log slope "
                    "of ε(1 + B/B_noise), mean over τ",
           paper_value="1"),
     Claim(id="li.fig4.eq2-fits-sign", paper="li2024", where="Eq 2, Figs. 2–4",

@@ -519,39 +519,47 @@ def _seeds(ds, key: str = "seeds") -> int:
     return int(json.loads(ds.attrs["config"])[key])
 
 
-def _peaks_or_edge(ds, k: int):
-    """(per-target point peaks, per-target replicates (target, R)) of SignSGD after k steps; a
-    replicate without an interior peak is nan."""
+def _resolved(ds, k: int) -> np.ndarray:
+    """Per target: does SignSGD's optimal lr after k further steps have a resolved peak — interior,
+    and a fall from it to the largest B whose 90 % interval lies above 0?"""
     sel = ds.sel(optimizer="signsgd", k=k)
-    return sel.peak_batch.values, sel.peak_boot.values.astype(float)
+    return np.array([bool(sel.peak_interior.sel(target=tau))
+                     and percentile_interval(sel.surge_drop_boot.sel(target=tau).values)[0] > 0
+                     for tau in ds.target.values])
+
+
+def _resolved_peaks(ds, k: int):
+    """(targets, point peaks, replicates (target, R)) of SignSGD after k steps, at the targets
+    with a resolved peak only; a replicate without an interior peak is nan."""
+    ok = _resolved(ds, k)
+    sel = ds.sel(optimizer="signsgd", k=k)
+    return (ds.target.values[ok].astype(float), sel.peak_batch.values[ok],
+            sel.peak_boot.values[ok].astype(float))
 
 
 def peak_unresolved(ds, k: int):
-    """None when SignSGD's optimal lr after k further steps has a resolved peak at every target —
-    interior, and a fall after it by the largest B whose 90 % interval lies above 0 — else the
-    reason (the claims about the peak presuppose one)."""
-    sel = ds.sel(optimizer="signsgd", k=k)
-    bad = []
-    for tau in ds.target.values:
-        one = sel.sel(target=tau)
-        lo = percentile_interval(one.surge_drop_boot.values)[0]
-        if not bool(one.peak_interior) or not lo > 0:
-            bad.append(f"{tau:g}")
-    if not bad:
+    """None when SignSGD's optimal lr after k further steps has a resolved peak at every target
+    (``_resolved``), else the reason: the claims about the peak presuppose one. Their measures
+    then report the targets that have one."""
+    ok = _resolved(ds, k)
+    if ok.all():
         return None
-    return (f"edge: no resolved peak of the SignSGD optimal lr after k = {k} steps at τ = "
-            f"{', '.join(bad)} (on B ≤ {ds.batch_size.values.max():.3g} its highest point is at the "
-            "largest B, or the fall from it to the largest B is within the seed noise)")
+    bad = ", ".join(f"{tau:g}" for tau in ds.target.values[~ok])
+    return (f"edge: no resolved peak of the SignSGD optimal lr after k = {k} steps at τ = {bad} "
+            f"(on B ≤ {ds.batch_size.values.max():.3g} its highest point is at the largest B, or "
+            "the fall from it to the largest B is within the seed noise); value over the other τ")
 
 
 def measure_eq22_peak_ratio(ds, k: int):
-    """Eq 22, §3.1: the largest |log10(peak B / Eq 22 fit B_noise)| over the targets, SignSGD after
-    k further steps from each checkpoint; replicates pair the bootstrap peaks with bootstrap fits
-    (independent runs, so pairing replicate r with r is a valid resample of both)."""
+    """Eq 22, §3.1: the largest |log10(peak B / Eq 22 fit B_noise)| over the targets with a resolved
+    peak, SignSGD after k further steps from each checkpoint; replicates pair the bootstrap peaks
+    with bootstrap fits (independent runs, so pairing replicate r with r resamples both)."""
     from simlab.verdict import Estimate
-    peak, boot = _peaks_or_edge(ds, k)
-    fit = ds.eq22_fit.sel(optimizer="signsgd", fit_quantity="noise_batch").values
-    fit_boot = ds.eq22_fit_boot.sel(optimizer="signsgd").values.astype(float)
+    targets, peak, boot = _resolved_peaks(ds, k)
+    fit = ds.eq22_fit.sel(optimizer="signsgd", fit_quantity="noise_batch", target=targets).values
+    fit_boot = ds.eq22_fit_boot.sel(optimizer="signsgd", target=targets).values.astype(float)
+    if targets.size == 0:
+        return Estimate(samples=np.full(boot.shape[-1], np.nan), value=np.nan, n_seeds=_seeds(ds))
     r = min(boot.shape[1], fit_boot.shape[1])
     with np.errstate(invalid="ignore", divide="ignore"):
         point = np.abs(np.log10(peak / fit))
@@ -560,15 +568,16 @@ def measure_eq22_peak_ratio(ds, k: int):
 
 
 def measure_peak_shift(ds, k: int):
-    """Fig. 3: the least-squares slope of log10(peak B) against log10(target τ) over the targets,
-    SignSGD after k further steps (negative: the peak moves right as the loss falls)."""
+    """Fig. 3: the least-squares slope of log10(peak B) against log10(target τ) over the targets
+    with a resolved peak (nan with fewer than 2), SignSGD after k further steps (negative: the
+    peak moves right as the loss falls)."""
     from simlab.verdict import Estimate
-    peak, boot = _peaks_or_edge(ds, k)
-    x = np.log10(ds.target.values.astype(float))
+    targets, peak, boot = _resolved_peaks(ds, k)
+    x = np.log10(targets)
 
     def slope(y):
         y = np.log10(y)
-        return np.polyfit(x, y, 1)[0] if np.all(np.isfinite(y)) else np.nan
+        return np.polyfit(x, y, 1)[0] if x.size >= 2 and np.all(np.isfinite(y)) else np.nan
     return Estimate(samples=np.array([slope(boot[:, r]) for r in range(boot.shape[1])]),
                     value=float(slope(peak)), n_seeds=_seeds(ds))
 
