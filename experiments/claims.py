@@ -232,13 +232,14 @@ LI = (
           paper_value="α = 1 for SGD"),
     *(Claim(id=f"li.appA.adam-like-sign-at-state.k{k}", paper="li2024", where="App. A (Eq 27–29)",
             statement="Adam (β1 = 0.9, β2 = 0.999) behaves like sign descent: its optimal lr over "
-                      "B follows that of sign descent.",
+                      "B follows that of sign descent (up to the factor ε_max that Eq 23 fits per "
+                      "optimizer).",
             assumptions="ε_Adam negligible; the sign model of Adam",
             experiment="surge_target", measure="experiments.surge_target:measure_adam_vs_sign",
             args={"k": k}, prediction=Prediction("below", threshold=0.176),
             protocol=f"k = {k} further steps from the state of an Adam reference run at τ = 0.01 "
                      "(B = 4096; its m, v and step count), SignSGD from the same iterate; rms over B "
-                     "of log10(ε_Adam/ε_sign) below log10 1.5",
+                     "of log10(ε_Adam/ε_sign) about its mean, below log10 1.5",
             paper_value="Adam modelled as sign(G_est); Figs. 2–4 use Adam (0.9, 0.999)")
       for k in (1, 10)),
     Claim(id="li.fig1.reascent", paper="li2024", where="Fig. 1 (schematic), Theorem 4",
