@@ -13,6 +13,8 @@ which that optimal lr peaks) and by ``quadratic_gap``'s seed intervals.
   verdict rule uses them too).
 * ``fit_curve`` / ``small_batch_slope``: least-squares fits of an optimal-lr curve by Li et al.'s
   Eq 2 or Eq 24 (in log ε), and the log-log slope over the small batch sizes (Eq 3/4).
+* ``parabola_argmin_rows``: ``log_parabola_argmin`` for many rows at once (bootstrap resamples);
+  ``surge_drop``: how far an optimal-lr curve falls after its peak by the largest batch size.
 """
 from __future__ import annotations
 
@@ -109,3 +111,43 @@ def small_batch_slope(bs, eps, limit):
     if ok.sum() < 3:
         return np.nan
     return float(np.polyfit(np.log(bs[ok]), np.log(eps[ok]), 1)[0])
+
+
+def parabola_argmin_rows(x, y, space: str = "log") -> np.ndarray:
+    """``log_parabola_argmin`` along the last axis of ``y`` for every leading index at once (the
+    bootstrap resamples): the grid argmin refined by the parabola through it and its two
+    neighbours, in log x or in x; nan at an edge, with a non-finite neighbour or no finite value."""
+    if space not in ("log", "linear"):
+        raise ValueError(f"space={space!r} is not one of 'log', 'linear'")
+    y = np.asarray(y, float)
+    t = np.broadcast_to(np.log(np.asarray(x, float)) if space == "log" else
+                        np.asarray(x, float), y.shape)
+    n = y.shape[-1]
+    finite = np.isfinite(y)
+    i = np.argmin(np.where(finite, y, np.inf), axis=-1)
+    ic = np.clip(i, 1, n - 2)[..., None]
+    (t0, t1, t2), (y0, y1, y2) = ([np.take_along_axis(a, ic + s, -1)[..., 0] for s in (-1, 0, 1)]
+                                  for a in (t, y))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        d0 = (y1 - y0) / (t1 - t0)
+        a = ((y2 - y1) / (t2 - t1) - d0) / (t2 - t0)
+        b = d0 - a * (t0 + t1)
+        vertex = np.where(a > 0, -b / (2 * a), t1)
+    bad = ((i == 0) | (i == n - 1) | ~finite.any(-1)
+           | ~(np.isfinite(y0) & np.isfinite(y1) & np.isfinite(y2)))
+    out = np.exp(vertex) if space == "log" else vertex
+    return np.where(bad, np.nan, out)
+
+
+def surge_drop(best, at=None) -> np.ndarray:
+    """log10(ε_opt(B*)/ε_opt(B_max)) — how far the optimal lr falls after its peak B* (the grid
+    argmax of ``best``, or the index ``at``) by the largest B; ``best`` (..., B). nan where either
+    is not finite. With ``at`` fixed from the point estimate, a bootstrap replicate can be < 0, so
+    an interval above 0 shows a fall that the seeds resolve."""
+    best = np.asarray(best, float)
+    if at is None:
+        at = np.argmax(np.where(np.isfinite(best), best, -np.inf), axis=-1)
+    top = np.take_along_axis(best, np.asarray(at)[..., None] + np.zeros(best.shape[:-1] + (1,),
+                                                                         int), -1)[..., 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.log10(top / best[..., -1])

@@ -27,7 +27,7 @@ def test_one_step_optimum_and_its_peak_reproduce_the_exact_theory_at_the_state(c
     bs = [16.0, 32, 45, 64, 91, 128, 181, 256, 362, 512, 724, 1024, 2048]
     ds = exp.peak_cell({"optimizer": "signsgd", "w": checkpoint.tolist(), "batch_sizes": bs,
                         "lr_points": 31, "seeds": 400, "bootstrap": 150, "backend": "numba",
-                        "seed": 3})
+                        "seed": 3, "bootstrap_seed": 4, "ks": [1, 3, 10]})
     k1 = ds.sel(k=1)
     exact = k1.one_step_theory_lr.values
     lo = k1.best_lr_ci.sel(bound_side="lower").values
@@ -49,11 +49,11 @@ def test_quick_run_writes_outputs_and_reuses_cache(tmp_path, capsys):
     argv = ["--quick", "--out", str(tmp_path)]
     assert exp.main(argv) == 0
     out = capsys.readouterr().out
-    assert "B_noise(w)" in out and "k = 1 check" in out
+    assert "B_noise(w)" in out and "k = 1 against" in out and "smoke" in out
     for ext in ("png", "pdf", "nc"):
         assert (tmp_path / f"surge_target.{ext}").stat().st_size > 1000
     ds = load_dataset(tmp_path / "surge_target.nc")
-    assert set(ds.k.values) == {1, 3, 10} and ds.sizes["target"] == 2
+    assert set(ds.k.values) == {1, 3, 10, 50} and ds.sizes["target"] == 2
     assert exp.main(argv) == 0
     assert "(cached)" in capsys.readouterr().out
 
