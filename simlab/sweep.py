@@ -75,7 +75,7 @@ class Cell:
         """The dims of the Dataset this cell computes (``run_cells`` treats a stored cell of
         other sizes as corrupt)."""
         steps = record_steps(self.kwargs["steps"], self.kwargs.get("record_every", 1))
-        return {"lr": len(self.lrs), "seed": int(self.kwargs["seeds"]), "step": len(steps)}
+        return {"lr_index": len(self.lrs), "seed": int(self.kwargs["seeds"]), "step": len(steps)}
 
 
 def run_cell(cell: Cell) -> xr.Dataset:
