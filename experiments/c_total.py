@@ -302,6 +302,37 @@ def report(ds: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
+def threshold_table(ds) -> str:
+    """Every computed lemma threshold beside the paper's value (docs/c_total.md)."""
+    rows = ["| statement | computed | paper |", "|---|---|---|"]
+    for name, v in zip(ds["threshold"].values, ds["threshold_value"].values):
+        rows.append(f"| {name} | {v:.6f} | {PAPER[str(name)]} |")
+    return "\n".join(rows)
+
+
+def a1_table(ds) -> str:
+    """Lemma A.1's sup ratios, C4 as defined and halved, beside the printed bounds."""
+    rows = ["| ratio | C4 as defined | C4/2 | paper |", "|---|---|---|---|"]
+    for name, a, b in zip(ds["ratio_name"].values, ds["a1_sup"].values,
+                          ds["a1_sup_c4_half"].values):
+        rows.append(f"| {str(name).replace('|', chr(92) + '|')} | {a:.3e} | {b:.3e} | "
+                    f"{A1_BOUNDS[str(name)]} |")
+    return "\n".join(rows)
+
+
+def memory_check_table(ds) -> str:
+    """Relative error of the App. A.1 coefficients (exact, n steps) against the closed forms."""
+    consts = [str(c) for c in ds["constant"].values]
+    rows = ["| β1/β2 | n | " + " | ".join(consts) + " |", "|---" * (2 + len(consts)) + "|"]
+    for p in ds["pair"].values:
+        rel = [abs(float(ds.check_measured.sel(pair=p, constant=c))
+                   - float(ds.check_closed_form.sel(pair=p, constant=c)))
+               / abs(float(ds.check_closed_form.sel(pair=p, constant=c))) for c in consts]
+        rows.append(f"| {p} | {int(ds.check_steps.sel(pair=p))} | "
+                    + " | ".join(f"{r:.1e}" for r in rel) + " |")
+    return "\n".join(rows)
+
+
 def headline(ds: xr.Dataset) -> str:
     th = dict(zip(ds["threshold"].values, ds["threshold_value"].values))
     rel = np.abs(ds["check_measured"] - ds["check_closed_form"]) / np.abs(ds["check_closed_form"])

@@ -294,6 +294,37 @@ def not_overfitted(ds, batch_size, pairs) -> list[str]:
     return out
 
 
+# -- tables for docs/implicit_bias.md (generated blocks; read the Dataset only) -------------------
+
+def b_simple_table(ds) -> str:
+    """B_simple along the reference run: two-batch estimate ± s.e., exact, train loss."""
+    rows = ["| epoch | two-batch B_simple | exact trΣ/\\|G\\|² | train loss |", "|---|---|---|---|"]
+    for e, v, s_, x, l in zip(ds.bs_epoch.values, ds.bs_two_batch.values,
+                              ds.bs_two_batch_se.values, ds.bs_exact.values,
+                              ds.bs_train_loss.values):
+        rows.append(f"| {int(e)} | {v:.3g} ± {s_:.2g} | {x:.3g} | {l:.3g} |")
+    a = ds.attrs
+    rows.append(f"\nMedian over training {a['b_simple']:.3g} (range {a['b_simple_min']:.3g} … "
+                f"{a['b_simple_max']:.3g}): λ = ½ at b = {a['flip_batch_beta2']:.3g}, λ = 1 at "
+                f"b = {a['flip_batch_beta1']:.3g}.")
+    return "\n".join(rows)
+
+
+def tuned_table(ds) -> str:
+    """Per b: λ, and per pair the median best test loss at its tuned lr (the lr; † = not past
+    its test minimum at the last step; ‡ = the tuned lr is at an edge of the lrs run)."""
+    pairs = [str(p) for p in ds.pair.values]
+    rows = ["| b | λ | steps | " + " | ".join(pairs) + " |", "|---" * (3 + len(pairs)) + "|"]
+    for b in ds.batch_size.values:
+        med, idx, lrs = tuned_best_test_loss(ds, b, pairs)
+        late = {x.split(" ")[0] for x in not_overfitted(ds, b, pairs)}
+        cells = [f"{m:.3g} ({lrs[i]:.2g}){'†' if p in late else ''}"
+                 f"{'‡' if i in (0, lrs.size - 1) else ''}" for p, m, i in zip(pairs, med, idx)]
+        rows.append(f"| {int(b)} | {float(ds.lam.sel(batch_size=b)):.3g} | "
+                    f"{int(ds.steps.sel(batch_size=b))} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 # -- report and figure -----------------------------------------------------------------------------
 
 def report(ds: xr.Dataset) -> str:
