@@ -50,17 +50,17 @@ from simlab.verdict import Estimate, Tuned
 
 NAME = "implicit_bias"
 
-# the lr ladder 0.01·3^k, k = −4 … 4: neighbours differ by ×3, so the rule's ×1/3 and ×3 checks
+# the lr ladder 0.01·3^k, k = −4 … 5: neighbours differ by ×3, so the rule's ×1/3 and ×3 checks
 # land on grid points
-LADDER = (0.01 * 3.0 ** np.arange(-4, 5)).tolist()
+LADDER = (0.01 * 3.0 ** np.arange(-4, 6)).tolist()
 PAIRS_FULL = ((0.8, 0.9), (0.9, 0.9), (0.8, 0.99), (0.9, 0.99), (0.99, 0.99), (0.8, 0.999),
               (0.9, 0.999), (0.99, 0.999), (0.999, 0.999))
 PAIRS_QUICK = ((0.9, 0.9), (0.8, 0.999), (0.9, 0.999), (0.99, 0.999), (0.99, 0.99),
                (0.999, 0.999))
 # full default: steps per b (small batches need more steps to pass their test minimum) and the
 # first ladder index of each b's 5-point window (the best lr grows with b)
-STEPS_FULL = {1: 60000, 4: 30000, 25: 10000, 50: 6000, 100: 4000, 200: 10000}
-WINDOW_FULL = {1: 2, 4: 2, 25: 3, 50: 3, 100: 3, 200: 3}
+STEPS_FULL = {1: 60000, 4: 30000, 25: 10000, 50: 6000, 100: 10000, 200: 24000}
+WINDOW_FULL = {1: 2, 4: 2, 25: 3, 50: 3, 100: 4, 200: 4}
 STEPS_QUICK = {1: 600, 200: 300}
 WINDOW_QUICK = {1: 4, 200: 5}
 EXTENSIONS = 2            # at most this many one-point extensions of an lr window per side
