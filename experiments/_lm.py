@@ -113,3 +113,30 @@ def save_png(fig, out_dir, name: str, dpi: int = 130) -> list[Path]:
     finally:
         pyplot().close(fig)
     return [write_atomic(out_dir / f"{name}.png", buffer.getvalue())]
+
+
+def reference_attrs(config: dict) -> dict:
+    """The corpus's unigram and bigram entropies of the training split (nats/byte,
+    ``simlab.lm.data.reference_entropies``), stored with every LM result."""
+    from simlab.lm import data
+    h = data.reference_entropies(config["corpus"])
+    return {"unigram_xent": h["unigram"], "bigram_xent": h["bigram"]}
+
+
+def untrained(ds, loss: str) -> str | None:
+    """The LM claims' assumption check: None when the best finite ``ds[loss]`` (nats/byte) is
+    below the corpus's bigram entropy, else the sentence naming the violated assumption (the toy
+    predictions concern a trained model, not one that has learned byte-pair frequencies at best)."""
+    import numpy as np
+    values = np.asarray(ds[loss].values, float)
+    values = values[np.isfinite(values)]
+    bigram = float(ds.attrs.get("bigram_xent", np.nan))
+    if not np.isfinite(bigram):
+        return "the bigram entropy of the corpus is not stored with the results"
+    if values.size == 0:
+        return "no run finished with a finite loss"
+    best = float(values.min())
+    if best >= bigram:
+        return (f"not trained past the bigram level: best {loss} {best:.3f} ≥ bigram entropy "
+                f"{bigram:.3f} nats/byte (unigram {float(ds.attrs['unigram_xent']):.3f})")
+    return None

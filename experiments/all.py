@@ -2,6 +2,7 @@
 
     python -m experiments.all [--quick] [--out DIR] [--cache-dir DIR] [--no-cache]
         [--scheduler ADDRESS | --workers N] [--only NAME ...]
+    python -m experiments.all --redraw [--only NAME ...]
 
 Runs, in order, quadratic_gap (paper and retuned protocols), gap_knobs, surge, surge_target,
 c_total, implicit_bias, sgdm_regularizer, sde and bsi_adam, each
@@ -9,6 +10,10 @@ with its own defaults (``--quick``: the small versions, written to figures/_quic
 Dask cluster when ``--scheduler``/``--workers`` is given. The table lists, per experiment, the cells
 computed and reused from the cache, the wall time and its headline numbers (read from its
 results file). The exit code is 0 when every experiment succeeded, 1 otherwise (2 for bad flags).
+
+A full default run (no ``--quick``, no ``--out``) ends by deciding every claim from ``results/``
+(``python -m experiments.verdicts``). ``--redraw`` computes nothing: it redraws every committed figure from the shipped ``results/*.nc``
+(each experiment's ``plot`` on its stored Dataset; the PNGs record the results checksum).
 
 After the toys come the LM experiments (``LM_RUNS``: lm_gap, lm_surge, lm_betas, lm_bsi, on the CPU
 at their default sizes); without torch (the ``lm`` extra) their rows say "skipped" and do not count
@@ -64,6 +69,8 @@ def parser() -> Parser:
                    help="run all cells on this Dask scheduler (needs simlab[dist])")
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="run all cells on one local Dask cluster of N worker processes")
+    p.add_argument("--redraw", action="store_true",
+                   help="compute nothing: redraw every figure in figures/ from results/*.nc")
     p.add_argument("--only", nargs="+", metavar="NAME", choices=sorted({m for _, m, _ in RUNS}),
                    default=None, help="run only these experiments")
     return p
@@ -97,8 +104,36 @@ def table(rows: list[tuple]) -> str:
     return "\n".join(lines)
 
 
+def redraw(only=None, results: Path | None = None, out: Path | None = None) -> int:
+    """Redraw the figures of every results file (of the experiments in ``only``) without
+    computing; 0 on success, 1 when a results file is unreadable or a plot fails."""
+    from experiments._cli import FIGURES, RESULTS
+    from simlab.cache import load_dataset
+    results, out = Path(results or RESULTS), Path(out or FIGURES)
+    failed = 0
+    for path in sorted(results.glob("*.nc")):
+        ds = load_dataset(path)
+        if ds is None:
+            print(f"{path}: unreadable or its checksum fails", file=sys.stderr)
+            failed = 1
+            continue
+        name = ds.attrs.get("experiment", path.stem)
+        if only is not None and name not in only:
+            continue
+        experiment = importlib.import_module(f"experiments.{name}").EXPERIMENT
+        paths = experiment.draw(ds, out)
+        print(f"{path} → " + ", ".join(str(p) for p in paths), flush=True)
+    return failed
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    if args.redraw:
+        if args.quick or args.no_cache or args.scheduler or args.workers:
+            print("python -m experiments.all: error: --redraw computes nothing: it takes only "
+                  "--only and --out", file=sys.stderr)
+            return 2
+        return redraw(args.only, out=args.out)
     runs = [r for r in RUNS if args.only is None or r[1] in args.only]
     rows, failed = [], False
     start = time.perf_counter()
@@ -129,6 +164,11 @@ def main(argv=None) -> int:
                  sum(r[2] for r in rows if isinstance(r[2], int)),
                  time.perf_counter() - start, ""))
     print("\n" + table(rows))
+    if not args.quick and args.out is None:             # full default runs wrote results/
+        from experiments import verdicts
+        recs = verdicts.write()
+        print(f"\n{verdicts.COMMAND}: {len(recs)} claims decided from results/; wrote "
+              f"{verdicts.DOC}, {verdicts.JSON} and the generated blocks")
     return 1 if failed else 0
 
 

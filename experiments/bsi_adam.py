@@ -211,7 +211,7 @@ def resolve(args) -> dict:
             "factors": [1, 2, 4, 8, 16, 32],
             "base_lrs": [0.01, 0.1, 1.0] if quick else [0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
             "samples": 128 * (40 if quick else 300), "seeds": args.seeds, "microbatch": 4,
-            "records": 40, "problem": practice_problem().config(), "regimes": REGIMES,
+            "records": 20, "problem": practice_problem().config(), "regimes": REGIMES,
             "backend": args.backend}
 
 
@@ -307,6 +307,35 @@ def report(ds) -> str:
     from experiments.verdicts import verdict_lines
     return "\n".join(lines + ["", "Claims (experiments.claims, decided by simlab.verdict):",
                               verdict_lines(ds)])
+
+
+def theorem_table(ds) -> str:
+    """‖Δstate‖/δ at the largest and smallest δ and the log-log slope of every (κ pair, merged
+    rule) of part 1 (docs/bsi_adam.md)."""
+    rows = ["| κa-κb: merged rule | at δ max | at δ min | log-log slope |", "|---|---|---|---|"]
+    for key in ds.pair.values:
+        y = ds.theorem_gap.sel(pair=key).values
+        pair, merged = str(key).split(":")
+        label = f"{pair}: {'BSI-Adam' if merged == 'bsi' else 'standard Adam'}"
+        rows.append(f"| {label} | {y[0]:.3g} | {y[-1]:.2g} | "
+                    f"{float(ds.theorem_slope.sel(pair=key)):.3f} |")
+    return "\n".join(rows)
+
+
+def spread_table(ds) -> str:
+    """The spreads of both regimes against η0, beside their seed-noise bounds (docs/bsi_adam.md)."""
+    regimes = list(ds.regime.values)
+    head = "| η₀ | " + " | ".join(f"{g}: BSI-Adam | Adam (√B) | noise (BSI/Adam)" for g in regimes) + " |"
+    rows = [head, "|---" * (1 + 3 * len(regimes)) + "|"]
+    for lr0 in ds.lr0.values:
+        cells = []
+        for g in regimes:
+            sel = {"regime": g, "lr0": lr0}
+            sp = [float(ds.spread.sel({"method": m, **sel})) for m in ("bsi_adam", "adam")]
+            nz = [float(ds.spread_seed_noise.sel({"method": m, **sel})) for m in ("bsi_adam", "adam")]
+            cells += [f"{sp[0]:.3g}", f"{sp[1]:.3g}", f"{nz[0]:.2g}/{nz[1]:.2g}"]
+        rows.append(f"| {lr0:g} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
 
 
 def headline(ds) -> str:

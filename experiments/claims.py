@@ -49,11 +49,12 @@ PAPERS = {
     "sreckovic2025": Paper("sreckovic2025",
                            "Srećković, Geiping & Orvieto 2025: Is your batch size the problem? "
                            "Revisiting the Adam-SGD gap in language modeling", "2506.12543"),
-    "li2024": Paper("li2024", "Li et al. 2024: Surge phenomenon in optimal learning rate and "
-                              "batch size scaling", "2405.14578"),
-    "cattaneo2026": Paper("cattaneo2026", "Cattaneo & Shigida 2026: Adam's implicit bias under "
-                                          "mini-batch noise", "2602.01642"),
-    "wang_aitchison": Paper("wang_aitchison", "Wang & Aitchison: Batch size invariant Adam", ""),
+    "li2024": Paper("li2024", "Li et al. 2024: Surge Phenomenon in Optimal Learning Rate and "
+                              "Batch Size Scaling", "2405.14578"),
+    "cattaneo2026": Paper("cattaneo2026", "Cattaneo & Shigida 2026: The Effect of Mini-Batch Noise on "
+                                          "the Implicit Bias of Adam", "2602.01642"),
+    "wang_aitchison": Paper("wang_aitchison", "Wang & Aitchison: Batch size invariant Adam",
+                            ""),
     "sde": Paper("sde", "SDE approximations used by the papers (experiments.sde; not among the "
                         "four papers)", ""),
 }
@@ -469,7 +470,7 @@ WANG = (
           prediction=Prediction("below", threshold=0.1),
           protocol="10-d NQM, C = 10³H (E²/Var ≤ 0.031 at w0), B = 4 … 128; spread < 10 %",
           paper_value="trajectories \"almost exactly overlap\" (figures)"),
-    Claim(id="wang.s1.sqrt-scaling-fails-high-snr", paper="wang_aitchison", where="§1, §5 (Fig. 3)",
+    Claim(id="wang.s1.sqrt-scaling-not-invariant-high-snr", paper="wang_aitchison", where="§1, §5 (Fig. 3)",
           statement="Standard Adam with η ∝ √B is not batch-size invariant where Var[g] does not "
                     "dominate E[g]² (near initialization, large B).",
           assumptions="E[g]² comparable to Var[g_B]",
@@ -503,6 +504,103 @@ SDE = (
 # === LM experiments (lm_gap, lm_surge, lm_betas, lm_bsi) — owner: rule helper ====================
 
 LM = (
+    Claim(id="lm.gap.steps", paper="sreckovic2025", where="§2.3, Fig. 2 (fixed steps)",
+          statement="On a language model, at a fixed number of steps, the loss gap between SGD "
+                    "with momentum and Adam, each at its own tuned lr, grows with the batch size.",
+          assumptions="LM training; the lr tuned per (optimizer, B)",
+          experiment="lm_gap", measure="experiments.lm_gap:measure_gap_growth",
+          args={"budget": "steps"}, outside="experiments.lm_gap:check_trained",
+          prediction=Prediction("sign", sign=1),
+          protocol="byte-level LM (CPU tier), gap(B_max) − gap(B_min) in nats/byte, tuned lr",
+          paper_value="grows with B (figure)"),
+    Claim(id="lm.gap.tokens", paper="sreckovic2025", where="§2.3, Fig. 2 (fixed tokens)",
+          statement="On a language model, at a fixed token budget, the SGD–Adam loss gap (each at "
+                    "its tuned lr) grows with the batch size.",
+          assumptions="LM training; the lr tuned per (optimizer, B)",
+          experiment="lm_gap", measure="experiments.lm_gap:measure_gap_growth",
+          args={"budget": "tokens"}, outside="experiments.lm_gap:check_trained",
+          prediction=Prediction("sign", sign=1),
+          protocol="byte-level LM (CPU tier), gap(B_max) − gap(B_min), tuned lr",
+          paper_value="grows with B (figure)"),
+    Claim(id="lm.surge.peak-adam", paper="li2024", where="Eq 15, §5 protocol",
+          statement="On a language model the optimal lr of Adam (0.9, 0.999) after k further "
+                    "steps from a checkpoint peaks at B = B_noise (within a factor 2).",
+          assumptions="B ≪ πσ²/2μ² (Theorem 3); a trained checkpoint",
+          experiment="lm_surge", measure="experiments.lm_surge:measure_peak",
+          args={"optimizer": "adam_0.9_0.999"}, outside="experiments.lm_surge:check_trained",
+          prediction=Prediction("value", value=0.0, tol=1.0, rel=False),
+          protocol="log2(B_peak / B_noise measured at the checkpoint); |·| ≤ 1",
+          paper_value="B_peak = B_noise"),
+    Claim(id="lm.surge.peak-sign", paper="li2024", where="Eq 15, §5 protocol",
+          statement="The same for sign descent (Adam with β1 = β2 = 0).",
+          assumptions="B ≪ πσ²/2μ² (Theorem 3); a trained checkpoint",
+          experiment="lm_surge", measure="experiments.lm_surge:measure_peak",
+          args={"optimizer": "adam_0_0"}, outside="experiments.lm_surge:check_trained",
+          prediction=Prediction("value", value=0.0, tol=1.0, rel=False),
+          protocol="log2(B_peak / B_noise); |·| ≤ 1", paper_value="B_peak = B_noise"),
+    Claim(id="lm.betas.beta2-small-b", paper="cattaneo2026", where="Lemma 3.4, §3.3",
+          statement="At small batch (λ > 0.5082) a larger β2 generalizes better: β = (0.9, 0.999) "
+                    "reaches a lower best validation loss than (0.9, 0.9).",
+          assumptions="λ > 0.5082 (b < 2·B_simple); multi-epoch training to overfitting",
+          experiment="lm_betas", measure="experiments.lm_betas:measure_betas",
+          args={"b": "small", "better": "0.9/0.999", "worse": "0.9/0.9", "lam_above": 0.5082,
+                "side": "Lemma 3.4's small-batch side"},
+          outside="experiments.lm_betas:check_side", prediction=Prediction("sign", sign=-1),
+          protocol="byte-level LM, N windows, one lr per b (paper protocol); best val loss",
+          paper_value="C_total increasing in β2 for λ > 0.5082"),
+    Claim(id="lm.betas.beta2-large-b", paper="cattaneo2026", where="Lemma 3.4, §3.3",
+          statement="At large batch (λ < 0.494) a smaller β2 generalizes better: (0.9, 0.9) beats "
+                    "(0.9, 0.999).",
+          assumptions="λ < 0.494 (b > 2·B_simple); multi-epoch training to overfitting",
+          experiment="lm_betas", measure="experiments.lm_betas:measure_betas",
+          args={"b": "large", "better": "0.9/0.9", "worse": "0.9/0.999", "lam_below": 0.494,
+                "side": "Lemma 3.4's large-batch side"},
+          outside="experiments.lm_betas:check_side", prediction=Prediction("sign", sign=-1),
+          protocol="byte-level LM, one lr per b (paper protocol); best val loss",
+          paper_value="C_total decreasing in β2 for λ < 0.494"),
+    Claim(id="lm.betas.beta1-large-b", paper="cattaneo2026", where="Lemma 3.6, §3.3",
+          statement="Where λ < 0.995 a larger β1 (at β2 = 0.999) generalizes better: (0.999, "
+                    "0.999) beats (0.9, 0.999).",
+          assumptions="λ < 0.995; multi-epoch training to overfitting",
+          experiment="lm_betas", measure="experiments.lm_betas:measure_betas",
+          args={"b": "large", "better": "0.999/0.999", "worse": "0.9/0.999", "lam_below": 0.995,
+                "side": "Lemma 3.6's λ < 1 side"},
+          outside="experiments.lm_betas:check_side", prediction=Prediction("sign", sign=-1),
+          protocol="byte-level LM, one lr per b (paper protocol); best val loss",
+          paper_value="C_total increasing in β1 for λ < 0.995"),
+    Claim(id="lm.betas.flatness", paper="cattaneo2026", where="§3.3 (hypothesis)",
+          statement="Larger C_total means flatter minima: over the betas pairs, C_total(λ) and the "
+                    "final sharpness are negatively rank-correlated (small batch).",
+          assumptions="the paper's hypothesis; training to overfitting",
+          experiment="lm_betas", measure="experiments.lm_betas:measure_flatness",
+          args={"b": "small"}, outside="experiments.lm_betas:check_side",
+          prediction=Prediction("sign", sign=-1),
+          protocol="Spearman ρ over the betas pairs, seed-mean sharpness",
+          paper_value="hypothesis"),
+    Claim(id="lm.bsi.thm1-k2", paper="wang_aitchison", where="Theorem 1, §4 (on the LM)",
+          statement="On a transformer, κ = 2 micro-batch Adam steps equal one BSI-Adam step as "
+                    "δ → 0: the slope of ‖Δstate‖/δ in δ is 1.",
+          assumptions="η = δη̄, γ_i = δγ̄_i, δ → 0 (no training needed)",
+          experiment="lm_bsi", measure="experiments.lm_bsi:measure_slope",
+          args={"kappa": 2, "merged": "bsi"}, prediction=Prediction("value", value=1.0, tol=0.2,
+                                                                   rel=False),
+          protocol="tiny model, float64, 3–5 values of δ (tolerance 0.2: the largest δ is 0.04)",
+          paper_value="limit (slope 1)"),
+    Claim(id="lm.bsi.adam-control-k2", paper="wang_aitchison", where="§3, Alg. 2 (on the LM)",
+          statement="Standard Adam does not have that limit on the transformer (slope 0).",
+          assumptions="η = δη̄, γ_i = δγ̄_i, δ → 0",
+          experiment="lm_bsi", measure="experiments.lm_bsi:measure_slope",
+          args={"kappa": 2, "merged": "adam"}, prediction=Prediction("below", threshold=0.5),
+          protocol="tiny model, float64", paper_value="v differs at O(δ)"),
+    Claim(id="lm.bsi.more-invariant", paper="wang_aitchison", where="§5, Figs. 1–3 (on the LM)",
+          statement="On a language model BSI-Adam (η ∝ B) is more batch-size invariant than "
+                    "standard Adam with η ∝ √B: its loss curves across B spread less.",
+          assumptions="a small enough base lr; LM training",
+          experiment="lm_bsi", measure="experiments.lm_bsi:measure_invariance",
+          args={"lr0_index": 0}, outside="experiments.lm_bsi:check_trained",
+          prediction=Prediction("sign", sign=1),
+          protocol="spread(Adam-√B) − spread(BSI) in nats/byte at the smallest η0",
+          paper_value="\"much larger range of scenarios\""),
 )
 
 # === end LM =====================================================================================

@@ -1,8 +1,8 @@
 """SGD with momentum vs Adam across batch sizes on the byte-level LM (Srećković et al. 2025).
 
-Toy prediction (``experiments.quadratic_gap``, docs/quadratic_gap.md, retuned protocol on the
-heterogeneous 9×9 quadratic): the SGD/Adam loss ratio at the best lr per (optimizer, B) grows with
-the batch size, from 1.1e3 at B = 1 to 7.4e3 at B = 9 (log10: 3.03 → 3.87; a fixed step budget).
+Toy prediction (``experiments.quadratic_gap``, retuned protocol on the heterogeneous 9×9 quadratic):
+the SGD/Adam loss ratio at the best lr per (optimizer, B) grows with the batch size (a fixed step
+budget); its values are read from ``results/quadratic_gap_retuned.nc`` (``experiments._toy``).
 On the LM the loss has an entropy floor, so we compare the *difference* of the losses (a ratio of
 exp-losses): gap(B) = L_SGD(B) − L_Adam(B) in nats/byte, each at its best lr.
 
@@ -15,21 +15,21 @@ All runs of one seed draw the same batch sequence prefix (simlab.random keyed by
 
 Cells: one training run per (optimizer, B, lr, seed, steps), each cached on its own (at the largest
 B both budgets are the same run, computed once). ``lm_gap.nc`` holds every run's final validation
-loss, the best lr per (budget, optimizer, B), the gaps and the toy numbers the report prints.
+loss, the best lr per (budget, optimizer, B), the gaps, the toy numbers the report prints and the
+corpus's unigram/bigram entropies. The claims (``experiments.claims``, section LM) are decided by
+``simlab.verdict.decide`` from this file: ``measure_gap_growth`` and ``check_trained``.
 """
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
 
-from experiments import _lm
+from experiments import _lm, _toy
 from experiments._harness import Experiment
 
 NAME = "lm_gap"
 OPTIMIZERS = {"sgd": dict(optimizer="sgd", momentum=0.9), "adam": dict(optimizer="adam", betas=(0.9, 0.95))}
 BUDGETS = ("tokens", "steps")
-TOY = {"source": "docs/quadratic_gap.md, retuned protocol, heterogeneous Hessian",
-       "batch_size": [1, 9], "log10_ratio": [float(np.log10(9.97 / 5.90e-3)), float(np.log10(2.23e-3 / 3.02e-7))]}
 SIZES = {
     "quick": dict(model="tiny", batch_sizes=[2, 8], tokens=2 ** 12 * 4, steps=8, seeds=1, eval_windows=16,
                   lrs={"sgd": [0.3, 1.0], "adam": [3e-3, 1e-2]}),
@@ -84,16 +84,18 @@ def compute(config: dict, cells) -> xr.Dataset:
         at = (BUDGETS.index(budget), opts.index(opt), bs.index(b), li, s)
         val[at], div[at] = run.val_loss.values[-1], run.attrs["diverged"]
     lr_value = np.array([size["lrs"][o] + [np.nan] * (n_lr - len(size["lrs"][o])) for o in opts], float)
+    toy = _toy.quadratic_gap()
     runs_dims = ("budget", "optimizer", "batch_size", "lr_index", "seed")
     ds = xr.Dataset(
         {"val_loss": (runs_dims, val), "diverged": (runs_dims, div),
          "lr_value": (("optimizer", "lr_index"), lr_value),
-         "toy_log10_ratio": ("toy_batch_size", TOY["log10_ratio"])},
+         "toy_log10_ratio": ("toy_batch_size", toy["log10_ratio"])},
         coords={"budget": list(BUDGETS), "optimizer": opts, "batch_size": bs,
                 "lr_index": np.arange(n_lr), "seed": np.arange(seeds),
-                "toy_batch_size": TOY["batch_size"]},
+                "toy_batch_size": toy["batch_size"]},
         attrs={"block_size": ModelConfig.preset(size["model"]).block_size,
-               "n_params": int(next(iter(done.values())).attrs["n_params"]), "toy_source": TOY["source"]})
+               "n_params": int(next(iter(done.values())).attrs["n_params"]), "toy_source": toy["source"],
+               **_lm.reference_attrs(config)})
     loss, lr, edge = best(ds)
     return ds.assign(best_loss=loss, best_lr=lr.drop_vars("lr_index"), best_at_edge=edge,
                      gap=loss.sel(optimizer="sgd", drop=True) - loss.sel(optimizer="adam", drop=True))
@@ -126,28 +128,43 @@ def report(ds: xr.Dataset) -> str:
     toy_b = ds.toy_batch_size.values
     rows.append("")
     rows.append(f"toy ({ds.attrs['toy_source']}): log10(L_SGD/L_Adam) {toy[0]:.2f} at B={toy_b[0]} → "
-                f"{toy[-1]:.2f} at B={toy_b[-1]}: the gap grows with B.")
+                f"{toy[-1]:.2f} at B={toy_b[-1]}")
     for budget in ds.budget.values:
         g = gap.sel(budget=budget).values
         rows.append(f"LM, {budget} budget: gap {', '.join(f'{x:+.3f}' for x in g)} nats at B = "
-                    f"{', '.join(map(str, ds.batch_size.values))} → {verdict(g)}")
+                    f"{', '.join(map(str, ds.batch_size.values))}")
+    from experiments.verdicts import verdict_lines
+    rows += ["", "Claims (experiments.claims, decided by simlab.verdict):", verdict_lines(ds)]
     return "\n".join(rows)
 
 
-def verdict(gaps) -> str:
-    """Does the gap grow with B (the toy's prediction)?"""
-    if all(np.diff(gaps) > 0):
-        return "AGREES (gap grows monotonically with B)"
-    if gaps[-1] <= gaps[0]:
-        return "DISAGREES (gap does not grow monotonically with B)"
-    return "PARTLY (larger at the largest B than at the smallest, not monotone)"
+def measure_gap_growth(ds: xr.Dataset, budget: str):
+    """gap(B_max) − gap(B_min) with gap(B) = L_SGD(B) − L_Adam(B), each at its own tuned lr: a
+    Tuned contrast of the four (optimizer, B) settings, final validation loss per run (diverged
+    runs +inf), mean over seeds, lr re-selected per setting. Srećković et al. predict > 0."""
+    from simlab.verdict import Tuned
+    b_lo, b_hi = ds.batch_size.values[0], ds.batch_size.values[-1]
+    settings = [("sgd", b_hi), ("adam", b_hi), ("sgd", b_lo), ("adam", b_lo)]
+    loss = ds.val_loss.where(ds.diverged == 0, np.inf).sel(budget=budget)
+    metric = np.stack([loss.sel(optimizer=o, batch_size=b).transpose("lr_index", "seed").values
+                       for o, b in settings])
+    lrs = np.stack([ds.lr_value.sel(optimizer=o).values for o, _ in settings])
+    return Tuned(metric, lrs, tuple(f"{o} B={b}" for o, b in settings),
+                 contrast=(1.0, -1.0, -1.0, 1.0), aggregate="mean")
+
+
+def check_trained(ds: xr.Dataset, **_) -> str | None:
+    """The LM claims' assumption: the runs are trained past the corpus's bigram level."""
+    return _lm.untrained(ds, "val_loss")
 
 
 def headline(ds: xr.Dataset) -> str:
+    from experiments.verdicts import claims_of, evaluate
     bs = ds.batch_size.values
-    parts = [f"{budget} {', '.join(f'{x:+.3f}' for x in ds.gap.sel(budget=budget).values)} "
-             f"({verdict(ds.gap.sel(budget=budget).values).split(' ')[0]})" for budget in ds.budget.values]
-    return f"SGD−Adam gap (nats) at B = {', '.join(map(str, bs))}: " + "; ".join(parts)
+    parts = [f"{budget} {', '.join(f'{x:+.3f}' for x in ds.gap.sel(budget=budget).values)}"
+             for budget in ds.budget.values]
+    statuses = ", ".join(f"{c.id.split('.')[-1]}: {evaluate(c, ds).status}" for c in claims_of(NAME))
+    return f"SGD−Adam gap (nats) at B = {', '.join(map(str, bs))}: " + "; ".join(parts) + f" ({statuses})"
 
 
 @_lm.default_style

@@ -10,7 +10,8 @@ measurement and one ``Prediction``.
   seed aggregate (median or mean) per lr is minimised over the lr grid; the effect is
   ``Σ_k contrast[k] · best_k``. The 90 % interval is a percentile bootstrap over seeds, resampled
   jointly for every setting, lr and budget (common random numbers), with **each setting's lr
-  re-selected inside every resample** (the tuning is part of what is uncertain). The comparison is
+  re-selected inside every resample** (the tuning is part of what is uncertain), reflected about
+  the point (the basic bootstrap interval: it undoes the winner's curse of the minimum). The comparison is
   repeated with every setting's lr at the grid point nearest ×1/3 and ×3 of its best (where the
   grid has a point within a factor 1.5 and no aggregate diverges there) and at every budget.
 * ``Estimate``: a measured number with bootstrap replicates (or per-seed values whose mean is
@@ -19,8 +20,8 @@ measurement and one ``Prediction``.
 
 The order of the rule (``decide``):
 
-1. ``outside`` given (the violated assumption) → ``outside``; the measurement is still summarised.
-2. ``quick=True`` → ``smoke``: never holds or fails.
+1. ``quick=True`` → ``smoke``: a smoke run never prints a verdict, not even ``outside``.
+2. ``outside`` given (the violated assumption) → ``outside``; the measurement is still summarised.
 3. ``Tuned``: a best lr on the edge of its grid → ``unresolved`` ("edge: …"). Two checks (best lr,
    ×1/3, ×3, each budget) whose intervals exclude the reference on opposite sides → ``depends``
    (knob "lr", "budget" or "lr, budget"). The interval at the best lr contains the reference at
@@ -36,7 +37,8 @@ The order of the rule (``decide``):
    ``unresolved``.
 
 ``seeds_needed`` (unresolved): the seeds at which the interval is expected to clear the reference
-in 80 % of repetitions, n·((z + z₀.₈)·sd / d)² with sd the bootstrap standard deviation, d the
+in 80 % of repetitions, n·((z + z₀.₈)·sd / d)²·n/(n−1) with sd the bootstrap standard deviation
+(whose variance is (n−1)/n of the sample's), d the
 distance of the point from the reference (or the nearer band edge) and z the two-sided normal
 quantile of ``level``; capped at 100·n (the reason then says "> 100x seeds").
 """
@@ -144,6 +146,19 @@ def _quantiles(samples: np.ndarray, level: float) -> tuple[float, float]:
     return (float(lo), float(hi))
 
 
+def _basic(point: float, samples: np.ndarray, level: float) -> tuple[float, float]:
+    """The basic (reverse-percentile) bootstrap interval [2p − q_hi, 2p − q_lo]. With the lr
+    re-selected in every resample the replicates carry the winner's-curse bias of a minimum over
+    noisy lrs a second time; reflecting them about the point removes it (a percentile interval of
+    the re-selected effect covered a tied-lr truth in 0 % of 60 trials, this one in 68 %, the
+    fixed-lr percentile interval in 55 %). Equal to the percentile interval for a symmetric law."""
+    lo, hi = _quantiles(samples, level)
+    if not math.isfinite(point):
+        return lo, hi
+    with np.errstate(invalid="ignore"):
+        return (float(2 * point - hi), float(2 * point - lo))
+
+
 def _sd(samples: np.ndarray) -> float:
     s = np.asarray(samples, float).ravel()
     s = s[np.isfinite(s)]
@@ -157,7 +172,7 @@ def _seeds_needed(n: int | None, sd: float, distance: float, level: float):
     z = norm.ppf((1 + level) / 2) + norm.ppf(POWER)
     if distance <= 0 or not math.isfinite(distance):
         return SEEDS_CAP * n, True
-    need = math.ceil(n * (z * sd / distance) ** 2)
+    need = math.ceil(n * (z * sd / distance) ** 2 * n / max(n - 1, 1))   # bootstrap var: (n-1)/n
     if need > SEEDS_CAP * n:
         return SEEDS_CAP * n, True
     return max(need, n + 1), False
@@ -188,8 +203,13 @@ def _tuned_arrays(m: Tuned):
         lrs = np.broadcast_to(lrs, (n_set, lrs.size))
     if lrs.shape != (n_set, n_lr):
         raise ValueError(f"lrs must have shape ({n_lr},) or ({n_set}, {n_lr}), got {lrs.shape}")
-    if not np.all(np.isfinite(lrs) & (lrs > 0)) or np.any(np.diff(lrs, axis=1) <= 0):
-        raise ValueError("lrs must be positive, finite and increasing along each setting's grid")
+    sizes = np.isfinite(lrs).sum(axis=1)            # a shorter grid is NaN-padded at its end
+    if np.any(sizes < 1):
+        raise ValueError("lrs must hold at least one lr per setting")
+    for row, k in zip(lrs, sizes):
+        if np.any(np.isfinite(row[k:])) or np.any(row[:k] <= 0) or np.any(np.diff(row[:k]) <= 0):
+            raise ValueError("lrs must be positive and increasing along each setting's grid "
+                             "(a shorter grid: NaN-padded at its end)")
     if len(m.settings) != n_set:
         raise ValueError(f"settings={m.settings!r} must name the {n_set} settings of metric")
     if len(m.contrast) != n_set or not all(math.isfinite(c) for c in m.contrast):
@@ -206,9 +226,10 @@ def _tuned_arrays(m: Tuned):
             raise ValueError(f"fixed_lr={m.fixed_lr!r} must hold one lr index in [0, {n_lr - 1}] "
                              f"per setting ({n_set})")
     metric = np.where(np.isnan(metric), np.inf, metric)      # a nan run is a diverged run
+    metric = np.where(np.isfinite(lrs)[:, None, :, None], metric, np.inf)   # padding: never best
     budgets = tuple(m.budgets) if m.budgets else (("",) if n_bud == 1 else
                                                   tuple(f"budget {b}" for b in range(n_bud)))
-    return metric, lrs, fixed, budgets
+    return metric, lrs, fixed, budgets, sizes
 
 
 def _aggregate(x: np.ndarray, how: str) -> np.ndarray:
@@ -230,7 +251,7 @@ def _nearest(lrs_k: np.ndarray, target: float) -> int | None:
 
 
 def _decide_tuned(m: Tuned, ref: float, direction: int, level, resamples, seed) -> Verdict:
-    metric, lrs, fixed, budgets = _tuned_arrays(m)
+    metric, lrs, fixed, budgets, sizes = _tuned_arrays(m)
     c = np.asarray(m.contrast, float)
     n_set, n_bud, n_lr, n = metric.shape
     agg = _aggregate(metric, m.aggregate)                            # (S, Bud, L)
@@ -246,7 +267,8 @@ def _decide_tuned(m: Tuned, ref: float, direction: int, level, resamples, seed) 
     if fixed is None:
         for factor, name in ((1 / 3, "lr x1/3"), (3.0, "lr x3")):
             for b in range(n_bud):
-                idx = [_nearest(lrs[k], lrs[k, best[k, b]] * factor) for k in range(n_set)]
+                idx = [_nearest(lrs[k, :sizes[k]], lrs[k, best[k, b]] * factor)
+                       for k in range(n_set)]
                 if any(j is None for j in idx):
                     skipped.append(f"{at(name, b)}: no grid point within x{NEAR}")
                     continue
@@ -278,12 +300,12 @@ def _decide_tuned(m: Tuned, ref: float, direction: int, level, resamples, seed) 
         boot_best[:] = np.nan
         boot_checks[:] = np.nan
 
-    intervals = [_quantiles(boot_best[:, b], level) for b in range(n_bud)]
+    intervals = [_basic(float(point[b]), boot_best[:, b], level) for b in range(n_bud)]
     check_points, check_intervals, sides = [], [], []
     for q, (label, kind, b, lr_idx) in enumerate(checks):
         p = float(point[b]) if kind == "best" else float(_effect(agg[np.arange(n_set), b,
                                                                      lr_idx], c))
-        iv = intervals[b] if kind == "best" else _quantiles(boot_checks[:, q], level)
+        iv = intervals[b] if kind == "best" else _basic(p, boot_checks[:, q], level)
         check_points.append(p)
         check_intervals.append(iv)
         sides.append(_side(iv, ref) if n >= 2 else 0)
@@ -307,18 +329,20 @@ def _decide_tuned(m: Tuned, ref: float, direction: int, level, resamples, seed) 
         return Verdict(status, value, interval, knob=knob, seeds_needed=seeds, reason=reason,
                        details=details)
 
+    if not np.all(np.isfinite(take(agg, best))):
+        k = int(np.argwhere(~np.isfinite(take(agg, best)))[0][0])
+        return verdict("unresolved", f"{m.settings[k]} diverges at every lr of its grid "
+                       f"({m.aggregate} +inf)")
     if fixed is None:
         edges = [(m.settings[k], budgets[b], float(lrs[k, best[k, b]]))
                  for k in range(n_set) for b in range(n_bud)
-                 if best[k, b] in (0, n_lr - 1)]
-        details["edge"] = [f"{s} ({b}) at {lr:g}" for s, b, lr in edges]
+                 if best[k, b] in (0, sizes[k] - 1)]
+        details["edge"] = [f"{s}{f' ({b})' if b else ''} at {lr:g}" for s, b, lr in edges]
         if edges:
             s, b, lr = edges[0]
             return verdict("unresolved", f"edge: best lr of {s} at the grid edge {lr:g}"
-                           + (f" ({b})" if n_bud > 1 else "")
+                           + (f" ({b})" if b else "")
                            + (f" and {len(edges) - 1} more" if len(edges) > 1 else ""))
-    if not np.all(np.isfinite(take(agg, best))):
-        return verdict("unresolved", "a setting diverges at every lr of its grid (median +inf)")
     if n < 2:
         return verdict("unresolved", "1 seed: no interval", seeds=None)
 
@@ -382,6 +406,10 @@ def _decide_estimate(m: Estimate, p: Prediction, rd, level, resamples, seed) -> 
         return Verdict(status, value, interval, seeds_needed=seeds, reason=reason,
                        details=details)
 
+    if (n is not None and n < 2) or np.isfinite(s).sum() < 2:
+        interval = None
+        return verdict("unresolved", f"{n if n is not None else np.isfinite(s).sum()} seed(s): "
+                       "no interval")
     if not all(math.isfinite(x) for x in interval):
         return verdict("unresolved", "no finite interval (too few finite samples)")
     if rd is not None:
@@ -464,11 +492,12 @@ def decide(measurement, prediction: Prediction, *, quick: bool = False, outside:
     else:
         raise ValueError(f"measurement={type(measurement).__name__} is not a Tuned, Estimate or "
                          "Exact")
+    if quick:
+        return Verdict("smoke", v.value, v.interval, reason="--quick run: a smoke test, no verdict",
+                       details={**v.details, "inside_status": v.status,
+                                **({"outside": outside} if outside else {})})
     if outside is not None:
         return Verdict("outside", v.value, v.interval, reason=outside,
                        details={**v.details, "inside_status": v.status,
                                 "inside_reason": v.reason})
-    if quick:
-        return Verdict("smoke", v.value, v.interval, reason="--quick run: a smoke test, no verdict",
-                       details={**v.details, "inside_status": v.status})
     return v

@@ -55,6 +55,7 @@ def test_help_states_the_defaults_that_are_used(name, capsys):
         assert "{" + ",".join(BACKENDS) + "}" in text           # choices from simlab.backends
     assert full.out == Path("figures") and quick.out == Path("figures/_quick")
     assert full.cache_dir == Path("figures/.cache")
+    assert full.results == Path("results") and quick.results == Path("figures/_quick")
 
 
 def test_surge_defaults_to_the_numpy_backend_and_says_so(capsys):
@@ -163,10 +164,10 @@ def test_experiments_all_prints_one_table_and_reuses_cells(tmp_path, capsys):
     argv = ["--quick", "--only", "c_total", "bsi_adam", "--out", str(tmp_path)]
     assert run_all.main(argv) == 0
     cold = capsys.readouterr().out.split("experiment ")[-1]
-    assert re.search(r"c_total\s+8\s+0\s", cold) and re.search(r"bsi_adam\s+28\s+0\s", cold)
+    assert re.search(r"c_total\s+8\s+0\s", cold) and re.search(r"bsi_adam\s+30\s+0\s", cold)
     assert run_all.main(argv) == 0
     warm = capsys.readouterr().out.split("experiment ")[-1]
-    assert re.search(r"c_total\s+0\s+8\s", warm) and re.search(r"total\s+0\s+36\s", warm)
+    assert re.search(r"c_total\s+0\s+8\s", warm) and re.search(r"total\s+0\s+38\s", warm)
     assert "App. A.1 max rel. err" in warm and "BSI slopes" in warm
     from PIL import Image
     for png in tmp_path.glob("*.png"):                          # readable figures

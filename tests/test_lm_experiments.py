@@ -58,7 +58,10 @@ def test_quick_run_then_a_pure_cache_hit(name, quick, capsys):
 
     from simlab import plotting
     out, printed, first = quick(name)
-    assert "AGREES" in printed or "DISAGREES" in printed or "CONSISTENT" in printed   # a verdict
+    claim_lines = [line for line in printed.splitlines() if line.startswith("lm.")]
+    assert claim_lines and all(": smoke:" in line for line in claim_lines)   # verdicts via decide
+    assert not re.search(r"AGREES|DISAGREES|CONSISTENT|: (holds|fails|depends|outside)\b", printed)
+    assert first.dataset.attrs["bigram_xent"] < first.dataset.attrs["unigram_xent"]
     png, nc = out / f"{name}.png", out / f"{name}.nc"
     assert png.stat().st_size > 10_000 and nc.is_file()
     assert png.stat().st_mode & 0o777 == 0o644

@@ -25,6 +25,7 @@ same seed see the same batches):
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -148,6 +149,34 @@ def load(name: str = "bible", val_fraction: float = 0.1, cache_dir=None) -> Spli
     tokens = np.memmap(token_file(name, cache_dir), dtype=np.uint8, mode="r")
     cut = int(len(tokens) * (1.0 - val_fraction))
     return Splits(tokens[:cut], tokens[cut:], name)
+
+
+def ngram_entropies(tokens: np.ndarray) -> tuple[float, float]:
+    """(unigram, bigram) entropy of byte ``tokens`` in nats/byte: H(X) = −Σ p(x) ln p(x) and the
+    conditional H(X_t | X_{t−1}) = −Σ p(a, b) ln p(b | a), both of the empirical (plug-in) law.
+    The loss a model reaches by learning byte frequencies alone, or byte pairs alone: an LM whose
+    validation loss is not below the bigram value has learned nothing a bigram table cannot."""
+    x = np.asarray(tokens, np.uint8)
+    if x.ndim != 1 or x.size < 2:
+        raise ValueError(f"tokens must be a 1-d byte array of length >= 2, got shape {x.shape}")
+    uni = np.bincount(x, minlength=256).astype(float)
+    p = uni[uni > 0] / uni.sum()
+    h1 = float(-(p * np.log(p)).sum())
+    pairs = np.bincount(x[:-1].astype(np.int64) * 256 + x[1:], minlength=256 * 256)
+    pairs = pairs.reshape(256, 256).astype(float)
+    joint = pairs / pairs.sum()
+    cond = pairs / np.maximum(pairs.sum(axis=1, keepdims=True), 1.0)
+    ok = joint > 0
+    h2 = float(-(joint[ok] * np.log(cond[ok])).sum())
+    return h1, h2
+
+
+@functools.lru_cache(maxsize=4)
+def reference_entropies(name: str = "bible", val_fraction: float = 0.1) -> dict:
+    """{"unigram": H1, "bigram": H2} (nats/byte) of the training split of corpus ``name``
+    (``ngram_entropies``); stored with every LM result as the floor a trained LM must beat."""
+    h1, h2 = ngram_entropies(load(name, val_fraction).train)
+    return {"unigram": h1, "bigram": h2}
 
 
 def _windows(data: np.ndarray, starts: np.ndarray, block_size: int):
