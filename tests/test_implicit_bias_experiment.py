@@ -57,14 +57,15 @@ def test_quick_dataset_is_compact_and_holds_per_run_summaries(quick):
 
 
 def test_lr_windows_are_extended_until_the_tuned_lr_is_interior_or_the_ladder_ends():
-    runs = {}
     import xarray as xr
+    runs = {}
     lrs = exp.LADDER[2:5]
     good = xr.Dataset({"best_test_loss": (("lr", "seed"), [[3.0, 3.0], [2.0, 2.0], [1.0, 1.0]]),
                        "diverged": (("lr", "seed"), np.zeros((3, 2), bool))}, coords={"lr": lrs})
     runs[((0.9, 0.9), 1)] = [good]
     assert exp.edge_extensions(runs, [(0.9, 0.9)], 1, [2, 3, 4], len(exp.LADDER)) == [5]
-    assert exp.edge_extensions(runs, [(0.9, 0.9)], 1, [6, 7, 8], len(exp.LADDER)) == []
+    top = len(exp.LADDER)
+    assert exp.edge_extensions(runs, [(0.9, 0.9)], 1, [top - 3, top - 2, top - 1], top) == []
     # a diverged run counts as +inf: the tuned lr moves away from it
     bad = good.copy(deep=True)
     bad["diverged"][2] = True
