@@ -409,6 +409,7 @@ def plot(ds: xr.Dataset, out) -> list:
             ax.plot(bs, med, ls=ls, marker="o", ms=3, color=color,
                     label=f"β1={b1:g}, β2={b2:g}")
         ax.set_xscale("log")
+        ax.set_yscale("log")                   # sharpness spans decades across the pairs
         if metric == "best_test_loss":
             log_ticks(ax, "y")
         ax.set_xticks(bs)
