@@ -20,6 +20,7 @@ from experiments._harness import Experiment
 from simlab.plotting import log_ticks, paper_title, plt, save_figure, style, value_ticks
 from simlab.theory import implicit_bias as ib
 from simlab.theory import memory_correction as mc
+from simlab.verdict import Exact
 
 NAME = "c_total"
 LAMS = (0.1, 0.3, 0.49, 0.5, 0.51, 1.0, 2.0, 5.0)
@@ -144,7 +145,60 @@ def compute(config: dict, cells) -> xr.Dataset:
     pairs = [tuple(p) for p in config["pairs"]]
     checks = cells.map(memory_check_pair, pairs, label="App. A.1 checks")
     check = xr.concat(checks, dim="pair").assign_coords(pair=[f"{a}/{b}" for a, b in pairs])
+    check["check_c1_ocr"] = ("pair", [float(ib.c1(a, b, reading="ocr")) for a, b in pairs])
     return xr.merge([*tables, check], combine_attrs="drop")
+
+
+# -- what the claims measure (read the stored Dataset only) ---------------------------------------
+
+# brentq's tolerance on the threshold roots and the scan that brackets them: the thresholds are
+# exact to far better than this (88/27 and (1+β2)/(2(2β2−1)) are reproduced to 1e-12)
+THRESHOLD_RESOLUTION = 1e-6
+
+
+def measure_threshold(ds, name: str) -> Exact:
+    """One computed lemma threshold (a λ bound, or Lemma 3.7's minimum slope) by its label in
+    ``PAPER``: exact derivatives (Taylor jets) and root polishing, no simulation."""
+    if name not in PAPER:
+        raise ValueError(f"name={name!r} is not one of {list(PAPER)}")
+    return Exact(float(ds.threshold_value.sel(threshold=name)), THRESHOLD_RESOLUTION)
+
+
+def measure_convex_minimum(ds, lam: float) -> Exact:
+    """Lemma 3.5's convex regime at λ: min over the stored β2 grid [0.9, 0.9999] of
+    C_total(0.99, β2, λ) minus the smaller of its two end values — negative iff the minimizer is
+    strictly inside the interval."""
+    curve = ds["c_total_b1_0.99"].sel(lam=lam).values
+    return Exact(float(np.min(curve) - min(curve[0], curve[-1])))
+
+
+def measure_convexity(ds, lam: float) -> Exact:
+    """Lemma 3.5's strict convexity at λ: the smallest second divided difference of
+    C_total(0.99, β2, λ) over the stored β2 grid (positive iff convex on the grid)."""
+    x, y = ds["beta"].values, ds["c_total_b1_0.99"].sel(lam=lam).values
+    slopes = np.diff(y) / np.diff(x)
+    second = np.diff(slopes) / (0.5 * (x[2:] - x[:-2]))
+    return Exact(float(np.min(second)))
+
+
+def measure_a1_ratio(ds, name: str) -> Exact:
+    """sup over [0.9, 1) of one Lemma A.1 ratio (C4 as defined), by its label."""
+    return Exact(float(ds.a1_sup.sel(ratio_name=name)))
+
+
+def measure_memory_check(ds, reading: str = "derived") -> Exact:
+    """The largest relative error, over the checked (β1, β2) pairs and FB, C1..C5, between the
+    App. A.1 memory correction computed exactly (finite n, numerical second derivatives with
+    Richardson extrapolation) and the App. A.2 closed forms; ``reading="ocr"``: C1 alone, as the
+    literal OCR text of App. A.2 prints it (the derived C1 + 2)."""
+    measured = ds.check_measured
+    if reading == "derived":
+        rel = np.abs(measured - ds.check_closed_form) / np.abs(ds.check_closed_form)
+        return Exact(float(rel.max()))
+    if reading == "ocr":
+        c1 = measured.sel(constant="C1")
+        return Exact(float((np.abs(c1 - ds.check_c1_ocr) / np.abs(ds.check_c1_ocr)).min()))
+    raise ValueError(f"reading={reading!r} is not one of 'derived', 'ocr'")
 
 
 ASINH_WIDTH = 10.0
@@ -240,7 +294,41 @@ def report(ds: xr.Dataset) -> str:
             worst = max(worst, err)
             lines.append(f"{p:>10s} {int(ds['check_steps'].sel(pair=p)):5d} {c:>5s} {m:16.9f} {f:16.9f} {err:9.1e}")
     lines.append(f"max relative error: {worst:.1e}")
+    from experiments.verdicts import verdict_lines
+    lines += ["", "claims (experiments.claims) decided by simlab.verdict from this Dataset:"]
+    lines += ["  " + line for line in verdict_lines(ds, NAME).splitlines()]
     return "\n".join(lines)
+
+
+def threshold_table(ds) -> str:
+    """Every computed lemma threshold beside the paper's value (docs/c_total.md)."""
+    rows = ["| statement | computed | paper |", "|---|---|---|"]
+    for name, v in zip(ds["threshold"].values, ds["threshold_value"].values):
+        rows.append(f"| {name} | {v:.6f} | {PAPER[str(name)]} |")
+    return "\n".join(rows)
+
+
+def a1_table(ds) -> str:
+    """Lemma A.1's sup ratios, C4 as defined and halved, beside the printed bounds."""
+    rows = ["| ratio | C4 as defined | C4/2 | paper |", "|---|---|---|---|"]
+    for name, a, b in zip(ds["ratio_name"].values, ds["a1_sup"].values,
+                          ds["a1_sup_c4_half"].values):
+        rows.append(f"| {str(name).replace('|', chr(92) + '|')} | {a:.3e} | {b:.3e} | "
+                    f"{A1_BOUNDS[str(name)]} |")
+    return "\n".join(rows)
+
+
+def memory_check_table(ds) -> str:
+    """Relative error of the App. A.1 coefficients (exact, n steps) against the closed forms."""
+    consts = [str(c) for c in ds["constant"].values]
+    rows = ["| β1/β2 | n | " + " | ".join(consts) + " |", "|---" * (2 + len(consts)) + "|"]
+    for p in ds["pair"].values:
+        rel = [abs(float(ds.check_measured.sel(pair=p, constant=c))
+                   - float(ds.check_closed_form.sel(pair=p, constant=c)))
+               / abs(float(ds.check_closed_form.sel(pair=p, constant=c))) for c in consts]
+        rows.append(f"| {p} | {int(ds.check_steps.sel(pair=p))} | "
+                    + " | ".join(f"{r:.1e}" for r in rel) + " |")
+    return "\n".join(rows)
 
 
 def headline(ds: xr.Dataset) -> str:

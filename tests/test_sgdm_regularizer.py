@@ -99,3 +99,25 @@ def test_quick_run(tmp_path, capsys):
     assert "Theorem 2.3" in out and "reshuffling" in out
     ds = load_dataset(tmp_path / "sgdm_regularizer.nc")
     assert float(ds.path_slope.sel(path_beta=0.5, variant="with_corr")) > 1.7
+
+
+def test_claim_measures_on_the_quick_result(tmp_path):
+    from experiments.claims import CLAIMS
+    from experiments.verdicts import evaluate
+    from simlab.verdict import Exact
+    assert exp.main(["--quick", "--out", str(tmp_path)]) == 0
+    ds = load_dataset(tmp_path / "sgdm_regularizer.nc")
+    # the noise coefficient's remainder is O(1/m): halving it at each doubling of m
+    assert exp.measure_noise_remainder_decay(ds, 0.5).value == pytest.approx(0.5, abs=0.05)
+    lim = exp.measure_noise_limit(ds, 0.5)
+    assert abs(lim.value - 1) < 0.01 and lim.resolution < 0.05
+    assert exp.measure_full_batch_remainder(ds, 0.5).value < 1e-3
+    assert exp.measure_path_order(ds, 0.5).value > 1.7
+    assert exp.measure_path_order(ds, 0.5, "main_only").value < 1.3
+    drift = exp.measure_mean_drift(ds, 0.0)
+    assert drift.value == pytest.approx(0.5, abs=0.02) and drift.resolution >= 0
+    assert exp.check_mean_drift(ds, 0.5) is None
+    assert "memory length" in exp.check_mean_drift(ds, 0.9)
+    for c in (c for c in CLAIMS if c.experiment == "sgdm_regularizer"):
+        assert isinstance(getattr(exp, c.measure.split(":")[1])(ds, **c.args), Exact)
+        assert evaluate(c, ds).status in ("smoke", "outside")
