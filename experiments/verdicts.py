@@ -22,6 +22,7 @@ import argparse
 import importlib
 import json
 import math
+import textwrap
 import sys
 from collections import Counter
 from pathlib import Path
@@ -112,11 +113,20 @@ def format_verdict(v: Verdict) -> str:
     return f"{format_status(v)}: {format_value(v)}" + (f" — {v.reason}" if v.reason else "")
 
 
-def verdict_lines(ds: xr.Dataset, stem: str | None = None) -> str:
-    """The verdict of every claim measured on this Dataset, one line each (for a report).
-    A --quick Dataset prints ``smoke``."""
+def verdict_lines(ds: xr.Dataset, stem: str | None = None, width: int = 100) -> str:
+    """The verdict of every claim measured on this Dataset (for a report): one claim a line,
+    wrapped at ``width`` columns with indented continuation lines. A --quick Dataset prints
+    ``smoke``."""
     stem = stem or ds.attrs.get("stem") or ds.attrs.get("experiment")
-    return "\n".join(f"{c.id}: {format_verdict(evaluate(c, ds))}" for c in claims_of(stem))
+    lines = []
+    for claim in claims_of(stem):
+        v = evaluate(claim, ds)
+        if v.status == "smoke":               # the status says it all; no reason repeated per row
+            lines.append(f"{claim.id}: {format_status(v)}: {format_value(v)}")
+            continue
+        lines += textwrap.wrap(f"{claim.id}: {format_verdict(v)}", width, subsequent_indent="    ",
+                               break_on_hyphens=False, break_long_words=False)
+    return "\n".join(lines)
 
 
 # -- the records -------------------------------------------------------------------------------------
