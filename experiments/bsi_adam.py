@@ -103,13 +103,14 @@ def state_gap(problem, delta: float, kappa_a: int, kappa_b: int, microbatch: int
     oracles = micro_oracles(problem, k_total, microbatch, seed)
     w0 = np.asarray(problem.w0, float)
     g0 = np.einsum("jab,b->ja", oracles[0], w0) + oracles[1]
-    start = OptState(10, problem.gradient(w0), (g0 ** 2).mean(axis=0))
+    start = OptState(10, (problem.gradient(w0), (g0 ** 2).mean(axis=0)))
     out = []
     for kappa in (kappa_a, kappa_b):
         w, st = _steps(w0, start, oracles, kappa, kappa * delta * eta_bar, kappa * delta * gamma1_bar,
                        kappa * delta * gamma2_bar, eps, bsi=(merged == "bsi" and kappa > 1))
-        out.append(np.concatenate([w / np.linalg.norm(w0), st.m / np.linalg.norm(start.m),
-                                   st.v / np.linalg.norm(start.v)]))
+        (m, v), (m0, v0) = st.slots, start.slots
+        out.append(np.concatenate([w / np.linalg.norm(w0), m / np.linalg.norm(m0),
+                                   v / np.linalg.norm(v0)]))
     return float(np.linalg.norm(out[0] - out[1]) / delta)
 
 

@@ -139,7 +139,11 @@ def checkpoint_cell(spec: dict) -> xr.Dataset:
         part = simlab.simulate(prob, OPTIMIZERS[name](), lr=lr_ref, batch_size=B_REF, steps=k,
                                seeds=1, backend=spec["backend"])
         steps.append(k)
-        states.append([part[v].values[0, 0] for v in ("w_final", "m_final", "v_final")])
+        slots = [str(x) for x in part["slot"].values]              # () for SignSGD; m, v: Adam
+        held = part["state_final"].values[0, 0]
+        states.append([part["w_final"].values[0, 0]]
+                      + [held[slots.index(n)] if n in slots else np.zeros(prob.dim)
+                         for n in ("m", "v")])
     states = np.array(states)                                       # (target, 3, dim)
     return xr.Dataset({"checkpoint_step": ("target", steps),
                        "checkpoint_w": (("target", "dim"), states[:, 0]),

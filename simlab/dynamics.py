@@ -9,8 +9,10 @@ A dynamics other than an ``Optimizer`` provides
 * ``kernel_record()``: the NamedTuple whose type selects its scalar step in ``simlab.kernel_ops``;
 * ``config()`` and ``label`` for results and cache keys.
 
-The state of every dynamics is (w, m, v): an optimizer's two slots, or an SDE's auxiliary
-processes (e.g. the M, V of the adaptive SDEs); dynamics without state leave m and v at zero.
+The state of every dynamics is w and a stack of per-coordinate slots: an optimizer's chain slots
+(``Optimizer.slots``), or an SDE's two auxiliary processes ``slots = ("m", "v")`` (the M, V of
+the adaptive SDEs; dynamics without state leave them at zero). ``reference_step`` receives and
+returns them as m, v; the scalar step as ``state[0]``, ``state[1]``.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ class Dynamics:
 
     problem: object
     batch_size: int
+    slots = ("m", "v")
 
     def reference_step(self, ctx, w, m, v, k, lr):
         raise NotImplementedError

@@ -19,11 +19,13 @@ problem operations (``register_problem``), ``P`` the problem's record, ``w`` one
     ``noise_variance(P, out)``                              out[:] = diag(L Lᵀ)
 
 dynamics operations (``register_dynamics``), ``D`` the dynamics' record:
-    ``step(D, P, batching, seed, key, k, lr, w, m, v, scratch)``  advance run (…, seed) by optimizer
-        step k at learning rate ``lr`` (= η·s_k), in place on w and the two state slots m, v.
+    ``step(D, P, batching, seed, key, k, lr, w, state, scratch)``  advance run (…, seed) by
+        optimizer step k at learning rate ``lr`` (= η·s_k), in place on w and the state slots
+        (``state[j]``, a (slots, d) array: an optimizer's chain slots, an SDE's M and V).
 
-and the optimizer rules of ``simlab.optim.RULES`` through ``rule_per_step(h, t, lr)`` and
-``rule_step(h, g, gsq, m, v, s)``.
+and an optimizer's chain of transforms (``simlab.transforms``) through ``chain_per_step(chain, t,
+lr)`` and ``chain_update(chain, s, u, gsq, w, state, i)`` (the chain unrolled for its record types
+by ``transforms.kernel_chain``).
 
 The functions are written with ``math`` and arithmetic only (no numpy calls, no allocation), so
 numba compiles them for the CPU and numba.cuda for the device from the same source. They call
@@ -153,24 +155,29 @@ def problem_noise_variance(P, out):
     problem_ops(P).noise_variance(P, out)
 
 
-def dynamics_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
-    dynamics_ops(D).step(D, P, batching, seed, key, k, lr, w, m, v, scratch)
+def dynamics_step(D, P, batching, seed, key, k, lr, w, state, scratch):
+    dynamics_ops(D).step(D, P, batching, seed, key, k, lr, w, state, scratch)
 
 
-def rule_per_step(h, t, lr):
-    """The per-step scalars of the rule of ``h``'s type in ``simlab.optim.RULES``."""
-    from .optim import RULES
-    return RULES[type(h)].per_step(t, lr, h)
+def chain_types(chain) -> tuple:
+    return tuple(type(h) for h in chain)
 
 
-def rule_step(h, g, gsq, m, v, s):
-    """(step, m, v) of the rule of ``h``'s type in ``simlab.optim.RULES``, for scalars."""
-    from .optim import RULES
-    return RULES[type(h)].update(g, gsq, m, v, s, h)
+def chain_per_step(chain, t, lr):
+    """Every transform's per-step scalars of ``chain`` (a tuple of ``simlab.transforms`` records)."""
+    from .transforms import kernel_chain
+    return kernel_chain(chain_types(chain))[0](chain, t, lr)
+
+
+def chain_update(chain, s, u, gsq, w, state, i):
+    """The step of coordinate i: ``chain`` applied to (u, gsq, w) and the slots state[:, i]
+    (updated in place), for scalars."""
+    from .transforms import kernel_chain
+    return kernel_chain(chain_types(chain))[1](chain, s, u, gsq, w, state, i)
 
 
 #: The generic functions a compiled backend must provide (each overloads one of them).
 GENERIC = (problem_loss, problem_gradient, problem_has_samples, problem_n_samples,
            problem_add_sample_gradient, problem_add_sample_gradients,
            problem_add_weighted_sample_gradients, problem_noise,
-           problem_noise_variance, dynamics_step, rule_per_step, rule_step)
+           problem_noise_variance, dynamics_step, chain_per_step, chain_update)

@@ -1,176 +1,70 @@
 """How one step is taken: the ONE table of optimizers, as (init, update) pairs over an explicit state.
 
-Every optimizer here is *coordinate-wise*: one step is
+Every optimizer here is a *chain* of elementwise transforms (``simlab.transforms``, as in optax):
+the gradient g enters as the running update u, each transform maps u, its own per-coordinate
+state slots and the iterate w (read only) to a new u and new slots, and the last u is the step,
+w ← w + u. One step is
 
-    s = per_step(t, lr, hyper)                       # the step's scalars, once per step
-    step, m, v = rule(g, gsq, m, v, s, hyper)        # elementwise, for every coordinate
+    s_j = per_step_j(h_j, t, lr)                                # every transform's scalars, once
+    u = g;  u, slots_j = update_j(h_j, s_j, u, gsq, w, *slots_j)  # elementwise, for j in order
 
-of the gradient ``g`` (and ``gsq``, the squared gradient that adaptive methods average: ``g*g``
-normally, the mean of squared micro-batch gradients for batch-size-invariant Adam), the two state
-slots ``m`` and ``v``, the 1-based step count ``t``, the learning rate ``lr`` and a record of named
-hyper-parameters (a NamedTuple, booleans as booleans). The new iterate is ``w + step``. The split
-keeps the per-coordinate work branch-free (Adam's bias correction is a per-step factor).
+with ``gsq`` the squared gradient that adaptive transforms average (``g*g`` normally, the mean of
+squared micro-batch gradients for batch-size-invariant Adam), ``t`` the 1-based step count and
+``h_j`` the transform's hyper-parameter record (a NamedTuple, booleans as booleans). The state is
+sized from the chain: one slot per slot name of every transform (``Optimizer.slots``).
 
-``RULES`` is the table: hyper-parameter record type → ``Rule(per_step, rule)``. It is the only
-place an update rule is written. The rules are plain scalar Python with ``sqrt`` (``math.sqrt``) and the branch-free
-``sign`` below, so the very same source runs
+``FACTORIES`` is the table of optimizers: name → factory returning an ``Optimizer`` (its chain,
+its parameters for labels and cache keys). Every backend — numpy (``Optimizer.update``, the
+reference), numba and numba.cuda — runs the transforms' own scalar source and dispatches on their
+record types, the compiled ones with the chain unrolled at compile time
+(``transforms.kernel_chain``).
 
-* on numpy arrays in ``Optimizer.update`` and the reference backend (``sqrt`` rebound to
-  ``numpy.sqrt`` by ``array_rule``),
-* compiled for float64 scalars by the numba backend and, unchanged, by numba.cuda.
+Two stages are not elementwise and stay options of ``Optimizer``: global-norm clipping of the
+gradient (a norm over a run's coordinates) and the clipping quantile of adaptive momentum clipping
+(``clip_top_fraction``).
 
-Every backend dispatches on the type of the hyper-parameter record, so a rule is selected by the
-table and nothing else (no index to keep in step, no fall-through branch).
-
-Only adaptive momentum clipping has a per-run (non-elementwise) part: the clipping threshold is a
-quantile over the coordinates of each run (``clip_top_fraction``).
-
-Style follows optax: ``opt.init(w0) -> state``, ``opt.update(g, state, lr) -> (step, state)``;
-variants are parameters, not subclasses. To add an optimizer: a hyper-parameter record, its
-per-step and elementwise functions, a row in ``RULES`` and a factory in ``FACTORIES`` — all in
-this file.
+Style follows optax: ``opt.init(w0) -> state``, ``opt.update(g, state, lr, params=w) ->
+(step, state)``, on arrays or dicts of arrays; variants are parameters, not subclasses. To add an
+optimizer that chains existing transforms: a factory and a row in ``FACTORIES``, in this file. To
+add a transform: ``simlab/transforms.py`` (see there). ``docs/optimizers.md`` walks through both.
 """
 from __future__ import annotations
 
 import math
-import types
 from dataclasses import dataclass, field, replace
-from math import sqrt
 from numbers import Real
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from . import _checks
+from . import _checks, transforms
+from .transforms import sign  # noqa: F401  (re-exported: the branch-free sign of the rules)
 
 
 class OptState(NamedTuple):
-    """Optimizer state: step count and two coordinate-wise slots (momentum ``m``, second moment ``v``)."""
+    """Optimizer state: the step count and the chain's per-coordinate slots (a tuple, one array —
+    or one dict of arrays — per slot, in the order of ``Optimizer.slots``)."""
     count: int
-    m: object
-    v: object
+    slots: tuple
 
 
-def sign(x):
-    """sign(x) ∈ {−1, 0, 1} without a branch (0 for x = 0, and for NaN)."""
-    return 1.0 * (x > 0.0) - 1.0 * (x < 0.0)
+def _tree_keys(tree):
+    return list(tree) if isinstance(tree, dict) else None
 
 
-# ------------------------------------------------------------------------------------------------
-# Hyper-parameter records and their elementwise rules
-# ------------------------------------------------------------------------------------------------
-
-class SGDHyper(NamedTuple):
-    momentum: float
-    ema: bool
-    nesterov: bool
+def _flatten(tree, keys):
+    """A dict of arrays as one 1-d vector (keys in order), and the shapes to split it back."""
+    parts = [np.asarray(tree[k], dtype=float) for k in keys]
+    return np.concatenate([p.ravel() for p in parts]), [p.shape for p in parts]
 
 
-def learning_rate_only(t, lr, h):
-    """The per-step scalars of rules that need only the learning rate: (η_t,)."""
-    return (lr,)
-
-
-def sgd_rule(g, gsq, m, v, s, h: SGDHyper):
-    """SGD with optional momentum (Sutskever et al. 2013; torch.optim.SGD).
-
-    m_t = β m_{t-1} + c g_t,  c = 1 (heavy ball) or 1 − β (``ema``);
-    step = −η m_t, or with Nesterov −η (c g_t + β m_t).  β = 0 is plain SGD: step = −η g_t.
-    """
-    c = 1.0 - h.momentum if h.ema else 1.0
-    m = h.momentum * m + c * g
-    direction = c * g + h.momentum * m if h.nesterov else m
-    return -s[0] * direction, m, v
-
-
-class AdamHyper(NamedTuple):
-    b1: float
-    b2: float
-    eps: float
-    bias_correction: bool
-
-
-def adam_per_step(t, lr, h: AdamHyper):
-    """(η/c₁, 1/√c₂) with c_i = 1 − β_i^t, or (η, 1) without bias correction."""
-    if h.bias_correction:
-        return (lr / (1.0 - h.b1 ** t), 1.0 / sqrt(1.0 - h.b2 ** t))
-    return (lr, 1.0)
-
-
-def adam_rule(g, gsq, m, v, s, h: AdamHyper):
-    """Adam (Kingma & Ba 2015, Alg. 1), ε outside the square root as in torch.optim.Adam.
-
-    m_t = β1 m_{t-1} + (1 − β1) g_t,   v_t = β2 v_{t-1} + (1 − β2) gsq_t,
-    with bias correction  m̂ = m_t/(1 − β1^t),  v̂ = v_t/(1 − β2^t);  step = −η m̂/(√v̂ + ε),
-    evaluated as torch does, −(η/c₁) m_t/(√v_t/√c₂ + ε), with c_i = 1 − β_i^t (1 without bias
-    correction) computed once per step by ``adam_per_step``.
-    gsq_t = g_t² for Adam; the mean of squared micro-batch gradients for batch-size-invariant
-    Adam (Wang & Aitchison, Alg. 2). With β1 = β2 = β, no bias correction and zero init this is
-    the "variance form" of Orvieto & Gower (2025, Prop. 1) used in the toy of Srećković et al.
-    """
-    m = h.b1 * m + (1.0 - h.b1) * g
-    v = h.b2 * v + (1.0 - h.b2) * gsq
-    return -s[0] * m / (sqrt(v) * s[1] + h.eps), m, v
-
-
-class RMSpropHyper(NamedTuple):
-    beta: float
-    eps: float
-
-
-def rmsprop_rule(g, gsq, m, v, s, h: RMSpropHyper):
-    """RMSprop (Tieleman & Hinton 2012; torch.optim.RMSprop with alpha = β, centered=False).
-
-    v_t = β v_{t-1} + (1 − β) gsq_t;  step = −η g_t/(√v_t + ε).
-    """
-    v = h.beta * v + (1.0 - h.beta) * gsq
-    return -s[0] * g / (sqrt(v) + h.eps), m, v
-
-
-class SignumHyper(NamedTuple):
-    beta: float
-
-
-def signum_rule(g, gsq, m, v, s, h: SignumHyper):
-    """Signum (Bernstein et al. 2018): m_t = β m_{t-1} + (1 − β) g_t; step = −η sign(m_t).
-
-    β = 0 is SignSGD: step = −η sign(g_t). sign(0) = 0.
-    """
-    m = h.beta * m + (1.0 - h.beta) * g
-    return -s[0] * sign(m), m, v
-
-
-class Rule(NamedTuple):
-    """One row of the table: the per-step scalars and the elementwise update."""
-    per_step: Callable
-    update: Callable
-
-
-#: THE optimizer table: hyper-parameter record type → its rule.
-RULES: dict[type, Rule] = {
-    SGDHyper: Rule(learning_rate_only, sgd_rule),
-    AdamHyper: Rule(adam_per_step, adam_rule),
-    RMSpropHyper: Rule(learning_rate_only, rmsprop_rule),
-    SignumHyper: Rule(learning_rate_only, signum_rule),
-}
-
-
-def _rebind(func, **names):
-    """``func``'s own code with some global names bound to other objects."""
-    scope = dict(func.__globals__)
-    scope.update(names)
-    return types.FunctionType(func.__code__, scope, func.__name__, func.__defaults__,
-                              func.__closure__)
-
-
-_ARRAY_RULES = {cls: Rule(_rebind(r.per_step, sqrt=np.sqrt), _rebind(r.update, sqrt=np.sqrt))
-                for cls, r in RULES.items()}
-
-
-def array_rule(hyper) -> Rule:
-    """The rule of ``hyper``'s type for numpy (or cupy) arrays: the table's source with ``sqrt``
-    = ``numpy.sqrt``."""
-    return _ARRAY_RULES[type(hyper)]
+def _unflatten(vector, keys, shapes):
+    out, first = {}, 0
+    for key, shape in zip(keys, shapes):
+        size = int(np.prod(shape))
+        out[key] = vector[first:first + size].reshape(shape)
+        first += size
+    return out
 
 
 def clip_top_fraction(step, fraction):
@@ -197,56 +91,87 @@ def clip_by_global_norm(g, gsq, max_norm):
 
 @dataclass(frozen=True)
 class Optimizer:
-    """An optimizer: a hyper-parameter record (whose type selects the rule in ``RULES``).
+    """An optimizer: a chain of elementwise transforms (``simlab.transforms``), applied in order.
 
-    ``clip_fraction > 0`` adds the per-run clipping of adaptive momentum clipping;
-    ``max_grad_norm > 0`` clips each run's gradient to that global norm before the rule
-    (``clip_by_global_norm``);
+    ``clip_fraction > 0`` adds the per-run clipping of adaptive momentum clipping after the chain
+    (``clip_top_fraction``); ``max_grad_norm > 0`` clips each run's gradient to that global norm
+    before it (``clip_by_global_norm``). Both are reductions over the coordinates of a run — the
+    norm, a quantile — so they cannot be transforms, which see one coordinate at a time.
     ``squares_microbatches`` marks batch-size-invariant variants, whose ``gsq`` is the mean of the
     squared micro-batch gradients rather than the square of the mean gradient. ``params`` are the
     factory's arguments (for labels, results and cache keys).
     """
     name: str
-    hyper: NamedTuple
+    chain: tuple
     params: dict = field(default_factory=dict)
     clip_fraction: float = 0.0
     squares_microbatches: bool = False
     max_grad_norm: float = 0.0
 
     def __post_init__(self):
-        if type(self.hyper) not in RULES:
-            raise ValueError(f"hyper={self.hyper!r} has no rule in simlab.optim.RULES (allowed "
-                             f"record types: {', '.join(t.__name__ for t in RULES)})")
+        transforms.check_chain(self.chain)
 
     @property
-    def rule(self) -> Rule:
-        """The rule (scalar source, see ``RULES``)."""
-        return RULES[type(self.hyper)]
+    def slots(self) -> tuple:
+        """Names of the per-coordinate state slots, sized from the chain."""
+        return transforms.chain_slots(self.chain)
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.slots)
+
+    @property
+    def reads_params(self) -> bool:
+        """Whether a transform of the chain reads the iterate (``update`` then needs ``params``)."""
+        return any(transforms.TRANSFORMS[type(h)].reads_w for h in self.chain)
 
     def init(self, w0) -> OptState:
-        """Zero slots shaped like ``w0`` (leading axes are independent runs)."""
-        zeros = w0 * 0.0
-        return OptState(0, zeros, zeros.copy() if hasattr(zeros, "copy") else zeros)
+        """Zero slots shaped like ``w0``: an array (leading axes are independent runs) or a dict
+        of arrays (optax's pytrees, one level)."""
+        keys = _tree_keys(w0)
+        if keys is not None:
+            return OptState(0, tuple({k: np.zeros_like(np.asarray(w0[k], dtype=float))
+                                      for k in keys} for _ in range(self.n_slots)))
+        return OptState(0, tuple(w0 * 0.0 for _ in range(self.n_slots)))
 
-    def update(self, g, state: OptState, lr, gsq=None):
+    def update(self, g, state: OptState, lr, gsq=None, params=None):
         """One step: returns ``(step, new_state)``; the new iterate is ``w + step``.
 
-        ``lr`` is a scalar ≥ 0 or an array broadcastable against ``g`` (e.g. shape (runs, 1)).
-        ``gsq`` defaults to ``g*g``; pass the micro-batch mean of squares for BSI variants.
+        ``g`` is an array (leading axes: runs) or a dict of arrays (then one run: the global norm
+        and the clipping quantile are taken over all its entries, as optax does); ``lr`` a scalar
+        ≥ 0 or an array broadcastable against ``g`` (e.g. shape (runs, 1)); ``gsq`` defaults to
+        ``g*g`` (pass the micro-batch mean of squares for BSI variants); ``params`` is the iterate
+        w, needed by chains that read it (weight decay, iterate averaging).
         """
         if np.isscalar(lr) or getattr(lr, "ndim", 1) == 0:
             lr = _checks.in_range("lr", lr, 0.0)
+        if params is None and self.reads_params:
+            raise ValueError(f"params=None: {self.label} reads the iterate (weight decay or "
+                             "averaging); call update(g, state, lr, params=w)")
+        keys = _tree_keys(g)
+        if keys is None:
+            return self._update(g, state, lr, gsq, params)
+        if not np.isscalar(lr) and getattr(lr, "ndim", 1) != 0:
+            raise ValueError(f"lr={lr!r} must be a scalar when g is a dict of arrays")
+        flat_g, shapes = _flatten(g, keys)
+        flat = lambda tree: None if tree is None else _flatten(tree, keys)[0]  # noqa: E731
+        slots = tuple(flat(slot) for slot in state.slots)
+        step, new = self._update(flat_g, OptState(state.count, slots), lr, flat(gsq), flat(params))
+        return (_unflatten(step, keys, shapes),
+                OptState(new.count, tuple(_unflatten(s, keys, shapes) for s in new.slots)))
+
+    def _update(self, g, state, lr, gsq, params):
         t = state.count + 1
         if self.max_grad_norm > 0.0:
             g, gsq = clip_by_global_norm(g, gsq, self.max_grad_norm)
         if gsq is None:
             gsq = g * g
-        rule = array_rule(self.hyper)
-        scalars = rule.per_step(float(t), lr, self.hyper)
-        step, m, v = rule.update(g, gsq, state.m, state.v, scalars, self.hyper)
+        w = 0.0 if params is None else params
+        scalars = transforms.per_step_arrays(self.chain, float(t), lr)
+        step, slots = transforms.update_arrays(self.chain, scalars, g, gsq, w, state.slots)
         if self.clip_fraction > 0.0:
             step = clip_top_fraction(step, self.clip_fraction)
-        return step, OptState(t, m, v)
+        return step, OptState(t, slots)
 
     def config(self) -> dict:
         """Resolved, hashable description (used for cache keys and result attributes)."""
@@ -259,48 +184,108 @@ class Optimizer:
 
 
 # ------------------------------------------------------------------------------------------------
-# Factories
+# Factories: each optimizer is a chain of the transforms of ``simlab.transforms``
 # ------------------------------------------------------------------------------------------------
 
+def chain(*records, name: str = "chain") -> Optimizer:
+    """An optimizer from any transform records, applied in order (``optax.chain``), e.g.
+    ``chain(transforms.scale_by_lion(0.9, 0.99), transforms.scale_by_learning_rate())``."""
+    records = transforms.check_chain(tuple(records))
+    return Optimizer(str(name), records, {"chain": repr(records)})
+
+
 def sgd(momentum: float = 0.0, nesterov: bool = False, ema: bool = False) -> Optimizer:
-    """SGD; ``momentum`` β ∈ [0, 1); heavy ball m ← βm + g, or ``ema=True``: m ← βm + (1 − β)g."""
+    """SGD; ``momentum`` β ∈ [0, 1); heavy ball m ← βm + g, or ``ema=True``: m ← βm + (1 − β)g;
+    step = −η m (or −η(c g + β m) with Nesterov). β = 0 is plain SGD: step = −η g.
+    Chain: trace → scale_by_learning_rate."""
     beta = _checks.beta("momentum", momentum)
     nesterov = _checks.boolean("nesterov", nesterov)
     ema = _checks.boolean("ema", ema)
     if nesterov and beta == 0.0:
         raise ValueError("nesterov=True needs momentum > 0 (got momentum=0.0)")
     name = "sgd" if beta == 0.0 else "sgd_momentum"
-    return Optimizer(name, SGDHyper(beta, ema, nesterov),
+    return Optimizer(name, (transforms.trace(beta, ema, nesterov),
+                            transforms.scale_by_learning_rate()),
                      {"momentum": beta, "nesterov": nesterov, "ema": ema})
 
 
 def adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
          bias_correction: bool = True) -> Optimizer:
-    """Adam with β1, β2 ∈ [0, 1), ε ≥ 0 and optional bias correction (see ``adam_rule``)."""
+    """Adam with β1, β2 ∈ [0, 1), ε ≥ 0 and optional bias correction (``scale_by_adam``)."""
     b1 = _checks.beta("b1", b1)
     b2 = _checks.beta("b2", b2)
     eps = _checks.nonnegative("eps", eps)
     bias_correction = _checks.boolean("bias_correction", bias_correction)
-    return Optimizer("adam", AdamHyper(b1, b2, eps, bias_correction),
+    return Optimizer("adam", (transforms.scale_by_adam(b1, b2, eps, bias_correction),),
                      {"b1": b1, "b2": b2, "eps": eps, "bias_correction": bias_correction})
 
 
+def adamw(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
+          weight_decay: float = 0.01) -> Optimizer:
+    """AdamW (Loshchilov & Hutter 2019, Alg. 2, in torch.optim.AdamW's form): Adam's bias-corrected
+    step plus the decoupled decay −η λ w. Chain: scale_by_adam → decoupled_weight_decay."""
+    b1 = _checks.beta("b1", b1)
+    b2 = _checks.beta("b2", b2)
+    eps = _checks.nonnegative("eps", eps)
+    weight_decay = _checks.nonnegative("weight_decay", weight_decay)
+    return Optimizer("adamw", (transforms.scale_by_adam(b1, b2, eps, True),
+                               transforms.decoupled_weight_decay(weight_decay)),
+                     {"b1": b1, "b2": b2, "eps": eps, "weight_decay": weight_decay})
+
+
 def rmsprop(beta: float = 0.99, eps: float = 1e-8) -> Optimizer:
-    """RMSprop with averaging coefficient β ∈ [0, 1) and ε ≥ 0 (see ``rmsprop_rule``)."""
+    """RMSprop with averaging coefficient β ∈ [0, 1) and ε ≥ 0 (``scale_by_rms``)."""
     beta = _checks.beta("beta", beta)
     eps = _checks.nonnegative("eps", eps)
-    return Optimizer("rmsprop", RMSpropHyper(beta, eps), {"beta": beta, "eps": eps})
+    return Optimizer("rmsprop", (transforms.scale_by_rms(beta, eps),), {"beta": beta, "eps": eps})
+
+
+def _sign_chain(beta):
+    return (transforms.trace(beta, ema=True), transforms.scale_by_sign(),
+            transforms.scale_by_learning_rate())
 
 
 def signsgd() -> Optimizer:
-    """SignSGD: step = −η sign(g) (Bernstein et al. 2018)."""
-    return Optimizer("signsgd", SignumHyper(0.0), {})
+    """SignSGD: step = −η sign(g) (Bernstein et al. 2018): Signum with β = 0."""
+    return Optimizer("signsgd", _sign_chain(0.0), {})
 
 
 def signum(beta: float = 0.9) -> Optimizer:
-    """Signum: the sign of an EMA of gradients, β ∈ [0, 1) (see ``signum_rule``)."""
+    """Signum (Bernstein et al. 2018): m ← β m + (1 − β) g; step = −η sign(m), β ∈ [0, 1).
+    Chain: trace(ema) → scale_by_sign → scale_by_learning_rate."""
     beta = _checks.beta("beta", beta)
-    return Optimizer("signum", SignumHyper(beta), {"beta": beta})
+    return Optimizer("signum", _sign_chain(beta), {"beta": beta})
+
+
+def lion(b1: float = 0.9, b2: float = 0.99, weight_decay: float = 0.0) -> Optimizer:
+    """Lion (Chen et al. 2023, Alg. 2): step = −η(sign(β1 m + (1 − β1) g) + λ w), then
+    m ← β2 m + (1 − β2) g. Chain: scale_by_lion → add_decayed_weights → scale_by_learning_rate."""
+    b1 = _checks.beta("b1", b1)
+    b2 = _checks.beta("b2", b2)
+    weight_decay = _checks.nonnegative("weight_decay", weight_decay)
+    return Optimizer("lion", (transforms.scale_by_lion(b1, b2),
+                              transforms.add_decayed_weights(weight_decay),
+                              transforms.scale_by_learning_rate()),
+                     {"b1": b1, "b2": b2, "weight_decay": weight_decay})
+
+
+def ademamix(b1: float = 0.9, b2: float = 0.999, b3: float = 0.9999, alpha: float = 5.0,
+             eps: float = 1e-8, weight_decay: float = 0.0, warmup: int = 0) -> Optimizer:
+    """AdEMAMix (Pagliardini et al. 2024, Alg. 1): Adam's fast EMA m1 (β1, bias-corrected) mixed
+    with a slow one m2 (β3, weight α), over Adam's second moment (β2), plus decoupled weight decay
+    −η λ w; three slots. ``warmup`` T > 0 ramps α and β3 over T steps (the paper's schedulers);
+    T = 0 keeps them constant. Chain: scale_by_ademamix → decoupled_weight_decay."""
+    b1 = _checks.beta("b1", b1)
+    b2 = _checks.beta("b2", b2)
+    b3 = _checks.beta("b3", b3)
+    alpha = _checks.nonnegative("alpha", alpha)
+    eps = _checks.nonnegative("eps", eps)
+    weight_decay = _checks.nonnegative("weight_decay", weight_decay)
+    warmup = _checks.integer("warmup", warmup, lo=0)
+    return Optimizer("ademamix", (transforms.scale_by_ademamix(b1, b2, b3, alpha, eps, warmup),
+                                  transforms.decoupled_weight_decay(weight_decay)),
+                     {"b1": b1, "b2": b2, "b3": b3, "alpha": alpha, "eps": eps,
+                      "weight_decay": weight_decay, "warmup": warmup})
 
 
 def clipped_momentum(beta: float = 0.9, frac: float = 0.1) -> Optimizer:
@@ -311,7 +296,7 @@ def clipped_momentum(beta: float = 0.9, frac: float = 0.1) -> Optimizer:
     """
     beta = _checks.beta("beta", beta)
     frac = _checks.in_range("frac", frac, 0.0, 1.0, lo_closed=False, hi_closed=False)
-    return Optimizer("clipped_momentum", SGDHyper(beta, False, False),
+    return Optimizer("clipped_momentum", (transforms.trace(beta), transforms.scale_by_learning_rate()),
                      {"beta": beta, "frac": frac}, clip_fraction=frac)
 
 
@@ -325,7 +310,7 @@ def bsi_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
     1 − β ∝ B (the paper's Eq 11, 13) are the caller's choice of ``lr``, ``b1``, ``b2``.
     """
     base = adam(b1, b2, eps, bias_correction)
-    return Optimizer("bsi_adam", base.hyper, base.params, squares_microbatches=True)
+    return Optimizer("bsi_adam", base.chain, base.params, squares_microbatches=True)
 
 
 def with_global_norm_clipping(optimizer: Optimizer, max_norm: float) -> Optimizer:
@@ -340,8 +325,9 @@ def with_global_norm_clipping(optimizer: Optimizer, max_norm: float) -> Optimize
 
 #: Name → factory, for CLIs and table-driven tests.
 FACTORIES = {
-    "sgd": sgd, "adam": adam, "rmsprop": rmsprop, "signsgd": signsgd, "signum": signum,
-    "clipped_momentum": clipped_momentum, "bsi_adam": bsi_adam,
+    "sgd": sgd, "adam": adam, "adamw": adamw, "rmsprop": rmsprop, "signsgd": signsgd,
+    "signum": signum, "lion": lion, "ademamix": ademamix, "clipped_momentum": clipped_momentum,
+    "bsi_adam": bsi_adam,
 }
 
 

@@ -25,18 +25,24 @@ from .schedules import Schedule, constant, record_steps
 MAX_STEP = (1 << 32) - 1
 
 
-def _initial_state(init_state, shape, dim, start_step):
-    """(w, m, v, diverged_step, start_step) from ``init_state``: None (the problem's w0, zero
-    slots), a Dataset returned by ``simulate`` (its final state, divergence flags and final step)
-    or a tuple (w, m, v) of arrays broadcastable to (L, S, d) (m, v may be None: zeros)."""
+def _initial_state(init_state, shape, dim, slots, start_step):
+    """(w, state, diverged_step, start_step) from ``init_state``: a Dataset returned by
+    ``simulate`` (its final iterate and slots, divergence flags and final step; the same slots as
+    this dynamics) or a tuple (w, s_1, …, s_K) of arrays broadcastable to (L, S, d) — slot arrays
+    may be None (zeros) or left out, and entries beyond the K = len(slots) slots must be None.
+    Returns w (L, S, d) and state (L, S, K, d)."""
     full = shape + (dim,)
     diverged = np.full(shape, -1, dtype=np.int64)
     if isinstance(init_state, xr.Dataset):
-        missing = {"w_final", "m_final", "v_final", "diverged_step"} - set(init_state.data_vars)
+        missing = {"w_final", "state_final", "diverged_step"} - set(init_state.data_vars)
         if missing:
             raise ValueError(f"init_state is a Dataset without {sorted(missing)}; pass the result "
-                             "of simlab.simulate or a tuple (w, m, v)")
-        parts = [init_state[name].values for name in ("w_final", "m_final", "v_final")]
+                             "of simlab.simulate or a tuple (w, s_1, ..., s_K)")
+        have = tuple(str(x) for x in init_state["slot"].values)
+        if have != tuple(slots):
+            raise ValueError(f"init_state holds the slots {have}; this dynamics has {tuple(slots)}")
+        parts = [init_state["w_final"].values] + [init_state["state_final"].values[:, :, j]
+                                                  for j in range(len(slots))]
         diverged_in = init_state["diverged_step"].values
         if diverged_in.shape != shape:
             raise ValueError(f"init_state holds {diverged_in.shape} runs (lr_index, seed); this "
@@ -44,13 +50,19 @@ def _initial_state(init_state, shape, dim, start_step):
         diverged = np.array(diverged_in, dtype=np.int64)
         if start_step is None:
             start_step = int(init_state.attrs.get("final_step", 0))
-    elif isinstance(init_state, (tuple, list)) and len(init_state) == 3:
+    elif isinstance(init_state, (tuple, list)) and len(init_state) >= 1:
         parts = list(init_state)
+        extra = parts[1 + len(slots):]
+        if any(value is not None for value in extra):
+            raise ValueError(f"init_state has {len(parts) - 1} slot arrays; this dynamics has "
+                             f"{len(slots)} slots {tuple(slots)} (entries beyond them must be None)")
+        parts = parts[:1 + len(slots)] + [None] * (1 + len(slots) - len(parts))
     else:
         raise ValueError(f"init_state={init_state!r} must be None, a Dataset from simlab.simulate "
-                         "or a tuple (w, m, v)")
+                         "or a tuple (w, s_1, ..., s_K)")
+    names = ("w",) + tuple(f"slot {name!r}" for name in slots)
     arrays = []
-    for name, value in zip(("w", "m", "v"), parts):
+    for name, value in zip(names, parts):
         if value is None:
             arrays.append(np.zeros(full))
             continue
@@ -61,16 +73,20 @@ def _initial_state(init_state, shape, dim, start_step):
             raise ValueError(f"init_state {name} has shape {arr.shape}, not broadcastable to "
                              f"(lr_index, seed, dim) = {full}") from None
     alive = diverged < 0
-    for name, arr in zip(("w", "m", "v"), arrays):
+    for name, arr in zip(names, arrays):
         if not np.all(np.isfinite(arr[alive])):
             raise ValueError(f"init_state {name} has non-finite entries in runs that have not "
                              "diverged")
-    negative = alive[..., None] & (arrays[2] < 0)
-    if np.any(negative):
-        raise ValueError(f"init_state v has {int(negative.sum())} negative entries (min "
-                         f"{float(arrays[2][negative].min()):.3g}) in runs that have not diverged; "
-                         "v is a second moment, allowed range [0, inf)")
-    return arrays[0], arrays[1], arrays[2], diverged, (0 if start_step is None else start_step)
+    for j, name in enumerate(slots):
+        if name != "v":                       # v: a second moment (Adam, RMSprop, AdEMAMix)
+            continue
+        negative = alive[..., None] & (arrays[1 + j] < 0)
+        if np.any(negative):
+            raise ValueError(f"init_state v has {int(negative.sum())} negative entries (min "
+                             f"{float(arrays[1 + j][negative].min()):.3g}) in runs that have not "
+                             "diverged; v is a second moment, allowed range [0, inf)")
+    state = np.stack(arrays[1:], axis=2) if slots else np.zeros(shape + (0, dim))
+    return arrays[0], state, diverged, (0 if start_step is None else start_step)
 
 
 def make_spec(problem, optimizer, lr, batch_size=None, steps=None, seeds=1, *,
@@ -133,15 +149,17 @@ def make_spec(problem, optimizer, lr, batch_size=None, steps=None, seeds=1, *,
                          f" is outside the allowed range [1, {MAX_STEP}] of the random counter")
     n_records = steps // record_every + 2
     hint = "; record less often (record_every), or split the seeds over several calls"
-    _checks.memory("this simulation", 8.0 * n_lr * seeds * (n_records + 3 * d + 2)
+    slots = tuple(dynamics.slots)
+    _checks.memory("this simulation", 8.0 * n_lr * seeds * (n_records + (2 + len(slots)) * d + 2)
                    + 16.0 * (steps + (start_step or 0))
                    + (24.0 * n_lr * seeds * batch_size * d if resolve(backend) == "numpy" else 0)
                    + (8.0 * steps * seeds * batch_size if batch_indices is not None else 0), hint)
 
     if init_state is not None:
-        w, m, v, diverged, start_step = _initial_state(init_state, (n_lr, seeds), d, start_step)
+        w, state, diverged, start_step = _initial_state(init_state, (n_lr, seeds), d, slots,
+                                                        start_step)
     else:
-        w = m = v = diverged = None
+        w = state = diverged = None
         start_step = start_step or 0
     stop = start_step + steps
     if stop * substeps > MAX_STEP:
@@ -166,8 +184,7 @@ def make_spec(problem, optimizer, lr, batch_size=None, steps=None, seeds=1, *,
         batch_indices = batch_indices.astype(np.int64)
     if w is None:
         w = np.broadcast_to(np.asarray(problem.w0, dtype=float), (n_lr, seeds, d)).copy()
-        m = np.zeros_like(w)
-        v = np.zeros_like(w)
+        state = np.zeros((n_lr, seeds, len(slots), d))
         diverged = np.full((n_lr, seeds), -1, dtype=np.int64)
     reference = max(float(problem.loss(np.asarray(problem.w0, dtype=float))), problem.loss_scale())
     return RunSpec(
@@ -176,7 +193,7 @@ def make_spec(problem, optimizer, lr, batch_size=None, steps=None, seeds=1, *,
         sampling=sampling, batch_indices=batch_indices, start_step=start_step, steps=steps,
         record_steps=record_steps(steps, record_every, start_step),
         divergence_threshold=divergence_factor * reference,
-        init_w=w, init_m=m, init_v=v, init_diverged_step=diverged,
+        init_w=w, init_state=state, init_diverged_step=diverged,
     )
 
 
@@ -210,16 +227,18 @@ def simulate(problem, optimizer, lr, batch_size: int | None = None, steps: int |
     problem.loss_scale()) (w0 = ``problem.w0``, also when continuing); it is then frozen.
     init_state, start_step: continue runs from a state — the Dataset of an earlier ``simulate``
     (its final state, divergence flags, and its final step as the default ``start_step``) or a
-    tuple (w, m, v) broadcastable to (lr_index, seed, dim). T1 steps then a continuation of T2 steps
+    tuple (w, s_1, …, s_K) of the iterate and the K state slots, each broadcastable to (lr_index,
+    seed, dim) (None or left out: zeros). T1 steps then a continuation of T2 steps
     equals T1 + T2 steps bit for bit (same draws, schedule entries and step counts).
     horizon: the number of steps the schedule spans (default start_step + T); give the total
     when running a long schedule in pieces.
 
     Returns an ``xarray.Dataset`` with ``loss`` (lr_index, seed, step), ``diverged`` and
-    ``diverged_step`` (lr_index, seed; −1 when finite throughout), the final state ``w_final``,
-    ``m_final``, ``v_final`` (lr_index, seed, dim) and the coordinate ``lr_value`` (lr_index),
-    the η of each index — the layout of ``simlab.Sweep`` too, so ``best_lr``, ``lr_scores`` and
-    ``select_lr`` take either; the resolved configuration is in
+    ``diverged_step`` (lr_index, seed; −1 when finite throughout), the final iterate ``w_final``
+    (lr_index, seed, dim), the state slots ``state_final`` (lr_index, seed, slot, dim; coordinate
+    ``slot``: the names of ``optimizer.slots``, e.g. "m", "v" for Adam) and the coordinate
+    ``lr_value`` (lr_index), the η of each index — the layout of ``simlab.Sweep`` too, so
+    ``best_lr``, ``lr_scores`` and ``select_lr`` take either; the resolved configuration is in
     ``attrs["config"]`` (JSON) and the last step in ``attrs["final_step"]``.
     """
     run = get_backend(backend)
@@ -263,11 +282,10 @@ def assemble(spec: RunSpec, raw: RawResult, config: dict, label: str) -> xr.Data
             "diverged": (("lr_index", "seed"), raw.diverged_step >= 0),
             "diverged_step": (("lr_index", "seed"), raw.diverged_step),
             "w_final": (vector, raw.w),
-            "m_final": (vector, raw.m),
-            "v_final": (vector, raw.v),
+            "state_final": (("lr_index", "seed", "slot", "dim"), raw.state),
         },
         coords={**lr_coords(spec.lrs), "seed": np.arange(spec.keys.shape[0]),
-                "step": spec.record_steps},
+                "step": spec.record_steps, "slot": list(spec.dynamics.slots)},
         attrs={"config": json.dumps(config, sort_keys=True), "optimizer": label,
                "problem": spec.problem.name, "start_step": int(spec.start_step),
                "final_step": int(spec.stop)},

@@ -34,6 +34,7 @@ from simlab import optim, problems, schedules  # noqa: E402
 from simlab import random as rnd  # noqa: E402
 from simlab.backends import cuda_backend as cb  # noqa: E402
 from simlab.backends.cuda_compile import launching  # noqa: E402
+from simlab.problems.examples import curvature  # noqa: E402
 from simlab.sde import adaptive_sde, integrate, sgd_sde, signsgd_sde, warm_start  # noqa: E402
 
 RTOL = 1e-12
@@ -62,23 +63,11 @@ def _quiet_simulator():
         yield
 
 
-def _gaussian_dense():
-    rng = np.random.default_rng(1)
-    a = rng.standard_normal((5, 5))
-    b = rng.standard_normal((5, 5))
-    return problems.gaussian_quadratic(a @ a.T / 5 + 0.1 * np.eye(5), b @ b.T / 5,
-                                       w0=rng.standard_normal(5))
-
-
-PROBLEMS = {
-    "data": problems.block_quadratic("heterogeneous", seed=0),
-    "gaussian_dense": _gaussian_dense(),
-    "gaussian_diagonal": problems.nqm(dim=6, seed=0),
-}
+PROBLEMS = {name: make() for name, make in problems.EXAMPLES.items()}
 
 
 def _lrs(problem, name):
-    top = float(np.linalg.eigvalsh(problem.hessian)[-1])
+    top = curvature(problem)
     if name == "sgd":
         return [0.05 / top, 0.5 / top]
     if name == "clipped_momentum":
@@ -107,16 +96,16 @@ def max_rel(dev, ref):
 def _assert_agree(ref, dev):
     np.testing.assert_array_equal(dev.diverged_step.values, ref.diverged_step.values)
     np.testing.assert_allclose(dev.loss.values, ref.loss.values, rtol=RTOL, atol=0)
-    for name in ("w_final", "m_final", "v_final"):
+    for name in ("w_final", "state_final"):
         r, g = ref[name].values, dev[name].values
         scale = np.maximum(np.max(np.abs(r), axis=-1, keepdims=True), 1e-300)
         assert np.all(np.abs(g - r) <= RTOL * scale), (name, np.max(np.abs(g - r) / scale))
 
 
-CASES = ([("data", name, sampling) for name in optim.FACTORIES
-          for sampling in ("with_replacement", "without_replacement")]
-         + [(kind, name, "with_replacement") for kind in ("gaussian_dense", "gaussian_diagonal")
-            for name in optim.FACTORIES])
+#: Every registered example problem (``problems.EXAMPLES``) × every optimizer.
+CASES = [(kind, name, sampling) for kind, problem in PROBLEMS.items() for name in optim.FACTORIES
+         for sampling in (("with_replacement", "without_replacement")
+                          if problem.n_samples is not None else ("with_replacement",))]
 
 
 @pytest.mark.parametrize("problem_name,opt_name,sampling", CASES)
@@ -154,7 +143,7 @@ def test_with_replacement_counted_rows():
 
 @pytest.mark.parametrize("opt_name", ["sgd", "adam", "signum"])
 def test_divergence_flags_identical(opt_name):
-    problem = PROBLEMS["data"]
+    problem = PROBLEMS["block_quadratic"]
     ref, dev = _both(problem, opt_name, lr=[_lrs(problem, opt_name)[0], 1e3], steps=12,
                      record_every=2)
     assert ref.diverged.values[1].all() and not ref.diverged.values[0].any()
@@ -181,7 +170,7 @@ def test_continuation_is_bit_identical_and_keeps_frozen_runs():
     first = simlab.simulate(problem, opt, steps=4, horizon=10, **args)
     second = simlab.simulate(problem, opt, steps=6, horizon=10, init_state=first, **args)
     assert whole.diverged.values[1].any()                   # some runs arrive frozen
-    for name in ("w_final", "m_final", "v_final", "diverged_step"):
+    for name in ("w_final", "state_final", "diverged_step"):
         np.testing.assert_array_equal(second[name].values, whole[name].values)
     np.testing.assert_array_equal(second.loss.sel(step=second.step.values[1:]).values,
                                   whole.loss.sel(step=second.step.values[1:]).values)
@@ -251,10 +240,10 @@ def test_global_norm_clipping_matches_reference(base):
     micro = 2 if opt.squares_microbatches else None
     args = dict(lr=[1e-4, 1e-3], batch_size=4, steps=6, seeds=2, record_every=2,
                 microbatch=micro, sampling="with_replacement")
-    ref = simlab.simulate(PROBLEMS["data"], opt, backend="numpy", **args)
-    dev = simlab.simulate(PROBLEMS["data"], opt, backend="cuda", **args)
+    ref = simlab.simulate(PROBLEMS["block_quadratic"], opt, backend="numpy", **args)
+    dev = simlab.simulate(PROBLEMS["block_quadratic"], opt, backend="cuda", **args)
     _assert_agree(ref, dev)
-    unclipped = simlab.simulate(PROBLEMS["data"], base, backend="numpy", **args)
+    unclipped = simlab.simulate(PROBLEMS["block_quadratic"], base, backend="numpy", **args)
     assert not np.allclose(unclipped.loss.values, ref.loss.values)      # it really clipped
     wide = problems.data_quadratic(np.random.default_rng(0).standard_normal((40, 50)),
                                    w0=np.ones(40))
@@ -269,7 +258,8 @@ def test_layout_choice_and_refusal():
                                    w0=np.ones(40))
     spec = simlab.make_spec(wide, optim.adam(), 1e-3, 4, 3, 2, backend="cuda")
     assert cb.resolve_layout(spec, "auto") == "block"                    # d = 40 ≥ 32
-    small = simlab.make_spec(PROBLEMS["data"], optim.adam(), 1e-3, 4, 3, 2, backend="cuda")
+    small = simlab.make_spec(PROBLEMS["block_quadratic"], optim.adam(), 1e-3, 4, 3, 2,
+                             backend="cuda")
     assert cb.resolve_layout(small, "auto") == "thread"
     gauss = simlab.make_spec(problems.nqm(dim=40), optim.adam(), 1e-3, 4, 3, 2, backend="cuda")
     assert cb.resolve_layout(gauss, "auto") == "thread"                  # Gaussian noise
@@ -329,7 +319,7 @@ def test_adaptive_sdes_match_reference(family, opt_name, start):
     a = simlab.simulate(problem, model, 1e-2, backend="numpy", **kw)
     b = simlab.simulate(problem, model, 1e-2, backend="cuda", **kw)
     np.testing.assert_allclose(b.loss.values, a.loss.values, rtol=RTOL)
-    for name in ("w_final", "m_final", "v_final"):
+    for name in ("w_final", "state_final"):
         np.testing.assert_allclose(b[name].values, a[name].values, rtol=RTOL, atol=1e-14)
 
 
@@ -379,7 +369,7 @@ def test_float32_agrees_statistically():
     """float32 storage: per-run losses within T·2⁻²³ relative of float64 after T = 12 steps (one
     float32 rounding of the state per step; measured ~2e-7), and the seed-mean within one
     standard error of float64's (documented in docs/backends.md)."""
-    problem = PROBLEMS["gaussian_diagonal"]
+    problem = PROBLEMS["nqm"]
     args = dict(lr=[1e-2], batch_size=2, steps=12, seeds=24, record_every=4)
     f64 = cb.simulate_on_device(problem, optim.adam(), **args)
     f32 = cb.simulate_on_device(problem, optim.adam(), dtype="float32", **args)
@@ -392,7 +382,7 @@ def test_float32_agrees_statistically():
 
 
 def test_reductions_match_numpy_on_the_records():
-    problem = PROBLEMS["data"]
+    problem = PROBLEMS["block_quadratic"]
     args = dict(lr=[1e-2, 1e3], batch_size=3, steps=6, seeds=10, record_every=2)
     full = simlab.simulate(problem, optim.adam(), backend="cuda", **args)
     edges = np.logspace(-3, 2, 6)
@@ -438,7 +428,7 @@ def test_quantile_of_sorted_is_numpys_linear_method():
 
 
 def test_bad_input_is_a_value_error_before_any_work():
-    problem = PROBLEMS["data"]
+    problem = PROBLEMS["block_quadratic"]
     args = (problem, optim.adam(), 1e-3, 3, 4)
     for kwargs, words in [({"dtype": "float16"}, "dtype='float16'"),
                           ({"reduce": "median"}, "reduce="),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import simlab
-from simlab import optim, problems, schedules
+from simlab import optim, problems, schedules, transforms
 from simlab import random as rnd
 from simlab.backends import numba_backend as nb
 from simlab.sde import adaptive_sde, sgd_sde, signsgd_sde, warm_start
@@ -59,7 +59,7 @@ def test_continuation_is_bit_identical(case, backend):
                                   **kwargs)
     assert second.attrs["start_step"] == 14 and second.attrs["final_step"] == 23
     assert list(second.step.values) == [14, 21, 23]
-    for name in ("w_final", "m_final", "v_final", "diverged_step"):
+    for name in ("w_final", "state_final", "diverged_step"):
         np.testing.assert_array_equal(second[name].values, whole[name].values)
     np.testing.assert_array_equal(first.loss.values, whole.loss.sel(step=[0, 7, 14]).values)
     np.testing.assert_array_equal(second.loss.values, whole.loss.sel(step=[14, 21, 23]).values)
@@ -116,44 +116,53 @@ def test_bad_init_state_is_a_clear_error():
 # One optimizer table: every compiled rule computes exactly its Python rule
 # ------------------------------------------------------------------------------------------------
 
-HYPERS = [
-    optim.SGDHyper(0.0, False, False), optim.SGDHyper(0.9, False, False),
-    optim.SGDHyper(0.9, True, False), optim.SGDHyper(0.7, False, True),
-    optim.SGDHyper(0.7, True, True),
-    optim.AdamHyper(0.9, 0.999, 1e-8, True), optim.AdamHyper(0.95, 0.95, 1e-8, False),
-    optim.AdamHyper(0.0, 0.0, 0.0, True),
-    optim.RMSpropHyper(0.99, 1e-8), optim.RMSpropHyper(0.5, 0.0),
-    optim.SignumHyper(0.0), optim.SignumHyper(0.9),
+T = transforms
+RECORDS = [
+    T.trace(0.0), T.trace(0.9), T.trace(0.9, ema=True), T.trace(0.7, nesterov=True),
+    T.trace(0.7, ema=True, nesterov=True),
+    T.scale_by_adam(0.9, 0.999, 1e-8, True), T.scale_by_adam(0.95, 0.95, 1e-8, False),
+    T.scale_by_adam(0.0, 0.0, 0.0, True),
+    T.scale_by_rms(0.99, 1e-8), T.scale_by_rms(0.5, 0.0),
+    T.scale_by_sign(), T.scale_by_learning_rate(),
+    T.scale_by_lion(0.9, 0.99), T.scale_by_lion(0.0, 0.5),
+    T.scale_by_ademamix(0.9, 0.999, 0.9999, 5.0, 1e-8, 0),
+    T.scale_by_ademamix(0.8, 0.95, 0.99, 2.0, 1e-6, 30),
+    T.add_decayed_weights(0.1), T.decoupled_weight_decay(0.01), T.ema_of_iterates(0.9),
 ]
 
 
-def test_table_covers_every_rule_and_factory():
-    assert {type(h) for h in HYPERS} == set(optim.RULES)
-    assert {type(f().hyper) for f in optim.FACTORIES.values()} == set(optim.RULES)
+def test_table_covers_every_transform_and_factory():
+    assert {type(h) for h in RECORDS} == set(transforms.TRANSFORMS)
+    used = {type(h) for f in optim.FACTORIES.values() for h in f().chain}
+    assert used <= set(transforms.TRANSFORMS)
 
 
-@pytest.mark.parametrize("hyper", HYPERS, ids=repr)
+@pytest.mark.parametrize("record", RECORDS, ids=repr)
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")       # 1e300² and 0/0 on purpose
-def test_every_compiled_rule_is_exactly_its_python_rule(hyper):
-    """The numba backend's dispatch (compile time, on the record type) and the table's Python
-    source (run on numpy scalars) give bit-identical steps and states."""
-    rule = optim.RULES[type(hyper)]
-    per_step, update = nb.compiled(rule.per_step), nb.compiled(rule.update)
-    array_rule = optim.array_rule(hyper)
+def test_every_compiled_transform_is_exactly_its_python_transform(record):
+    """The numba backend's compiled transform and the table's Python source (run on numpy
+    scalars, ``sqrt`` = numpy.sqrt) give bit-identical per-step scalars, updates and slots."""
+    entry = transforms.TRANSFORMS[type(record)]
+    array = transforms._ARRAY[type(record)]
+    per_step, update = nb.compiled(entry.per_step), nb.compiled(entry.update)
     rng = np.random.default_rng(0)
     values = np.concatenate([rng.standard_normal(200) * 10.0 ** rng.integers(-8, 3, 200),
                              [0.0, -0.0, 1e-300, -1e300]])
+    n_slots = len(entry.slots)
     for t in (1.0, 2.0, 17.0, 1000.0):
         for lr in (0.0, 1e-3, 0.3):
-            want_s = array_rule.per_step(t, lr, hyper)
-            got_s = per_step(t, lr, hyper)
+            want_s = array.per_step(record, t, lr)
+            got_s = per_step(record, t, lr)
             assert tuple(float(x) for x in want_s) == tuple(got_s)
-            for g, m, v in zip(values, rng.permutation(values), np.abs(rng.permutation(values))):
-                want = array_rule.update(np.float64(g), np.float64(g * g), np.float64(m),
-                                         np.float64(v), want_s, hyper)
-                got = update(g, g * g, m, v, got_s, hyper)
+            columns = [values, rng.permutation(values)]
+            columns += [np.abs(rng.permutation(values)) for _ in range(n_slots)]
+            for g, w, *slots in zip(*columns):
+                want = array.update(record, want_s, np.float64(g), np.float64(g * g),
+                                    np.float64(w), *map(np.float64, slots))
+                got = update(record, got_s, g, g * g, w, *slots)
+                assert len(want) == len(got) == 1 + n_slots
                 for a, b in zip(want, got):
-                    assert (float(a) == b) or (math.isnan(a) and math.isnan(b)), (g, m, v, a, b)
+                    assert (float(a) == b) or (math.isnan(a) and math.isnan(b)), (g, slots, a, b)
 
 
 def test_generic_functions_dispatch_at_run_time_too():

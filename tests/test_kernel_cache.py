@@ -1,8 +1,8 @@
 """numba's disk cache never serves machine code compiled from old source.
 
-The kernel lives in ``backends/numba_backend.py`` but is compiled from ``optim.py``, ``random.py``,
+The kernel lives in ``backends/numba_backend.py`` but is compiled from ``transforms.py``, ``random.py``,
 ``problems/`` and ``sde/``; numba alone would only notice edits to the first. In a copy of the
-package: warm the cache, edit an update rule, and check in a new process that the result changed,
+package: warm the cache, edit a transform (Adam's), and check in a new process that the result changed,
 that numpy and numba still agree, and that the cache is used again once the edit is compiled."""
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_editing_a_rule_recompiles_the_kernel(tmp_path):
     assert again["hits"] >= 1 and again["misses"] == 0          # the cache works at all
     assert again["fast"] == first["fast"]
 
-    rules = tmp_path / "simlab" / "optim.py"
+    rules = tmp_path / "simlab" / "transforms.py"
     source = rules.read_text()
     old = "return -s[0] * m / (sqrt(v) * s[1] + h.eps), m, v"
     assert old in source

@@ -3,15 +3,17 @@
 ``run(spec)`` (``simulate(..., backend="cuda")``) walks every run r = (l, s) through
 ``per_run.run_one`` compiled for the device by ``cuda_compile.DeviceCompiler`` — the same source the
 numba backend compiles for the CPU: the run loop, the record/divergence rule, the samplers and the
-counter-based draws of ``simlab.random``, the rules of ``simlab.optim.RULES``, the problems' and the
-SDE models' registered operations. One kernel is built per (problem record, dynamics record, rule,
-dtype) type combination, with the generic functions of ``simlab.kernel_ops`` bound to the concrete
+counter-based draws of ``simlab.random``, the transforms of ``simlab.transforms`` (an optimizer's
+chain unrolled by ``transforms.kernel_chain``), the problems' and the SDE models' registered
+operations. One kernel is built per (problem record, dynamics record, chain, dtype) type
+combination, with the generic functions of ``simlab.kernel_ops`` bound to the concrete
 functions of those types, and compiled with ``-fma=0`` (``cuda_compile.no_fma``): every operation
 rounds as on the CPU, so batches and noise are bit for bit those of numpy and numba.
 
 Layout (see ``docs/backends.md``): a grid-stride loop of G threads over the runs, G = min(R, what the
 GPU keeps resident), one run at a time per thread. A run's iterate and slots live in global memory
-in a run-minor layout, (d, L, S) viewed as (L, S, d) — coordinate i of adjacent runs is adjacent,
+in a run-minor layout, (d, L, S) viewed as (L, S, d) (the K state slots (K, d, L, S) viewed as
+(L, S, K, d)) — coordinate i of adjacent runs is adjacent,
 so the accesses of a warp coalesce —, its scratch buffers likewise in (size, G) arrays (column t
 for thread t) and the loss records in (R, L, S). Arrays are CuPy arrays where CuPy is installed,
 numba.cuda device arrays otherwise, and host numpy arrays under numba's CUDA simulator
@@ -205,8 +207,8 @@ BLOCK_MIN_DIM = 32
 
 
 def kernel_key(P, D):
-    hyper = type(D.hyper) if isinstance(D, Discrete) else None
-    return type(P), type(D), hyper
+    chain = tuple(type(h) for h in D.chain) if isinstance(D, Discrete) else None
+    return type(P), type(D), chain
 
 
 def _compiler(P, D, layout):
@@ -260,7 +262,7 @@ class Device(NamedTuple):
     out: Outputs
     work: Scratch
     loss_base: object           # (R, L, S)
-    state_base: tuple           # (w, m, v), each (d, L, S)
+    state_base: tuple           # w (d, L, S), state slots (K, d, L, S)
     threads: int
     blocks: int
     layout: str
@@ -308,12 +310,14 @@ def place(spec: RunSpec, arrays: Arrays, dtype: str = "float64", grid=None,
     width = blocks if layout == "block" else blocks * threads
 
     loss_base = arrays.full((n_rec, n_lr, n_seed), np.inf, float_dtype)
-    state_base = tuple(arrays.to_device(np.asarray(a, dtype=float_dtype).transpose(2, 0, 1))
-                       for a in (spec.init_w, spec.init_m, spec.init_v))
+    state_base = (arrays.to_device(np.asarray(spec.init_w, dtype=float_dtype).transpose(2, 0, 1)),
+                  arrays.to_device(np.asarray(spec.init_state, dtype=float_dtype)
+                                   .transpose(2, 3, 0, 1)))
     k = arrays.kernel_arg
     out = Outputs(k(arrays.permuted(loss_base, (1, 2, 0))),
                   k(arrays.to_device(np.asarray(spec.init_diverged_step, dtype=np.int64))),
-                  *(k(arrays.permuted(base, (1, 2, 0))) for base in state_base))
+                  k(arrays.permuted(state_base[0], (1, 2, 0))),
+                  k(arrays.permuted(state_base[1], (2, 3, 0, 1))))
     # Per-sample buffers only where they are used: epochs (the permutation), counted rows.
     per_sample = sample_capacity if (batching.use_counts or spec.sampling == "epoch") else 1
 
@@ -353,10 +357,11 @@ def launch(spec: RunSpec, device: Device):
 def fetch(device: Device, arrays: Arrays) -> RawResult:
     """The raw result on the host, float64, in the (L, S, …) layout ``simulate`` assembles."""
     loss = arrays.to_host(device.loss_base).transpose(1, 2, 0)
-    w, m, v = (arrays.to_host(b).transpose(1, 2, 0) for b in device.state_base)
+    w = arrays.to_host(device.state_base[0]).transpose(1, 2, 0)
+    state = arrays.to_host(device.state_base[1]).transpose(2, 3, 0, 1)
     as64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
     return RawResult(as64(loss), arrays.to_host(device.out.diverged_step).astype(np.int64),
-                     as64(w), as64(m), as64(v))
+                     as64(w), as64(state))
 
 
 def run(spec: RunSpec, dtype: str = "float64", layout: str = "auto") -> RawResult:

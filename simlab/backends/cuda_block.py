@@ -10,7 +10,7 @@ run loop, record and divergence rule — with two generic functions bound to coo
   out to the threads, thread t adding the problem's own per-sample gradients
   (``add_sample_gradient``) of rows t, t + width, … into its row of a (width, d) partial-sum
   buffer; then thread t sums the partials of coordinates i = t, t + width, … (in thread order) and
-  applies the optimizer's rule (``rule_per_step``/``rule_step`` of ``optim.RULES``) to them.
+  applies the optimizer's chain (``chain_per_step``/``chain_update``) to them.
 
 Control flow is uniform across a block (every branch depends on the run, the step or the record,
 never on the thread), so the ``syncthreads`` barriers are reached by all threads; there are no
@@ -28,7 +28,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..kernel_ops import problem_add_sample_gradient, problem_n_samples, rule_per_step, rule_step
+from ..kernel_ops import (chain_per_step, chain_update, problem_add_sample_gradient,
+                          problem_n_samples)
 from .per_run import draw_batch, run_one
 
 MAX_THREADS = 256
@@ -90,7 +91,7 @@ def block_loss(P, w):
     return result
 
 
-def block_discrete_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
+def block_discrete_step(D, P, batching, seed, key, k, lr, w, state, scratch):
     """One optimizer step of a data problem by the whole block (module docstring)."""
     lane = cuda.threadIdx.x
     width = cuda.blockDim.x
@@ -145,7 +146,7 @@ def block_discrete_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
                     gsq[i] += total * total
             i += width
         cuda.syncthreads()
-    s = rule_per_step(D.hyper, float(k + 1), lr)
+    s = chain_per_step(D.chain, float(k + 1), lr)
     i = lane
     while i < d:
         if kappa > 1:
@@ -154,8 +155,7 @@ def block_discrete_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
         else:
             gi = g[i]
             gsq_i = gi * gi
-        step_i, m[i], v[i] = rule_step(D.hyper, gi, gsq_i, m[i], v[i], s)
-        w[i] = w[i] + step_i
+        w[i] = w[i] + chain_update(D.chain, s, gi, gsq_i, w[i], state, i)
         i += width
     cuda.syncthreads()
 

@@ -1,6 +1,6 @@
 """simlab's scalar engine source compiled for the device: numba.cuda device functions of the very
-functions the numba backend compiles for the CPU (``per_run``, ``random``, ``optim.RULES``, the
-problems' and dynamics' registered operations), nothing rewritten.
+functions the numba backend compiles for the CPU (``per_run``, ``random``, the transforms of
+``simlab.transforms``, the problems' and dynamics' registered operations), nothing rewritten.
 
 ``DeviceCompiler(bindings)`` returns, for a plain Python function, ``numba.cuda.jit(device=True)``
 of a clone of its code whose global names are rebound:
@@ -9,9 +9,10 @@ of a clone of its code whose global names are rebound:
 * ``sqrt`` → ``math.sqrt`` (``optim``, ``random`` and the SDE modules bind it to ``numpy.sqrt``
   for their array versions);
 * each generic function of ``simlab.kernel_ops`` (``problem_loss``, ``dynamics_step``,
-  ``rule_step``, …) → the concrete function registered for the record types of this kernel
-  (``generic_bindings``): the dispatch the numba backend does with ``@overload``s at compile time
-  is done here once per (problem record, dynamics record, rule) type, when the kernel is built.
+  ``chain_update``, …) → the concrete function registered for the record types of this kernel
+  (``generic_bindings``; a chain's unrolled code from ``transforms.kernel_chain``): the dispatch
+  the numba backend does with ``@overload``s at compile time is done here once per (problem
+  record, dynamics record, chain) type, when the kernel is built.
 
 CUDA compiles per process (there is no on-disk cache to keep consistent), so a compiler per type
 combination is cheap to keep: ``cuda_backend`` memoizes one per key.
@@ -35,7 +36,7 @@ import math
 import sys
 import types
 
-from .. import kernel_ops, optim
+from .. import kernel_ops, transforms
 
 _MATH = {"sqrt": math.sqrt}
 GENERIC_NAMES = frozenset(f.__name__ for f in kernel_ops.GENERIC)
@@ -87,24 +88,10 @@ def no_noise_variance(P, out):
     nan_fill(out)
 
 
-def _adapter(template, **names):
-    """``template``'s code with some globals bound (the rule adapters below)."""
-    scope = dict(template.__globals__)
-    scope.update(names)
-    return types.FunctionType(template.__code__, scope, template.__name__)
-
-
-def rule_per_step_adapter(h, t, lr):
-    return per_step(t, lr, h)  # noqa: F821  (bound by _adapter)
-
-
-def rule_step_adapter(h, g, gsq, m, v, s):
-    return update(g, gsq, m, v, s, h)  # noqa: F821  (bound by _adapter)
-
-
-def generic_bindings(problem_type: type, dynamics_type: type, hyper_type: type | None) -> dict:
+def generic_bindings(problem_type: type, dynamics_type: type, chain_types: tuple | None) -> dict:
     """Generic-function name → the plain Python function it stands for with these record types
-    (the rule functions only for an optimizer, whose hyper-parameter record type is given)."""
+    (the chain functions only for an optimizer, whose tuple of transform record types is
+    given)."""
     try:
         ops = kernel_ops.PROBLEM_OPS[problem_type]
     except KeyError:
@@ -131,14 +118,10 @@ def generic_bindings(problem_type: type, dynamics_type: type, hyper_type: type |
         "problem_noise_variance": ops.noise_variance or no_noise_variance,
         "dynamics_step": step,
     }
-    if hyper_type is not None:
-        if hyper_type not in optim.RULES:
-            raise ValueError(f"{hyper_type.__name__} has no rule in simlab.optim.RULES")
-        rule = optim.RULES[hyper_type]
-        bound["rule_per_step"] = _adapter(rule_per_step_adapter, per_step=rule.per_step)
-        bound["rule_step"] = _adapter(rule_step_adapter, update=rule.update)
-    missing = GENERIC_NAMES - set(bound) - ({"rule_per_step", "rule_step"}
-                                            if hyper_type is None else set())
+    if chain_types is not None:
+        bound["chain_per_step"], bound["chain_update"] = transforms.kernel_chain(chain_types)
+    missing = GENERIC_NAMES - set(bound) - ({"chain_per_step", "chain_update"}
+                                            if chain_types is None else set())
     assert not missing, missing
     return bound
 

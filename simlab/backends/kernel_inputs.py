@@ -12,7 +12,7 @@ from .spec import RawResult, RunSpec
 def dynamics_record(dynamics):
     """The record of an optimizer (``per_run.Discrete``) or of an SDE model (its own)."""
     if isinstance(dynamics, Optimizer):
-        return Discrete(dynamics.hyper, float(dynamics.clip_fraction),
+        return Discrete(dynamics.chain, float(dynamics.clip_fraction),
                         bool(dynamics.squares_microbatches), float(dynamics.max_grad_norm))
     return dynamics.kernel_record()
 
@@ -25,8 +25,7 @@ def kernel_inputs(spec: RunSpec):
     out = Outputs(np.full((n_lr, n_seed, spec.record_steps.shape[0]), np.inf),
                   np.array(spec.init_diverged_step, dtype=np.int64, copy=True),
                   np.array(spec.init_w, dtype=np.float64, copy=True, order="C"),
-                  np.array(spec.init_m, dtype=np.float64, copy=True, order="C"),
-                  np.array(spec.init_v, dtype=np.float64, copy=True, order="C"))
+                  np.array(spec.init_state, dtype=np.float64, copy=True, order="C"))
     return P, D, plan, batching, out, capacities
 
 
@@ -54,4 +53,4 @@ def kernel_records(spec: RunSpec):
 
 
 def raw_result(out: Outputs) -> RawResult:
-    return RawResult(out.loss, out.diverged_step, out.w, out.m, out.v)
+    return RawResult(out.loss, out.diverged_step, out.w, out.state)

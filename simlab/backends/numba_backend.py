@@ -5,8 +5,9 @@
 SDE: every scalar function is compiled from its own source by ``compiled`` (numba.njit of the
 function's code with the simlab functions it calls compiled the same way and ``sqrt`` bound to
 ``math.sqrt``), and the generic functions of ``simlab.kernel_ops`` are overloaded to dispatch on the
-*type* of the records they receive. Each combination of record types (problem kind × dynamics ×
-optimizer rule) is therefore compiled into its own specialized, branch-free machine code, and
+*type* of the records they receive; an optimizer's chain of transforms is unrolled for its tuple
+of record types (``transforms.kernel_chain``). Each combination of record types (problem kind ×
+dynamics × chain) is therefore compiled into its own specialized, branch-free machine code, and
 cached on disk per type signature; ``_numba_cache`` stamps each cached specialization with the
 source it was compiled from (the engine's modules, and the functions registered for its record
 types), so an edit recompiles exactly the specializations that contain the edited code.
@@ -25,7 +26,7 @@ import numpy as np
 from numba.core.errors import TypingError
 from numba.extending import overload
 
-from .. import kernel_ops, optim
+from .. import kernel_ops, transforms
 from . import _numba_cache, per_run
 from .kernel_inputs import kernel_inputs, raw_result
 from .per_run import Scratch
@@ -172,32 +173,38 @@ def _ov_problem_noise_variance(P, out):
 
 
 @overload(kernel_ops.dynamics_step, jit_options=INLINED)
-def _ov_dynamics_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
+def _ov_dynamics_step(D, P, batching, seed, key, k, lr, w, state, scratch):
     cls = _record_class(D, "dynamics")
     if cls not in kernel_ops.DYNAMICS_OPS:
         raise TypingError(f"no dynamics registered for {cls.__name__}")
     fn = compiled(kernel_ops.DYNAMICS_OPS[cls].step)
-    return (lambda D, P, batching, seed, key, k, lr, w, m, v, scratch:
-            fn(D, P, batching, seed, key, k, lr, w, m, v, scratch))
+    return (lambda D, P, batching, seed, key, k, lr, w, state, scratch:
+            fn(D, P, batching, seed, key, k, lr, w, state, scratch))
 
 
-def _rule(h):
-    cls = _record_class(h, "hyper-parameter")
-    if cls not in optim.RULES:
-        raise TypingError(f"{cls.__name__} has no rule in simlab.optim.RULES")
-    return optim.RULES[cls]
+def _chain(chain):
+    """The unrolled (per_step, update) of a chain type (``transforms.kernel_chain``), compiled."""
+    members = getattr(chain, "types", None)
+    if members is None:
+        raise TypingError(f"an optimizer's chain must be a tuple of transform records, got {chain}")
+    classes = tuple(_record_class(ty, "transform") for ty in members)
+    for cls in classes:
+        if cls not in transforms.TRANSFORMS:
+            raise TypingError(f"{cls.__name__} has no entry in simlab.transforms.TRANSFORMS")
+    per_step, update = transforms.kernel_chain(classes)
+    return compiled(per_step), compiled(update)
 
 
-@overload(kernel_ops.rule_per_step, jit_options=INLINED)
-def _ov_rule_per_step(h, t, lr):
-    fn = compiled(_rule(h).per_step)
-    return lambda h, t, lr: fn(t, lr, h)
+@overload(kernel_ops.chain_per_step, jit_options=INLINED)
+def _ov_chain_per_step(chain, t, lr):
+    fn = _chain(chain)[0]
+    return lambda chain, t, lr: fn(chain, t, lr)
 
 
-@overload(kernel_ops.rule_step, jit_options=INLINED)
-def _ov_rule_step(h, g, gsq, m, v, s):
-    fn = compiled(_rule(h).update)
-    return lambda h, g, gsq, m, v, s: fn(g, gsq, m, v, s, h)
+@overload(kernel_ops.chain_update, jit_options=INLINED)
+def _ov_chain_update(chain, s, u, gsq, w, state, i):
+    fn = _chain(chain)[1]
+    return lambda chain, s, u, gsq, w, state, i: fn(chain, s, u, gsq, w, state, i)
 
 
 # ------------------------------------------------------------------------------------------------

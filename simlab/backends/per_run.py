@@ -5,7 +5,7 @@ step it stores the full-batch loss and freezes the run at its first record that 
 divergence threshold (the record keeps the value, NaN stored as +inf; later records stay +inf);
 otherwise it advances the run by one step of its dynamics at η_k = η_l·s_k. ``discrete_step`` is
 the step of every optimizer of ``simlab.optim``: draw the batch of step k, form the micro-batch
-gradients, apply the optimizer's elementwise rule, clip if asked. The semantics are those of the
+gradients, apply the optimizer's chain of elementwise transforms, clip if asked. The semantics are those of the
 reference backend (``reference.py``, the definition); see ``spec.py``.
 
 Everything here uses loops, ``math`` and the generic functions of ``simlab.kernel_ops``, never
@@ -19,10 +19,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..kernel_ops import (dynamics_step, problem_add_sample_gradients,
-                          problem_add_weighted_sample_gradients, problem_gradient,
-                          problem_has_samples, problem_loss, problem_n_samples, problem_noise,
-                          register_dynamics, rule_per_step, rule_step)
+from ..kernel_ops import (chain_per_step, chain_update, dynamics_step,
+                          problem_add_sample_gradients, problem_add_weighted_sample_gradients,
+                          problem_gradient, problem_has_samples, problem_loss, problem_n_samples,
+                          problem_noise, register_dynamics)
 from ..random import (batch_with_replacement_into, batch_without_replacement_into,
                       epoch_permutation_into, standard_normal)
 
@@ -58,13 +58,12 @@ class Batching(NamedTuple):
 
 class Outputs(NamedTuple):
     """Filled in place: loss (L, S, R) (+inf where not reached), diverged_step (L, S) (−1, or the
-    step of a run already frozen before ``start``), the iterate w and the slots m, v (L, S, d),
-    which hold the initial state on entry and the final state on exit."""
+    step of a run already frozen before ``start``), the iterate w (L, S, d) and the state slots
+    (L, S, K, d), which hold the initial state on entry and the final state on exit."""
     loss: np.ndarray
     diverged_step: np.ndarray
     w: np.ndarray
-    m: np.ndarray
-    v: np.ndarray
+    state: np.ndarray
 
 
 class Scratch(NamedTuple):
@@ -85,9 +84,10 @@ class Scratch(NamedTuple):
 
 
 class Discrete(NamedTuple):
-    """The record of an optimizer of ``simlab.optim``: its hyper-parameter record (whose type
-    selects the rule), the clipping fraction, batch-size-invariant squaring."""
-    hyper: tuple
+    """The record of an optimizer of ``simlab.optim``: its chain (a tuple of transform records,
+    whose types select the code), the clipping fraction, batch-size-invariant squaring, the
+    global-norm bound."""
+    chain: tuple
     clip_fraction: float
     squares_microbatches: bool
     max_grad_norm: float
@@ -101,8 +101,7 @@ def run_one(r, P, D, plan, batching, out, scratch):
     if out.diverged_step[lr_index, seed] >= 0:
         return
     w = out.w[lr_index, seed]
-    m = out.m[lr_index, seed]
-    v = out.v[lr_index, seed]
+    state = out.state[lr_index, seed]
     key = plan.keys[seed]
     scratch.epoch[0] = -1
     for k in range(plan.start, plan.stop + 1):
@@ -116,7 +115,7 @@ def run_one(r, P, D, plan, batching, out, scratch):
         if k == plan.stop:
             return
         lr = plan.lrs[lr_index] * plan.schedule[k]
-        dynamics_step(D, P, batching, seed, key, k, lr, w, m, v, scratch)
+        dynamics_step(D, P, batching, seed, key, k, lr, w, state, scratch)
 
 
 def draw_batch(batching, n, seed, key, k, scratch):
@@ -161,8 +160,8 @@ def add_batch_gradients(P, batching, n, w, start, stop, scratch, out):
         problem_add_sample_gradients(P, w, scratch.idx, start, stop, out)
 
 
-def discrete_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
-    """One optimizer step: micro-batch gradients → (g, gsq) → rule → clip → w += step.
+def discrete_step(D, P, batching, seed, key, k, lr, w, state, scratch):
+    """One optimizer step: micro-batch gradients → (g, gsq) → chain → clip → w += step.
 
     κ = B/M micro-batches; g = mean of the κ micro-batch means, gsq = mean of their squares
     (κ > 1) or g² (κ = 1). Data problems: batch entries [jM, (j + 1)M) form micro-batch j.
@@ -208,25 +207,23 @@ def discrete_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
             gsq[i] = gsq[i] / kappa
     if D.max_grad_norm > 0.0:
         clip_by_global_norm_into(g, gsq, kappa > 1, D.max_grad_norm)
-    s = rule_per_step(D.hyper, float(k + 1), lr)
+    s = chain_per_step(D.chain, float(k + 1), lr)
     if D.clip_fraction > 0.0:
         step = scratch.aux
         for i in range(d):
             gi = g[i]
             gsq_i = gi * gi if kappa == 1 else gsq[i]
-            step[i], m[i], v[i] = rule_step(D.hyper, gi, gsq_i, m[i], v[i], s)
+            step[i] = chain_update(D.chain, s, gi, gsq_i, w[i], state, i)
         clip_top_fraction_into(step, D.clip_fraction, scratch.sort)
         for i in range(d):
             w[i] = w[i] + step[i]
     elif kappa == 1:
         for i in range(d):
             gi = g[i]
-            step_i, m[i], v[i] = rule_step(D.hyper, gi, gi * gi, m[i], v[i], s)
-            w[i] = w[i] + step_i
+            w[i] = w[i] + chain_update(D.chain, s, gi, gi * gi, w[i], state, i)
     else:
         for i in range(d):
-            step_i, m[i], v[i] = rule_step(D.hyper, g[i], gsq[i], m[i], v[i], s)
-            w[i] = w[i] + step_i
+            w[i] = w[i] + chain_update(D.chain, s, g[i], gsq[i], w[i], state, i)
 
 
 def clip_by_global_norm_into(g, gsq, has_gsq, max_norm):

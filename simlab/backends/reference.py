@@ -60,13 +60,21 @@ def micro_batch_gradients(ctx: Context, w, k: int) -> np.ndarray:
     return problem.gradient(w)[:, :, None, :] + xi[None] / np.sqrt(spec.microbatch)
 
 
-def discrete_step(ctx: Context, w, m, v, k: int, lr):
-    """One step of an optimizer of ``simlab.optim`` for every run: (w, m, v) → (w + step, m, v)."""
+def discrete_step(ctx: Context, w, state, k: int, lr):
+    """One step of an optimizer of ``simlab.optim`` for every run: (w, state) → (w + step,
+    state'), state (L, S, K, d) holding the chain's slots."""
     micro = micro_batch_gradients(ctx, w, k)
     g = micro.mean(axis=2)
     gsq = (micro * micro).mean(axis=2) if micro.shape[2] > 1 else None     # None: g² after clipping
-    step, state = ctx.spec.dynamics.update(g, OptState(k, m, v), lr, gsq)
-    return w + step, state.m, state.v
+    slots = tuple(state[:, :, j] for j in range(state.shape[2]))
+    step, new = ctx.spec.dynamics.update(g, OptState(k, slots), lr, gsq, params=w)
+    return w + step, (np.stack(new.slots, axis=2) if new.slots else state)
+
+
+def sde_step(ctx: Context, w, state, k: int, lr):
+    """One step of an SDE model (``reference_step`` on its two slots m, v)."""
+    w, m, v = ctx.spec.dynamics.reference_step(ctx, w, state[:, :, 0], state[:, :, 1], k, lr)
+    return w, np.stack([m, v], axis=2)
 
 
 def run(spec: RunSpec) -> RawResult:
@@ -77,8 +85,8 @@ def run(spec: RunSpec) -> RawResult:
 def _run(spec: RunSpec) -> RawResult:
     ctx = Context(spec)
     problem, dynamics = spec.problem, spec.dynamics
-    step = discrete_step if isinstance(dynamics, Optimizer) else dynamics.reference_step
-    w, m, v = spec.init_w.copy(), spec.init_m.copy(), spec.init_v.copy()
+    step = discrete_step if isinstance(dynamics, Optimizer) else sde_step
+    w, state = spec.init_w.copy(), spec.init_state.copy()
     diverged_step = spec.init_diverged_step.copy()
     alive = diverged_step < 0
     lrs = spec.lrs.reshape(-1, 1, 1)
@@ -94,7 +102,7 @@ def _run(spec: RunSpec) -> RawResult:
             alive = alive & ~blown
         if k == spec.stop or not alive.any():
             break
-        new_w, new_m, new_v = step(ctx, w, m, v, k, lrs * spec.schedule[k])
+        new_w, new_state = step(ctx, w, state, k, lrs * spec.schedule[k])
         keep = alive[..., None]
-        w, m, v = (np.where(keep, new_w, w), np.where(keep, new_m, m), np.where(keep, new_v, v))
-    return RawResult(loss, diverged_step, w, m, v)
+        w, state = np.where(keep, new_w, w), np.where(keep[..., None], new_state, state)
+    return RawResult(loss, diverged_step, w, state)

@@ -13,10 +13,10 @@ Semantics every backend implements identically (the reference backend is the def
   reached (``init_*``, ``start_step = T1``) is the run of T1 + T2 steps, bit for bit;
 * step k = start..stop: if k is a record step, record L(w_k); unless k = stop, advance the run by
   step k of its dynamics: an optimizer (batch of step k → micro-batch gradients → (g, gsq) →
-  rule → optional clipping → w_{k+1} = w_k + step) or an SDE model (``substeps`` Euler–Maruyama
+  chain of transforms → optional clipping → w_{k+1} = w_k + step) or an SDE model (``substeps`` Euler–Maruyama
   steps over the time of step k);
 * a run *diverges* at the first record whose loss is NaN or > ``divergence_threshold``; it is
-  frozen from then on (w, m and v keep their values), the diverging record keeps its value (NaN
+  frozen from then on (w and the state slots keep their values), the diverging record keeps its value (NaN
   as +inf), later records are +inf and ``diverged_step`` holds that step. A run that arrives
   frozen (``init_diverged_step`` ≥ 0) stays frozen;
 * batches: given ``batch_indices[k − start, s]``, or drawn by ``simlab.random`` from (keys[s], k)
@@ -49,8 +49,7 @@ class RunSpec:
     record_steps: np.ndarray            # sorted absolute int64 steps in [start, stop]
     divergence_threshold: float
     init_w: np.ndarray                  # (L, S, d)
-    init_m: np.ndarray                  # (L, S, d)
-    init_v: np.ndarray                  # (L, S, d)
+    init_state: np.ndarray              # (L, S, K, d): the K slots of the dynamics
     init_diverged_step: np.ndarray      # (L, S) int64, −1 for a live run
 
     @property
@@ -71,5 +70,4 @@ class RawResult:
     loss: np.ndarray            # (L, S, n_records)
     diverged_step: np.ndarray   # (L, S) int64, −1 if the run never diverged
     w: np.ndarray               # (L, S, d) final iterate
-    m: np.ndarray               # (L, S, d) final first slot
-    v: np.ndarray               # (L, S, d) final second slot
+    state: np.ndarray           # (L, S, K, d) final state slots

@@ -180,7 +180,9 @@ class AdaptiveSDERecord(NamedTuple):
     diag_c: np.ndarray
 
 
-def adaptive_sde_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
+def adaptive_sde_step(D, P, batching, seed, key, k, lr, w, state, scratch):
+    m = state[0]
+    v = state[1]
     d = w.shape[0]
     tau = lr * lr if D.malladi else lr
     dt = tau / D.substeps

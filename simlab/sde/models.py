@@ -319,7 +319,9 @@ def euler_maruyama_update(w, drift, noise, dt, amp):
         w[i] = w[i] + (-drift[i] * dt + amp * noise[i])
 
 
-def sgd_sde_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
+def sgd_sde_step(D, P, batching, seed, key, k, lr, w, state, scratch):
+    m = state[0]
+    v = state[1]
     d = w.shape[0]
     dt, amp = euler_maruyama_scales(lr, D.substeps)
     drift = scratch.g
@@ -351,7 +353,9 @@ def sgd_sde_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
         euler_maruyama_update(w, drift, noise, dt, amp)
 
 
-def signsgd_exact_sde_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
+def signsgd_exact_sde_step(D, P, batching, seed, key, k, lr, w, state, scratch):
+    m = state[0]
+    v = state[1]
     d = w.shape[0]
     dt, amp = euler_maruyama_scales(lr, D.substeps)
     drift = scratch.g
@@ -389,7 +393,9 @@ def signsgd_exact_sde_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
         euler_maruyama_update(w, drift, noise, dt, amp)
 
 
-def signsgd_erf_sde_step(D, P, batching, seed, key, k, lr, w, m, v, scratch):
+def signsgd_erf_sde_step(D, P, batching, seed, key, k, lr, w, state, scratch):
+    m = state[0]
+    v = state[1]
     d = w.shape[0]
     dt, amp = euler_maruyama_scales(lr, D.substeps)
     drift = scratch.g

@@ -40,7 +40,8 @@ import numpy as np
 import xarray as xr
 
 from .. import _checks
-from ..optim import Optimizer, SGDHyper, lr_array
+from ..optim import Optimizer, lr_array
+from ..transforms import ScaleByLearningRate, Trace
 from ..problems.quadratic import QuadraticProblem, check_batch_size, gradient_second_moment
 from ..schedules import Schedule, constant, record_steps
 
@@ -49,14 +50,16 @@ def linear_coefficients(optimizer: Optimizer) -> tuple[float, float, float, floa
     """(β, c, a, b) of the update m' = βm + cg, w' = w − η(a m + b g); ValueError if not linear."""
     if not isinstance(optimizer, Optimizer):
         raise ValueError(f"optimizer={optimizer!r} must be an Optimizer (see simlab.optim)")
-    if (not isinstance(optimizer.hyper, SGDHyper) or optimizer.clip_fraction > 0.0
-            or optimizer.squares_microbatches):
+    kinds = tuple(type(h) for h in optimizer.chain)
+    if (kinds != (Trace, ScaleByLearningRate) or optimizer.clip_fraction > 0.0
+            or optimizer.max_grad_norm > 0.0 or optimizer.squares_microbatches):
         raise ValueError(f"optimizer={optimizer.label} is not linear in the gradient; the exact "
                          "recursion supports optim.sgd only (plain, heavy-ball or EMA momentum, "
                          "optionally Nesterov)")
-    beta = float(optimizer.hyper.momentum)
-    grad_coef = 1.0 - beta if optimizer.hyper.ema else 1.0
-    if optimizer.hyper.nesterov:
+    trace = optimizer.chain[0]
+    beta = float(trace.momentum)
+    grad_coef = 1.0 - beta if trace.ema else 1.0
+    if trace.nesterov:
         return beta, grad_coef, beta * beta, grad_coef * (1.0 + beta)
     return beta, grad_coef, beta, grad_coef
 
