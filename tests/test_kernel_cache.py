@@ -107,10 +107,11 @@ def test_an_edit_recompiles_only_the_kernels_that_contain_it(tmp_path):
     _append(package / "lm" / "model.py", "\n# an edit\n")
     _append(package / "theory" / "surge.py", "\nEDITED = 1\n")
     _append(package / "optim.py", "\n# an edit outside every rule\n")
+    _append(package / "transforms.py", "\n# an edit outside every transform\n")
     unrelated = _kernels(tmp_path, "adam", "sgd")
     assert unrelated == {"adam": {"hits": 1, "misses": 0}, "sgd": {"hits": 1, "misses": 0}}
 
-    rules = package / "optim.py"
+    rules = package / "transforms.py"
     old = "return -s[0] * m / (sqrt(v) * s[1] + h.eps), m, v"
     assert old in rules.read_text()
     rules.write_text(rules.read_text().replace(old, old.replace("h.eps", "(h.eps + 0.0)")))
@@ -138,9 +139,10 @@ def test_a_specialization_is_stamped_by_the_code_registered_for_its_records():
     from simlab.backends.per_run import Discrete
 
     def stamp(opt):
-        return _numba_cache.specialization_stamp((typeof(Discrete(opt.hyper, 0.0, False, 0.0)),))
+        return _numba_cache.specialization_stamp((typeof(Discrete(opt.chain, 0.0, False, 0.0)),))
 
     assert stamp(optim.adam()) == stamp(optim.adam(b1=0.5))        # values are not code
     assert stamp(optim.adam()) != stamp(optim.sgd())
-    registered = _numba_cache.registrations(type(optim.adam().hyper))
-    assert [name for name, _ in registered][0] == "simlab.optim.RULES"
+    assert stamp(optim.adamw()) != stamp(optim.adam())              # one more transform
+    registered = _numba_cache.registrations(type(optim.adam().chain[0]))
+    assert [name for name, _ in registered][0] == "simlab.transforms.TRANSFORMS"
