@@ -329,6 +329,11 @@ def warmup(backend):
 def resolve(args) -> dict:
     quick = args.quick
     seeds = simlab._checks.integer("seeds", args.seeds, lo=2)      # a bootstrap needs 2
+    if args.backend == "numpy":
+        # the reference backend draws every sample's noise: (lrs · seeds · B · d) normals a step
+        largest = 24.0 * (23 if quick else 36) * seeds * max(batch_grid(quick)) * 8 * len(SCALES)
+        simlab._checks.memory(f"backend='numpy' at B up to {max(batch_grid(quick)):.0f}", largest,
+                              "; use --backend numba (it draws the batch-mean noise directly)")
     return {
         "targets": [0.3, 0.01] if quick else [0.3, 0.1, 0.01, 0.001],
         "ref_steps": 4000,

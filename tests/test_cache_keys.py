@@ -56,7 +56,7 @@ def _append(path: Path, text: str) -> None:
 
 
 def test_a_helper_edit_recomputes_and_plotting_or_lm_edits_reuse(checkout, tmp_path):
-    argv = ["experiments.surge_target", "--quick", "--backend", "numpy",
+    argv = ["experiments.surge_target", "--quick",
             "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cells")]
     computed, reused = _counts(_run(checkout, *argv))
     assert computed >= 3 and reused == 0
