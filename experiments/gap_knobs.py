@@ -37,6 +37,7 @@ bootstrap interval).
 from __future__ import annotations
 
 import json
+import warnings
 import zlib
 
 import numpy as np
@@ -212,7 +213,8 @@ def compute(config: dict, cells) -> xr.Dataset:
     at_best = np.take_along_axis(final, best[..., None, None], axis=-2)[..., 0, :].astype(float)
     n_div = np.isinf(at_best).sum(-1)
     finite = np.where(np.isfinite(at_best), at_best, np.nan)
-    with np.errstate(invalid="ignore"), _quiet():
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)      # all-NaN (all-diverged) cells
         med = np.where(n_div == at_best.shape[-1], np.inf, np.nanmedian(finite, axis=-1))
     lo, hi = bootstrap_median_interval(finite, draws=1000, level=0.9, seed=0)
     probs = {h: problems.block_quadratic(h, 0) for h in config["hessians"]}
@@ -244,17 +246,6 @@ def compute(config: dict, cells) -> xr.Dataset:
                 "budget_kind": ("budget", [budgets[g][0] for g in names]),
                 "budget_amount": ("budget", [int(budgets[g][1]) for g in names]),
                 "lr_index": np.arange(n_lr), "seed": np.arange(config["seeds"])})
-
-
-class _quiet:
-    def __enter__(self):
-        import warnings
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._w.__exit__(*exc)
 
 
 # -- the quantities the claims are decided on (experiments/claims.py) ----------------------------
