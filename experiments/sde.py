@@ -236,8 +236,10 @@ def discrete_adaptive_from_warm_state(problem, optimizer: str, lr: float, batch_
     v₀ = E g(w₀)², no bias correction (``simulate`` continuing from that state)."""
     opt = (optim.adam(beta1, beta2, eps, bias_correction=False) if optimizer == "adam"
            else optim.rmsprop(beta2, eps))
+    w0, m0, v0 = warm_start(problem, batch_size)
+    held = {"m": m0, "v": v0}                 # RMSprop carries v only, Adam m and v
     return simulate(problem, opt, lr, batch_size, steps, paths, seed=5,
-                    init_state=warm_start(problem, batch_size),
+                    init_state=(w0,) + tuple(held[name] for name in opt.slots),
                     record_every=record_every).loss.values[0]
 
 
