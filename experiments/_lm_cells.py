@@ -10,7 +10,8 @@ The configuration of every LM cell holds everything that changes its numbers:
 * the model (``ModelConfig.config()``) and the run (``TrainConfig.config()``: optimizer, lr, betas,
   B, micro-batch, steps, schedule, sampler, records, probes, seed, **device**), or the measurement's
   own settings;
-* the data: ``corpus`` and the sha256 its token file was pinned to;
+* the data: ``corpus`` and the sha256 of the bytes read from its token file (checked against the
+  pinned hash when the file is opened, ``simlab.lm.data.token_bytes``, and again in the cell);
 * where and how it ran: ``device``, the size ``tier`` (quick / cpu / cuda), the torch CPU
   ``threads`` (the cell sets them itself) and the ``torch`` version.
 
@@ -20,7 +21,6 @@ only computation, so editing a report or a figure does not invalidate a single r
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -65,19 +65,16 @@ def run_spec(config: dict, mcfg: ModelConfig, tcfg: TrainConfig, **extra) -> dic
 
 
 def _prepare(spec: dict) -> lmdata.Splits:
-    """Apply the cell's thread count and device check; the corpus splits (cached per process)."""
+    """Apply the cell's thread count and device check; the corpus splits, read and checked for
+    this cell (``simlab.lm.data.load``: the sha256 of the bytes read, a few ms), which must be the
+    bytes the cell's key names (``corpus_sha256``)."""
     torch.set_num_threads(_checks.integer("threads", spec["threads"], lo=1))
     check_device(spec["device"])
-    splits = _splits(spec["corpus"])
-    if lmdata.CORPORA[spec["corpus"]].sha256 != spec["corpus_sha256"]:
-        raise ValueError(f"corpus_sha256={spec['corpus_sha256'][:16]}… is not the pinned hash of "
-                         f"corpus={spec['corpus']!r} in this checkout")
+    splits = lmdata.load(spec["corpus"])
+    if splits.sha256 != spec["corpus_sha256"]:
+        raise ValueError(f"corpus_sha256={spec['corpus_sha256'][:16]}… is not the hash "
+                         f"{splits.sha256[:16]}… of the bytes of corpus={spec['corpus']!r} read here")
     return splits
-
-
-@functools.lru_cache(maxsize=4)
-def _splits(corpus: str) -> lmdata.Splits:
-    return lmdata.load(corpus)
 
 
 def train_config(spec: dict) -> TrainConfig:

@@ -71,6 +71,7 @@ def runs(config: dict) -> list[tuple[tuple, object]]:
 resolve = _lm.resolver(SIZES, runs)          # every run checked before any work
 
 
+@_lm.parallel
 def compute(config: dict, cells) -> xr.Dataset:
     from experiments._lm_cells import run_spec, train_cell
     from simlab.lm import ModelConfig

@@ -94,6 +94,7 @@ def theorem_specs(config: dict) -> list[dict]:
 resolve = _lm.resolver(SIZES, runs)          # every run checked before any work
 
 
+@_lm.parallel
 def compute(config: dict, cells) -> xr.Dataset:
     from experiments._lm_cells import run_spec, theorem_cell, train_cell
     from simlab.lm import ModelConfig

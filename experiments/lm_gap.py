@@ -67,6 +67,7 @@ def runs(config: dict) -> list[tuple[tuple, dict]]:
 resolve = _lm.resolver(SIZES, runs)          # every run checked before any work
 
 
+@_lm.parallel
 def compute(config: dict, cells) -> xr.Dataset:
     from experiments._lm_cells import train_cell
     from simlab.cache import config_json

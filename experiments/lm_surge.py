@@ -89,6 +89,7 @@ def further_steps(config: dict) -> list[tuple[tuple, object]]:
 resolve = _lm.resolver(SIZES, pretraining, further_steps)   # every run checked first
 
 
+@_lm.parallel
 def compute(config: dict, cells) -> xr.Dataset:
     from experiments._lm_cells import Cell, environment, noise_cell, run_spec, state_sha256, train_cell
     size, seeds = config["size"], config["seeds"]
