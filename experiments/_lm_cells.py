@@ -139,7 +139,9 @@ def train_cell(cell) -> xr.Dataset:
 def noise_cell(cell: Cell) -> xr.Dataset:
     """Two-batch probes of B_simple and B_noise at the weights ``cell.payload`` (Li et al.'s
     checkpoint): ``probes`` probes of κ micro-batches of b windows, each with an independent
-    Hessian batch, drawn from stream 1 of key 7 (``simlab.lm.data.stream_key``)."""
+    Hessian batch, drawn from stream 1 of key 7 (``simlab.lm.data.stream_key``). Attributes: the
+    two scales (NaN where the denominator's estimate, |G|² or GᵀHG, is ≤ 0: undefined) and the
+    four estimates with their standard errors over the probes."""
     spec = cell_config(cell)
     splits = _prepare(spec)
     if state_sha256(cell.payload) != spec["init_sha256"]:
@@ -165,7 +167,9 @@ def noise_cell(cell: Cell) -> xr.Dataset:
         coords={"probe": np.arange(len(probes))},
         attrs={"b_simple": simple["simple_noise_scale"], "b_noise": noise["simple_noise_scale"],
                "grad_sq": simple["grad_sq"], "grad_sq_se": simple["grad_sq_se"],
-               "trace_cov": simple["trace_cov"], "trace_cov_se": simple["trace_cov_se"]})
+               "trace_cov": simple["trace_cov"], "trace_cov_se": simple["trace_cov_se"],
+               "ghg": noise["grad_sq"], "ghg_se": noise["grad_sq_se"],
+               "trace_hcov": noise["trace_cov"], "trace_hcov_se": noise["trace_cov_se"]})
 
 
 def theorem1_gap(model, batches, delta: float, eta_bar: float = 1e-2, gamma1_bar: float = 0.5,

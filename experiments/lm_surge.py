@@ -121,8 +121,9 @@ def compute(config: dict, cells) -> xr.Dataset:
                 "record": pre_ds.record.values, "probe": noise.probe.values},
         attrs={"checkpoint_step": int(pre_ds.attrs["stopped_step"]), "checkpoint_sha256": sha,
                "target": size["target"], "k": size["k"], "block_size": mcfg.block_size,
+               "probes": size["probes"],
                **{k: noise.attrs[k] for k in ("b_simple", "b_noise", "grad_sq", "grad_sq_se", "trace_cov",
-                                             "trace_cov_se")},
+                                             "trace_cov_se", "ghg", "ghg_se", "trace_hcov", "trace_hcov_se")},
                **_lm.reference_attrs(config)})
     return with_predictions(ds)
 
@@ -157,8 +158,21 @@ def verdict_numbers(bs, lr_opt, b_noise) -> dict:
     bs, lr_opt = np.asarray(bs, float), np.asarray(lr_opt, float)
     i = int(np.argmax(lr_opt))
     toy_fall = float(toy_lr(bs[-1], 1.0, b_noise) / toy_lr(b_noise, 1.0, b_noise)) if b_noise < bs[-1] else 1.0
-    return {"rise": lr_opt[i] / lr_opt[0], "fall": lr_opt[-1] / lr_opt[i], "toy_fall": toy_fall,
-            "peak_batch_size": bs[i], "peak_over_b_noise": bs[i] / b_noise}
+    ok = np.isfinite(b_noise) and b_noise > 0
+    return {"rise": lr_opt[i] / lr_opt[0], "fall": lr_opt[-1] / lr_opt[i], "toy_fall": toy_fall if ok else np.nan,
+            "peak_batch_size": bs[i], "peak_over_b_noise": bs[i] / b_noise if ok else np.nan}
+
+
+def scale_text(ds: xr.Dataset, name: str) -> str:
+    """"12.3" for a measured noise scale ("b_noise" or "b_simple"), or "undefined (GᵀHG estimate
+    −0.0012 ± 0.003 ≤ 0, 2 probes)" where the two-batch estimate of its denominator is ≤ 0: the
+    noise of the estimate exceeds its value at that many probes, so there is no scale to report."""
+    value = float(ds.attrs[name])
+    if np.isfinite(value) and value > 0:
+        return f"{value:.1f}"
+    what, key = ("GᵀHG", "ghg") if name == "b_noise" else ("|G|²", "grad_sq")
+    est, se = float(ds.attrs.get(key, np.nan)), float(ds.attrs.get(f"{key}_se", np.nan))
+    return f"undefined ({what} estimate {est:.2g} ± {se:.2g} ≤ 0, {ds.attrs.get('probes', '?')} probes)"
 
 
 def describe(ds: xr.Dataset, o: str) -> list[str]:
@@ -167,8 +181,10 @@ def describe(ds: xr.Dataset, o: str) -> list[str]:
     n = {k: float(ds[k].sel(optimizer=o)) for k in ("rise", "fall", "toy_fall", "peak_batch_size",
                                                     "peak_over_b_noise")}
     edge = "; the maximum is at the largest B tried" if n["peak_batch_size"] == bs[-1] else ""
-    return [f"rises ×{n['rise']:.1f} from B = {bs[0]:.0f} to its maximum at B = {n['peak_batch_size']:.0f} = "
-            f"{n['peak_over_b_noise']:.1f} × B_noise (measured {ds.attrs['b_noise']:.1f}){edge}",
+    where = (f" = {n['peak_over_b_noise']:.1f} × B_noise (measured {ds.attrs['b_noise']:.1f})"
+             if np.isfinite(n["peak_over_b_noise"]) else f"; B_noise {scale_text(ds, 'b_noise')}")
+    return [f"rises ×{n['rise']:.1f} from B = {bs[0]:.0f} to its maximum at B = {n['peak_batch_size']:.0f}"
+            f"{where}{edge}",
             f"beyond the maximum: ε_opt(B = {bs[-1]:.0f})/max = {n['fall']:.2f}, toy {n['toy_fall']:.2f}"]
 
 
@@ -202,7 +218,7 @@ def check_trained(ds: xr.Dataset, **_) -> str | None:
     the corpus's bigram level."""
     bn = float(ds.attrs["b_noise"])
     if not (np.isfinite(bn) and bn > 0):
-        return f"B_noise measured {bn:g}: no finite positive noise scale, so no peak is predicted"
+        return f"B_noise {scale_text(ds, 'b_noise')}: no noise scale, so no peak is predicted"
     return _lm.untrained(ds, "pre_val_loss")
 
 
@@ -211,9 +227,11 @@ def report(ds) -> str:
     opts = list(ds.optimizer.values)
     rows = [f"checkpoint after {ds.attrs['checkpoint_step']} Adam steps (val loss ≤ {ds.attrs['target']}); "
             f"k = {ds.attrs['k']} further steps per (B, lr, seed)",
-            f"measured at the checkpoint (windows of {ds.attrs['block_size']} bytes): B_simple = "
-            f"{ds.attrs['b_simple']:.2f} (|G|² = {ds.attrs['grad_sq']:.3g} ± {ds.attrs['grad_sq_se']:.2g}, "
-            f"trΣ = {ds.attrs['trace_cov']:.3g} ± {ds.attrs['trace_cov_se']:.2g}), B_noise = {ds.attrs['b_noise']:.2f}",
+            f"measured at the checkpoint (windows of {ds.attrs['block_size']} bytes, {ds.attrs['probes']} "
+            f"probes): B_simple = {scale_text(ds, 'b_simple')} (|G|² = {ds.attrs['grad_sq']:.3g} ± "
+            f"{ds.attrs['grad_sq_se']:.2g}, trΣ = {ds.attrs['trace_cov']:.3g} ± {ds.attrs['trace_cov_se']:.2g}), "
+            f"B_noise = {scale_text(ds, 'b_noise')} (GᵀHG = {ds.attrs['ghg']:.3g} ± {ds.attrs['ghg_se']:.2g}, "
+            f"tr(HΣ) = {ds.attrs['trace_hcov']:.3g} ± {ds.attrs['trace_hcov_se']:.2g})",
             "", "| B | " + " | ".join(f"optimal lr {o}" for o in opts) + " | toy ε_opt (B_noise measured, height matched) |",
             "|---|" + "---|" * (len(opts) + 1)]
     for i, b in enumerate(bs):
@@ -229,7 +247,7 @@ def report(ds) -> str:
 
 def headline(ds) -> str:
     o = "adam_0.9_0.999"
-    return (f"B_noise {ds.attrs['b_noise']:.1f}, B_simple {ds.attrs['b_simple']:.1f}; Adam 0.9/0.999 optimal lr "
+    return (f"B_noise {scale_text(ds, 'b_noise')}, B_simple {scale_text(ds, 'b_simple')}; Adam 0.9/0.999 optimal lr "
             f"peaks at B = {float(ds.peak_batch_size.sel(optimizer=o)):.0f}, falls to "
             f"{float(ds.fall.sel(optimizer=o)):.2f} of max (toy {float(ds.toy_fall.sel(optimizer=o)):.2f})")
 

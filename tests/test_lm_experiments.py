@@ -240,7 +240,11 @@ def test_experiments_all_lists_an_lm_experiment_with_its_cells_and_headline(quic
     assert run_all.main(["--quick", "--only", "lm_surge", "--out", str(out)]) == 0
     table = capsys.readouterr().out.split("experiment ")[-1]
     n = len(first.stats.computed)
-    assert re.search(rf"lm_surge\s+0\s+{n}\s+[\d.]+\s+B_noise [\d.]+, B_simple", table), table
+    ds = first.dataset                          # a measured scale, or "undefined" with its reason
+    scale = (r"[\d.]+" if ds.attrs["b_noise"] > 0 else
+             r"undefined \(GᵀHG estimate \S+ ± \S+ ≤ 0, \d+ probes\)")
+    assert ds.attrs["b_noise"] > 0 or (ds.attrs["ghg"] <= 0 and "inf" not in table)
+    assert re.search(rf"lm_surge\s+0\s+{n}\s+[\d.]+\s+B_noise {scale}, B_simple", table), table
     assert re.search(rf"total\s+0\s+{n}\s", table), table
 
 
