@@ -9,7 +9,8 @@ flags added here, all honoured:
 * ``--corpus {bible,shakespeare}``: the text (``simlab.lm.data``);
 * ``--threads N``: torch CPU threads per process (default ``$SIMLAB_LM_THREADS`` or 1);
 * ``--jobs N``: worker processes that compute the cells in parallel (default: the machine's cores,
-  ``os.cpu_count()``; ``--quick``: 1, as starting a worker costs more than its few cells). Each cell
+  ``os.cpu_count()``; ``--quick``: 1, as starting a worker costs more than its few cells, and
+  ``--device cuda``: 1, one GPU computing its cells in turn). Each cell
   sets its own torch threads and draws every batch from (seed, step), so a cell's numbers do not
   depend on the process it ran in: a parallel run is bit-identical to a serial one (tested). How the
   work is spread is not part of the results (``parallel`` takes ``jobs`` out of the config).
@@ -57,7 +58,7 @@ def arguments(sizes: dict):
                             help="torch CPU threads per process (default $SIMLAB_LM_THREADS or 1)")
         parser.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                             help=f"worker processes computing the cells (default: the machine's "
-                                 f"cores, here {os.cpu_count()}; --quick: 1)")
+                                 f"cores, here {os.cpu_count()}; --quick and --device cuda: 1)")
     return add
 
 
@@ -80,8 +81,9 @@ def resolve(args, sizes: dict) -> dict:
     size = sizes[tier]
     seeds = _checks.integer("seeds", args.seeds if args.seeds is not None else size["seeds"], lo=1)
     jobs = getattr(args, "jobs", None)
-    jobs = _checks.integer("jobs", jobs if jobs is not None else (1 if args.quick else os.cpu_count() or 1),
-                           lo=1)
+    if jobs is None:                 # one GPU: its cells in turn; --quick: fewer cells than a worker's start
+        jobs = 1 if args.quick or device == "cuda" else (os.cpu_count() or 1)
+    jobs = _checks.integer("jobs", jobs, lo=1)
     return {"tier": tier, "size": size, "seeds": seeds, "device": device, "corpus": corpus,
             "corpus_sha256": splits.sha256, "threads": threads,
             "torch": torch.__version__, "jobs": jobs}
@@ -188,3 +190,89 @@ def untrained(ds, loss: str) -> str | None:
         return (f"not trained past the bigram level: best {loss} {best:.3f} ≥ bigram entropy "
                 f"{bigram:.3f} nats/byte (unigram {float(ds.attrs['unigram_xent']):.3f})")
     return None
+
+
+def untrained_at(ds, points: dict) -> str | None:
+    """The LM claims' assumption at every point of a comparison: ``points`` maps each point (e.g.
+    "B = 4") to the loss (nats/byte) of the *better* of the compared settings there; None when
+    every one is below the corpus's bigram entropy, else the sentence naming the points that are
+    not (a comparison made where the better model has learned no more than byte pairs says nothing
+    about a trained network)."""
+    import numpy as np
+    bigram = float(ds.attrs.get("bigram_xent", np.nan))
+    if not np.isfinite(bigram):
+        return "the bigram entropy of the corpus is not stored with the results"
+    bad = {k: float(v) for k, v in points.items() if not (np.isfinite(v) and v < bigram)}
+    if not bad:
+        return None
+    where = ", ".join(f"{k} (better {v:.3f})" for k, v in bad.items())
+    return (f"not trained past the bigram level at {where}: ≥ bigram entropy {bigram:.3f} nats/byte "
+            f"(unigram {float(ds.attrs['unigram_xent']):.3f})")
+
+
+# ------------------------------------------------------------------------------------------------
+# The budget plan of the CPU tier (docs/lm.md): measured CPU seconds per step, not wall times
+# ------------------------------------------------------------------------------------------------
+
+#: CPU seconds (``time.process_time``) per training step of ``ModelConfig.preset("cpu")`` at one
+#: torch thread, by batch size B (windows of 64 bytes): forward, backward, optimizer step, the
+#: batch drawn; Adam and SGD alike within 10 %. Measured in the session of issue 17 (the CPU
+#: time of 13 steps minus that of 3, the better of two repetitions) while the 2-core machine ran
+#: at load 8–11: the basis of a plan, not a measurement of the runs it plans.
+STEP_CPU_S = {1: 0.0030, 2: 0.0043, 4: 0.0058, 8: 0.0090, 16: 0.0175, 32: 0.0353, 64: 0.077, 128: 0.156}
+#: clipping the global gradient norm, per step (pilot runs with and without it, B = 4 … 32)
+CLIP_CPU_S = 0.001
+#: one evaluation of 128 windows (no gradient), and the fixed cost of a cell (model build,
+#: corpus read and sha256, Dataset); a Hessian-vector product costs ≈ 3 backward passes
+EVAL_CPU_S_PER_128 = 0.042
+CELL_CPU_S = 0.1
+
+
+def step_cost(batch_size: int, microbatch: int | None = None, clip: bool = False) -> float:
+    """Planned CPU seconds of one step at B (interpolated in ``STEP_CPU_S``); with micro-batches
+    of M windows, B/M passes of M windows."""
+    import numpy as np
+    keys = np.array(sorted(STEP_CPU_S), float)
+    costs = np.array([STEP_CPU_S[k] for k in sorted(STEP_CPU_S)])
+    m = microbatch or batch_size
+    one = float(np.interp(m, keys, costs, right=costs[-1] * m / keys[-1]))
+    return one * (batch_size // m) + (CLIP_CPU_S if clip else 0.0)
+
+
+def run_cost(batch_size: int, steps: int, evals: int = 2, eval_windows: int = 128,
+             microbatch: int | None = None, clip: bool = False, extra: float = 0.0) -> float:
+    """Planned CPU seconds of one training-run cell of the cpu preset."""
+    return (CELL_CPU_S + steps * step_cost(batch_size, microbatch, clip)
+            + evals * EVAL_CPU_S_PER_128 * eval_windows / 128 + extra)
+
+
+def plan_table(name: str, cores: int = 2) -> tuple[str, float]:
+    """The markdown plan of experiment ``name``'s default CPU size — its ``plan(config)`` rows
+    (what, cells, CPU s per cell) — and its planned wall seconds on ``cores`` cores (the CPU
+    seconds divided by the cores: the cells are independent and many)."""
+    import importlib
+    module = importlib.import_module(f"experiments.{name}")
+    config = module.EXPERIMENT.resolve(module.EXPERIMENT.parse([]))
+    rows = module.plan(config)
+    total = sum(n * c for _, n, c in rows)
+    lines = [f"| {name} (plan) | cells | CPU s per cell | CPU s |", "|---|---|---|---|"]
+    lines += [f"| {what} | {n} | {c:.2f} | {n * c:.0f} |" for what, n, c in rows]
+    lines.append(f"| **total** | {sum(n for _, n, _ in rows)} | | **{total:.0f}** "
+                 f"(≈ {total / cores / 60:.1f} min on {cores} cores) |")
+    return "\n".join(lines), total / cores
+
+
+def main() -> int:
+    """Print the plan tables of the four LM experiments' default CPU sizes (docs/lm.md)."""
+    total = 0.0
+    for name in ("lm_gap", "lm_surge", "lm_betas", "lm_bsi"):
+        table, wall = plan_table(name)
+        total += wall
+        print(table, end="\n\n")
+    print(f"planned wall time of the four default CPU runs together: {total / 60:.1f} min on 2 cores "
+          f"(from STEP_CPU_S, measured at load 8–11; a plan, not a measurement)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
