@@ -182,7 +182,7 @@ LM = (
           prediction=Prediction("sign", sign=1),
           protocol="byte-level LM, fixed steps, gap(B_max) − gap(B_min) in nats/byte, tuned lr",
           paper_value="grows with B (figure)"),
-    Claim(id="lm.gap.signum-steps", paper="li2024", where="§3 (sign descent); Srećković §3",
+    Claim(id="lm.gap.signum-steps", paper="li2024", where="§3 (Adam-style optimizers as the sign of the gradient)",
           statement="Signum (sign descent with momentum) behaves like Adam against SGD: at a fixed "
                     "number of steps the SGD–Signum gap, each at its tuned lr, grows with B.",
           assumptions="LM training; the lr tuned per (optimizer, B); clipping, no weight decay",
