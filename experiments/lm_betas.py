@@ -220,6 +220,22 @@ def report(ds) -> str:
     return "\n".join(rows)
 
 
+def summary_table(ds) -> str:
+    """docs/lm.md's table from the results file: per (b, betas) the seed-mean best validation loss
+    ± its standard deviation over seeds, the step it came at, beside the corpus's levels."""
+    rows = [f"{ds.sizes['seed']} seeds, subset of {ds.attrs['windows']} windows; measured B_simple "
+            f"{float(ds.attrs.get('b_simple', np.nan)):.1f}; levels: unigram {ds.attrs['unigram_xent']:.3f}, bigram "
+            f"{ds.attrs['bigram_xent']:.3f} nats/byte", "",
+            "| b | λ | β1/β2 | best val loss (mean ± sd over seeds) | at step | sharpness |", "|---|---|---|---|---|---|"]
+    for b in ds.batch_size.values:
+        for name in ds.betas.values:
+            v = ds.best_val_loss.sel(batch_size=b, betas=name)
+            rows.append(f"| {b} | {float(ds.lam.sel(batch_size=b)):.3f} | {name} | {float(v.mean()):.3f} ± "
+                        f"{float(v.std()):.3f} | {float(ds.best_step.sel(batch_size=b, betas=name).mean()):.0f} | "
+                        f"{float(ds.sharpness.sel(batch_size=b, betas=name).mean()):.1f} |")
+    return "\n".join(rows)
+
+
 def _batch(ds, b: str):
     return ds.batch_size.values[0 if b == "small" else -1]
 

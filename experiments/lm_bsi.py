@@ -179,6 +179,22 @@ def report(ds) -> str:
     return "\n".join(rows)
 
 
+def summary_table(ds) -> str:
+    """docs/lm.md's table from the results file: per (η0, B) the seed-mean final validation loss of
+    both rules beside the corpus's levels, and the largest spread over the run."""
+    rows = [f"{ds.sizes['seed']} seeds, {int(ds.samples.values[-1])} windows per run; levels: unigram "
+            f"{ds.attrs['unigram_xent']:.3f}, bigram {ds.attrs['bigram_xent']:.3f} nats/byte", "",
+            "| η0 | B | final val loss, BSI-Adam | final val loss, Adam η ∝ √B |", "|---|---|---|---|"]
+    final = ds.val_loss.isel(samples=-1).mean("seed")
+    for lr0 in ds.lr0.values:
+        for b in ds.batch_size.values:
+            at = final.sel(lr0=lr0, batch_size=b)
+            rows.append(f"| {lr0:g} | {b} | {float(at.sel(rule='bsi_adam')):.3f} | {float(at.sel(rule='adam_sqrt')):.3f} |")
+        rows.append(f"| {lr0:g} | largest spread over B | {float(ds.spread.sel(rule='bsi_adam', lr0=lr0)):.3f} | "
+                    f"{float(ds.spread.sel(rule='adam_sqrt', lr0=lr0)):.3f} |")
+    return "\n".join(rows)
+
+
 def measure_slope(ds: xr.Dataset, kappa: int, merged: str, **_):
     """The log-log slope of ‖Δstate‖/δ in δ on the network (float64, deterministic): Theorem 1
     predicts 1 for BSI-Adam ("bsi"), standard Adam ("adam") tends to a constant (slope 0)."""

@@ -190,6 +190,23 @@ def report(ds: xr.Dataset) -> str:
     return "\n".join(rows)
 
 
+def summary_table(ds: xr.Dataset) -> str:
+    """docs/lm.md's table from the results file: per (budget, B) the steps, each optimizer's best
+    mean final validation loss (lr), beside the corpus's unigram and bigram levels, and the seeds."""
+    opts = [str(o) for o in ds.optimizer.values]
+    rows = [f"{ds.sizes['seed']} seeds; levels of the corpus: unigram {ds.attrs['unigram_xent']:.3f}, bigram "
+            f"{ds.attrs['bigram_xent']:.3f} nats/byte", "",
+            "| budget | B | steps | " + " | ".join(f"{LABELS.get(o, o)} (best lr)" for o in opts) + " |",
+            "|---|---|---|" + "---|" * len(opts)]
+    for budget in ds.budget.values:
+        for b in ds.batch_size.values:
+            sel = dict(budget=budget, batch_size=b)
+            cells = [f"{float(ds.best_loss.sel(**sel, optimizer=o)):.3f} ({float(ds.best_lr.sel(**sel, optimizer=o)):.3g}"
+                     f"{', edge' if bool(ds.best_at_edge.sel(**sel, optimizer=o)) else ''})" for o in opts]
+            rows.append(f"| {budget} | {b} | {int(ds.steps.sel(**sel))} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def _settings(ds: xr.Dataset, optimizer: str, baseline: str):
     b_lo, b_hi = ds.batch_size.values[0], ds.batch_size.values[-1]
     return [(baseline, b_hi), (optimizer, b_hi), (baseline, b_lo), (optimizer, b_lo)]

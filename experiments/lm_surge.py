@@ -245,6 +245,24 @@ def check_trained(ds: xr.Dataset, **_) -> str | None:
     return _lm.untrained_at(ds, {"the checkpoint": float(np.min(pre[np.isfinite(pre)], initial=np.inf))})
 
 
+def summary_table(ds) -> str:
+    """docs/lm.md's table from the results file: the checkpoint beside the corpus's levels, the
+    noise scales, and where each optimizer's optimal lr peaks."""
+    def cell(ds, name):                          # "|G|²" inside a markdown cell: escape the bars
+        return scale_text(ds, name).replace("|", "\\|")
+    pre = ds.pre_val_loss.values
+    rows = [f"| seeds | k | checkpoint (steps, val loss) | unigram / bigram | B_simple | B_noise |",
+            "|---|---|---|---|---|---|",
+            f"| {ds.sizes['seed']} | {ds.attrs['k']} | {ds.attrs['checkpoint_step']}, "
+            f"{float(np.min(pre[np.isfinite(pre)])):.3f} | {ds.attrs['unigram_xent']:.3f} / {ds.attrs['bigram_xent']:.3f} | "
+            f"{cell(ds, 'b_simple')} | {cell(ds, 'b_noise')} |", "",
+            "| optimizer | optimal lr peaks at B | rise from B = 1 | ε_opt(B_max)/max (toy) |", "|---|---|---|---|"]
+    for o in ds.optimizer.values:
+        rows.append(f"| {o} | {float(ds.peak_batch_size.sel(optimizer=o)):.0f} | ×{float(ds.rise.sel(optimizer=o)):.1f} | "
+                    f"{float(ds.fall.sel(optimizer=o)):.2f} ({float(ds.toy_fall.sel(optimizer=o)):.2f}) |")
+    return "\n".join(rows)
+
+
 def report(ds) -> str:
     bs = ds.batch_size.values
     opts = list(ds.optimizer.values)

@@ -62,6 +62,8 @@ def test_quick_run_then_a_pure_cache_hit(name, quick, capsys):
     assert claim_lines and all(": smoke:" in line for line in claim_lines)   # verdicts via decide
     assert not re.search(r"AGREES|DISAGREES|CONSISTENT|: (holds|fails|depends|outside)\b", printed)
     assert first.dataset.attrs["bigram_xent"] < first.dataset.attrs["unigram_xent"]
+    table = MODULES[name].summary_table(first.dataset)          # docs/lm.md's generated table
+    assert f"{first.dataset.attrs['bigram_xent']:.3f}" in table and table.count("\n|") >= 2
     png, nc = out / f"{name}.png", out / f"{name}.nc"
     assert png.stat().st_size > 10_000 and nc.is_file()
     assert png.stat().st_mode & 0o777 == 0o644
