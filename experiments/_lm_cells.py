@@ -10,7 +10,8 @@ The configuration of every LM cell holds everything that changes its numbers:
 * the model (``ModelConfig.config()``) and the run (``TrainConfig.config()``: optimizer, lr, betas,
   B, micro-batch, steps, schedule, sampler, records, probes, seed, **device**), or the measurement's
   own settings;
-* the data: ``corpus`` and the sha256 its token file was pinned to;
+* the data: ``corpus`` and the sha256 of the bytes read from its token file (checked against the
+  pinned hash when the file is opened, ``simlab.lm.data.token_bytes``, and again in the cell);
 * where and how it ran: ``device``, the size ``tier`` (quick / cpu / cuda), the torch CPU
   ``threads`` (the cell sets them itself) and the ``torch`` version.
 
@@ -21,7 +22,6 @@ does not invalidate a single run.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -66,19 +66,16 @@ def run_spec(config: dict, mcfg: ModelConfig, tcfg: TrainConfig, **extra) -> dic
 
 
 def _prepare(spec: dict) -> lmdata.Splits:
-    """Apply the cell's thread count and device check; the corpus splits (cached per process)."""
+    """Apply the cell's thread count and device check; the corpus splits, read and checked for
+    this cell (``simlab.lm.data.load``: the sha256 of the bytes read, a few ms), which must be the
+    bytes the cell's key names (``corpus_sha256``)."""
     set_threads(spec["threads"])
     check_device(spec["device"])
-    splits = _splits(spec["corpus"])
-    if lmdata.CORPORA[spec["corpus"]].sha256 != spec["corpus_sha256"]:
-        raise ValueError(f"corpus_sha256={spec['corpus_sha256'][:16]}… is not the pinned hash of "
-                         f"corpus={spec['corpus']!r} in this checkout")
+    splits = lmdata.load(spec["corpus"])
+    if splits.sha256 != spec["corpus_sha256"]:
+        raise ValueError(f"corpus_sha256={spec['corpus_sha256'][:16]}… is not the hash "
+                         f"{splits.sha256[:16]}… of the bytes of corpus={spec['corpus']!r} read here")
     return splits
-
-
-@functools.lru_cache(maxsize=4)
-def _splits(corpus: str) -> lmdata.Splits:
-    return lmdata.load(corpus)
 
 
 def train_config(spec: dict) -> TrainConfig:
@@ -143,7 +140,9 @@ def train_cell(cell) -> xr.Dataset:
 def noise_cell(cell: Cell) -> xr.Dataset:
     """Two-batch probes of B_simple and B_noise at the weights ``cell.payload`` (Li et al.'s
     checkpoint): ``probes`` probes of κ micro-batches of b windows, each with an independent
-    Hessian batch, drawn from stream 1 of key 7 (``simlab.lm.data.stream_key``)."""
+    Hessian batch, drawn from stream 1 of key 7 (``simlab.lm.data.stream_key``). Attributes: the
+    two scales (NaN where the denominator's estimate, |G|² or GᵀHG, is ≤ 0: undefined) and the
+    four estimates with their standard errors over the probes."""
     spec = cell_config(cell)
     splits = _prepare(spec)
     if state_sha256(cell.payload) != spec["init_sha256"]:
@@ -169,7 +168,9 @@ def noise_cell(cell: Cell) -> xr.Dataset:
         coords={"probe": np.arange(len(probes))},
         attrs={"b_simple": simple["simple_noise_scale"], "b_noise": noise["simple_noise_scale"],
                "grad_sq": simple["grad_sq"], "grad_sq_se": simple["grad_sq_se"],
-               "trace_cov": simple["trace_cov"], "trace_cov_se": simple["trace_cov_se"]})
+               "trace_cov": simple["trace_cov"], "trace_cov_se": simple["trace_cov_se"],
+               "ghg": noise["grad_sq"], "ghg_se": noise["grad_sq_se"],
+               "trace_hcov": noise["trace_cov"], "trace_hcov_se": noise["trace_cov_se"]})
 
 
 def theorem1_gap(model, batches, delta: float, eta_bar: float = 1e-2, gamma1_bar: float = 0.5,

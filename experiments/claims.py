@@ -1000,24 +1000,34 @@ SDE = (
 # === LM experiments (lm_gap, lm_surge, lm_betas, lm_bsi) — owner: rule helper ====================
 
 LM = (
-    Claim(id="lm.gap.steps", paper="sreckovic2025", where="§2.3, Fig. 2 (fixed steps)",
+    Claim(id="lm.gap.steps", paper="sreckovic2025", where="§2.3, Fig. 2; set-up of App. B",
           statement="On a language model, at a fixed number of steps, the loss gap between SGD "
                     "with momentum and Adam, each at its own tuned lr, grows with the batch size.",
-          assumptions="LM training; the lr tuned per (optimizer, B)",
+          assumptions="LM training; the lr tuned per (optimizer, B); global-norm clipping on the "
+                      "raw gradients, Adam β2 = 0.95, no weight decay",
           experiment="lm_gap", measure="experiments.lm_gap:measure_gap_growth",
-          args={"budget": "steps"}, outside="experiments.lm_gap:check_trained",
+          args={"budget": "steps", "optimizer": "adam"}, outside="experiments.lm_gap:check_trained",
           prediction=Prediction("sign", sign=1),
-          protocol="byte-level LM (CPU tier), gap(B_max) − gap(B_min) in nats/byte, tuned lr",
+          protocol="byte-level LM, fixed steps, gap(B_max) − gap(B_min) in nats/byte, tuned lr",
           paper_value="grows with B (figure)"),
-    Claim(id="lm.gap.tokens", paper="sreckovic2025", where="§2.3, Fig. 2 (fixed tokens)",
-          statement="On a language model, at a fixed token budget, the SGD–Adam loss gap (each at "
-                    "its tuned lr) grows with the batch size.",
-          assumptions="LM training; the lr tuned per (optimizer, B)",
+    Claim(id="lm.gap.signum-steps", paper="li2024", where="§3 (Adam-style optimizers as the sign of the gradient)",
+          statement="Signum (sign descent with momentum) behaves like Adam against SGD: at a fixed "
+                    "number of steps the SGD–Signum gap, each at its tuned lr, grows with B.",
+          assumptions="LM training; the lr tuned per (optimizer, B); clipping, no weight decay",
           experiment="lm_gap", measure="experiments.lm_gap:measure_gap_growth",
-          args={"budget": "tokens"}, outside="experiments.lm_gap:check_trained",
+          args={"budget": "steps", "optimizer": "signum"}, outside="experiments.lm_gap:check_trained",
           prediction=Prediction("sign", sign=1),
-          protocol="byte-level LM (CPU tier), gap(B_max) − gap(B_min), tuned lr",
-          paper_value="grows with B (figure)"),
+          protocol="byte-level LM, fixed steps, gap(B_max) − gap(B_min), tuned lr",
+          paper_value="sign-like optimizers gain from B"),
+    Claim(id="lm.gap.adamw-steps", paper="sreckovic2025", where="beyond App. B (weight decay off there)",
+          statement="With weight decay (AdamW, 0.1) in place of Adam the SGD gap still grows with "
+                    "the batch size at a fixed number of steps.",
+          assumptions="LM training; the lr tuned per (optimizer, B); clipping; weight decay 0.1",
+          experiment="lm_gap", measure="experiments.lm_gap:measure_gap_growth",
+          args={"budget": "steps", "optimizer": "adamw"}, outside="experiments.lm_gap:check_trained",
+          prediction=Prediction("sign", sign=1),
+          protocol="byte-level LM, fixed steps, gap(B_max) − gap(B_min), tuned lr",
+          paper_value="not tested (weight decay off)"),
     Claim(id="lm.surge.peak-adam", paper="li2024", where="Eq 15, §5 protocol",
           statement="On a language model the optimal lr of Adam (0.9, 0.999) after k further "
                     "steps from a checkpoint peaks at B = B_noise (within a factor 2).",

@@ -36,9 +36,12 @@ NAME = "lm_bsi"
 SIZES = {
     "quick": dict(model="tiny", micro=2, factors=[1, 4], samples=64, lr0=[3e-3], seeds=1, records=4,
                   eval_windows=16, kappas=[2], deltas=[0.01, 0.0025, 0.000625]),
-    "cpu": dict(model="cpu", micro=2, factors=[1, 2, 4, 8, 16], samples=2048, lr0=[3e-3, 3e-2], seeds=2,
+    # plan (docs/lm.md): 4096 windows for every B = 2 … 16 (B_max = 16 takes 256 steps at η0, past
+    # the bigram level in the pilot runs), 5 seeds
+    "cpu": dict(model="cpu", micro=2, factors=[1, 2, 4, 8], samples=4096, lr0=[3e-3, 3e-2], seeds=5,
                 records=8, eval_windows=128, kappas=[2, 4], deltas=[0.04, 0.01, 0.0025, 0.000625, 0.00015625]),
-    "cuda": dict(model="cuda", micro=8, factors=[1, 2, 4, 8, 16], samples=8192, lr0=[1e-3, 1e-2], seeds=1,
+    # plan, pending a GPU: 2 × 2 × 5 × 5 = 100 runs of 4096 windows (≈ 5 min on one H100, estimated)
+    "cuda": dict(model="cuda", micro=8, factors=[1, 2, 4, 8, 16], samples=4096, lr0=[1e-3, 1e-2], seeds=5,
                  records=12, eval_windows=512, kappas=[2, 4, 8], deltas=[0.04, 0.01, 0.0025, 0.000625, 0.00015625]),
 }
 THEOREM_MODEL = "tiny"
@@ -94,6 +97,23 @@ def theorem_specs(config: dict) -> list[dict]:
 resolve = _lm.resolver(SIZES, runs)          # every run checked before any work
 
 
+def plan(config: dict) -> list[tuple[str, int, float]]:
+    """(what, cells, planned CPU seconds per cell) at this size (``_lm.run_cost``); the Theorem 1
+    rows (tiny model, a few float64 steps) are left out: seconds."""
+    size = config["size"]
+    m, n = size["micro"], len(size["lr0"]) * config["seeds"]
+    evals = len(sample_counts(size))
+    rows = []
+    for f in size["factors"]:
+        b = m * f
+        steps = size["samples"] // b
+        rows.append((f"BSI-Adam, B = {b} (micro-batches of {m}), {steps} steps", n,
+                     _lm.run_cost(b, steps, evals, size["eval_windows"], microbatch=m)))
+        rows.append((f"Adam η ∝ √B, B = {b}, {steps} steps", n, _lm.run_cost(b, steps, evals, size["eval_windows"])))
+    return rows
+
+
+@_lm.parallel
 def compute(config: dict, cells) -> xr.Dataset:
     from experiments._lm_cells import run_spec, theorem_cell, train_cell
     from simlab.lm import ModelConfig
@@ -159,6 +179,22 @@ def report(ds) -> str:
     return "\n".join(rows)
 
 
+def summary_table(ds) -> str:
+    """docs/lm.md's table from the results file: per (η0, B) the seed-mean final validation loss of
+    both rules beside the corpus's levels, and the largest spread over the run."""
+    rows = [f"{ds.sizes['seed']} seeds, {int(ds.samples.values[-1])} windows per run; levels: unigram "
+            f"{ds.attrs['unigram_xent']:.3f}, bigram {ds.attrs['bigram_xent']:.3f} nats/byte", "",
+            "| η0 | B | final val loss, BSI-Adam | final val loss, Adam η ∝ √B |", "|---|---|---|---|"]
+    final = ds.val_loss.isel(samples=-1).mean("seed")
+    for lr0 in ds.lr0.values:
+        for b in ds.batch_size.values:
+            at = final.sel(lr0=lr0, batch_size=b)
+            rows.append(f"| {lr0:g} | {b} | {float(at.sel(rule='bsi_adam')):.3f} | {float(at.sel(rule='adam_sqrt')):.3f} |")
+        rows.append(f"| {lr0:g} | largest spread over B | {float(ds.spread.sel(rule='bsi_adam', lr0=lr0)):.3f} | "
+                    f"{float(ds.spread.sel(rule='adam_sqrt', lr0=lr0)):.3f} |")
+    return "\n".join(rows)
+
+
 def measure_slope(ds: xr.Dataset, kappa: int, merged: str, **_):
     """The log-log slope of ‖Δstate‖/δ in δ on the network (float64, deterministic): Theorem 1
     predicts 1 for BSI-Adam ("bsi"), standard Adam ("adam") tends to a constant (slope 0)."""
@@ -188,9 +224,11 @@ def measure_invariance(ds: xr.Dataset, lr0_index: int = 0, draws: int = 1000, se
                     value, n_seeds=n)
 
 
-def check_trained(ds: xr.Dataset, **_) -> str | None:
-    """The LM claims' assumption: the runs are trained past the corpus's bigram level."""
-    return _lm.untrained(ds, "val_loss")
+def check_trained(ds: xr.Dataset, lr0_index: int = 0, **_) -> str | None:
+    """The LM claims' assumption at every point of the comparison: at each B the better of the two
+    rules (seed-mean validation loss at the end) is below the corpus's bigram entropy."""
+    final = ds.val_loss.isel(lr0=lr0_index, samples=-1).mean("seed").min("rule")
+    return _lm.untrained_at(ds, {f"B = {b}": float(final.sel(batch_size=b)) for b in ds.batch_size.values})
 
 
 def headline(ds) -> str:

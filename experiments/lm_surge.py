@@ -36,12 +36,14 @@ SIZES = {
     "quick": dict(model="tiny", pre_batch=8, target=3.2, pre_max_steps=200, batch_sizes=[1, 4, 16],
                   lrs=np.logspace(-3, -1, 3).tolist(), k=2, seeds=1, eval_windows=16, probe_b=2, probe_kappa=4,
                   probes=2, hessian_windows=8),
-    "cpu": dict(model="cpu", pre_batch=16, target=2.3, pre_max_steps=3000,
+    # plan (docs/lm.md): the checkpoint below the bigram level (2.1 < 2.25 nats/byte), 5 seeds
+    "cpu": dict(model="cpu", pre_batch=16, target=2.1, pre_max_steps=3000,
                 batch_sizes=[1, 2, 4, 8, 16, 32, 64, 128], lrs=np.round(np.logspace(-5, -2, 13), 8).tolist(),
-                k=4, seeds=3, eval_windows=128, probe_b=2, probe_kappa=8, probes=12, hessian_windows=64),
+                k=4, seeds=5, eval_windows=128, probe_b=2, probe_kappa=8, probes=24, hessian_windows=64),
+    # plan, pending a GPU: 2 × 11 × 13 × 5 = 1430 runs of k = 8 steps, ≈ 0.2 s each on one H100
     "cuda": dict(model="cuda", pre_batch=64, target=1.6, pre_max_steps=20000,
                  batch_sizes=[1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], lrs=np.logspace(-4.5, -1.5, 13).tolist(),
-                 k=8, seeds=2, eval_windows=512, probe_b=4, probe_kappa=8, probes=32, hessian_windows=256),
+                 k=8, seeds=5, eval_windows=512, probe_b=4, probe_kappa=8, probes=32, hessian_windows=256),
 }
 
 
@@ -89,6 +91,27 @@ def further_steps(config: dict) -> list[tuple[tuple, object]]:
 resolve = _lm.resolver(SIZES, pretraining, further_steps)   # every run checked first
 
 
+#: pretraining steps the plan assumes to reach the cpu target (Adam (0.9, 0.999) 3e-3 at B = 16
+#: reached 2.099 nats/byte at step 200 in a pilot run of issue 17; 50 % added)
+PLANNED_PRE_STEPS = 300
+
+
+def plan(config: dict) -> list[tuple[str, int, float]]:
+    """(what, cells, planned CPU seconds per cell) at this size (``_lm.run_cost``)."""
+    size, seeds = config["size"], config["seeds"]
+    evals = PLANNED_PRE_STEPS // 25 + 1
+    rows = [("pretraining to the target (B = %d, ≈ %d steps)" % (size["pre_batch"], PLANNED_PRE_STEPS), 1,
+             _lm.run_cost(size["pre_batch"], PLANNED_PRE_STEPS, evals, size["eval_windows"]))]
+    kap, b, hw = size["probe_kappa"], size["probe_b"], size["hessian_windows"]
+    per_probe = kap * _lm.step_cost(b) + (kap + 1) * 2 * _lm.step_cost(hw)   # a Hessian-vector product ≈ 2 steps
+    rows.append((f"noise scales: {size['probes']} probes", 1, _lm.CELL_CPU_S + size["probes"] * per_probe))
+    for bs in size["batch_sizes"]:
+        rows.append((f"k = {size['k']} steps at B = {bs}", len(OPTIMIZERS) * len(size["lrs"]) * seeds,
+                     _lm.run_cost(bs, size["k"], 2, size["eval_windows"])))
+    return rows
+
+
+@_lm.parallel
 def compute(config: dict, cells) -> xr.Dataset:
     from experiments._lm_cells import Cell, environment, noise_cell, run_spec, state_sha256, train_cell
     size, seeds = config["size"], config["seeds"]
@@ -120,8 +143,9 @@ def compute(config: dict, cells) -> xr.Dataset:
                 "record": pre_ds.record.values, "probe": noise.probe.values},
         attrs={"checkpoint_step": int(pre_ds.attrs["stopped_step"]), "checkpoint_sha256": sha,
                "target": size["target"], "k": size["k"], "block_size": mcfg.block_size,
+               "probes": size["probes"],
                **{k: noise.attrs[k] for k in ("b_simple", "b_noise", "grad_sq", "grad_sq_se", "trace_cov",
-                                             "trace_cov_se")},
+                                             "trace_cov_se", "ghg", "ghg_se", "trace_hcov", "trace_hcov_se")},
                **_lm.reference_attrs(config)})
     return with_predictions(ds)
 
@@ -156,8 +180,21 @@ def verdict_numbers(bs, lr_opt, b_noise) -> dict:
     bs, lr_opt = np.asarray(bs, float), np.asarray(lr_opt, float)
     i = int(np.argmax(lr_opt))
     toy_fall = float(toy_lr(bs[-1], 1.0, b_noise) / toy_lr(b_noise, 1.0, b_noise)) if b_noise < bs[-1] else 1.0
-    return {"rise": lr_opt[i] / lr_opt[0], "fall": lr_opt[-1] / lr_opt[i], "toy_fall": toy_fall,
-            "peak_batch_size": bs[i], "peak_over_b_noise": bs[i] / b_noise}
+    ok = np.isfinite(b_noise) and b_noise > 0
+    return {"rise": lr_opt[i] / lr_opt[0], "fall": lr_opt[-1] / lr_opt[i], "toy_fall": toy_fall if ok else np.nan,
+            "peak_batch_size": bs[i], "peak_over_b_noise": bs[i] / b_noise if ok else np.nan}
+
+
+def scale_text(ds: xr.Dataset, name: str) -> str:
+    """"12.3" for a measured noise scale ("b_noise" or "b_simple"), or "undefined (GᵀHG estimate
+    −0.0012 ± 0.003 ≤ 0, 2 probes)" where the two-batch estimate of its denominator is ≤ 0: the
+    noise of the estimate exceeds its value at that many probes, so there is no scale to report."""
+    value = float(ds.attrs[name])
+    if np.isfinite(value) and value > 0:
+        return f"{value:.1f}"
+    what, key = ("GᵀHG", "ghg") if name == "b_noise" else ("|G|²", "grad_sq")
+    est, se = float(ds.attrs.get(key, np.nan)), float(ds.attrs.get(f"{key}_se", np.nan))
+    return f"undefined ({what} estimate {est:.2g} ± {se:.2g} ≤ 0, {ds.attrs.get('probes', '?')} probes)"
 
 
 def describe(ds: xr.Dataset, o: str) -> list[str]:
@@ -166,8 +203,10 @@ def describe(ds: xr.Dataset, o: str) -> list[str]:
     n = {k: float(ds[k].sel(optimizer=o)) for k in ("rise", "fall", "toy_fall", "peak_batch_size",
                                                     "peak_over_b_noise")}
     edge = "; the maximum is at the largest B tried" if n["peak_batch_size"] == bs[-1] else ""
-    return [f"rises ×{n['rise']:.1f} from B = {bs[0]:.0f} to its maximum at B = {n['peak_batch_size']:.0f} = "
-            f"{n['peak_over_b_noise']:.1f} × B_noise (measured {ds.attrs['b_noise']:.1f}){edge}",
+    where = (f" = {n['peak_over_b_noise']:.1f} × B_noise (measured {ds.attrs['b_noise']:.1f})"
+             if np.isfinite(n["peak_over_b_noise"]) else f"; B_noise {scale_text(ds, 'b_noise')}")
+    return [f"rises ×{n['rise']:.1f} from B = {bs[0]:.0f} to its maximum at B = {n['peak_batch_size']:.0f}"
+            f"{where}{edge}",
             f"beyond the maximum: ε_opt(B = {bs[-1]:.0f})/max = {n['fall']:.2f}, toy {n['toy_fall']:.2f}"]
 
 
@@ -198,11 +237,30 @@ def measure_peak(ds: xr.Dataset, optimizer: str, draws: int = 500, seed: int = 0
 
 def check_trained(ds: xr.Dataset, **_) -> str | None:
     """The LM claims' assumptions: a positive finite B_noise measured at a checkpoint trained past
-    the corpus's bigram level."""
+    the corpus's bigram level (the one point of the comparison: every B starts from it)."""
     bn = float(ds.attrs["b_noise"])
     if not (np.isfinite(bn) and bn > 0):
-        return f"B_noise measured {bn:g}: no finite positive noise scale, so no peak is predicted"
-    return _lm.untrained(ds, "pre_val_loss")
+        return f"B_noise {scale_text(ds, 'b_noise')}: no noise scale, so no peak is predicted"
+    pre = ds.pre_val_loss.values
+    return _lm.untrained_at(ds, {"the checkpoint": float(np.min(pre[np.isfinite(pre)], initial=np.inf))})
+
+
+def summary_table(ds) -> str:
+    """docs/lm.md's table from the results file: the checkpoint beside the corpus's levels, the
+    noise scales, and where each optimizer's optimal lr peaks."""
+    def cell(ds, name):                          # "|G|²" inside a markdown cell: escape the bars
+        return scale_text(ds, name).replace("|", "\\|")
+    pre = ds.pre_val_loss.values
+    rows = [f"| seeds | k | checkpoint (steps, val loss) | unigram / bigram | B_simple | B_noise |",
+            "|---|---|---|---|---|---|",
+            f"| {ds.sizes['seed']} | {ds.attrs['k']} | {ds.attrs['checkpoint_step']}, "
+            f"{float(np.min(pre[np.isfinite(pre)])):.3f} | {ds.attrs['unigram_xent']:.3f} / {ds.attrs['bigram_xent']:.3f} | "
+            f"{cell(ds, 'b_simple')} | {cell(ds, 'b_noise')} |", "",
+            "| optimizer | optimal lr peaks at B | rise from B = 1 | ε_opt(B_max)/max (toy) |", "|---|---|---|---|"]
+    for o in ds.optimizer.values:
+        rows.append(f"| {o} | {float(ds.peak_batch_size.sel(optimizer=o)):.0f} | ×{float(ds.rise.sel(optimizer=o)):.1f} | "
+                    f"{float(ds.fall.sel(optimizer=o)):.2f} ({float(ds.toy_fall.sel(optimizer=o)):.2f}) |")
+    return "\n".join(rows)
 
 
 def report(ds) -> str:
@@ -210,9 +268,11 @@ def report(ds) -> str:
     opts = list(ds.optimizer.values)
     rows = [f"checkpoint after {ds.attrs['checkpoint_step']} Adam steps (val loss ≤ {ds.attrs['target']}); "
             f"k = {ds.attrs['k']} further steps per (B, lr, seed)",
-            f"measured at the checkpoint (windows of {ds.attrs['block_size']} bytes): B_simple = "
-            f"{ds.attrs['b_simple']:.2f} (|G|² = {ds.attrs['grad_sq']:.3g} ± {ds.attrs['grad_sq_se']:.2g}, "
-            f"trΣ = {ds.attrs['trace_cov']:.3g} ± {ds.attrs['trace_cov_se']:.2g}), B_noise = {ds.attrs['b_noise']:.2f}",
+            f"measured at the checkpoint (windows of {ds.attrs['block_size']} bytes, {ds.attrs['probes']} "
+            f"probes): B_simple = {scale_text(ds, 'b_simple')} (|G|² = {ds.attrs['grad_sq']:.3g} ± "
+            f"{ds.attrs['grad_sq_se']:.2g}, trΣ = {ds.attrs['trace_cov']:.3g} ± {ds.attrs['trace_cov_se']:.2g}), "
+            f"B_noise = {scale_text(ds, 'b_noise')} (GᵀHG = {ds.attrs['ghg']:.3g} ± {ds.attrs['ghg_se']:.2g}, "
+            f"tr(HΣ) = {ds.attrs['trace_hcov']:.3g} ± {ds.attrs['trace_hcov_se']:.2g})",
             "", "| B | " + " | ".join(f"optimal lr {o}" for o in opts) + " | toy ε_opt (B_noise measured, height matched) |",
             "|---|" + "---|" * (len(opts) + 1)]
     for i, b in enumerate(bs):
@@ -228,7 +288,7 @@ def report(ds) -> str:
 
 def headline(ds) -> str:
     o = "adam_0.9_0.999"
-    return (f"B_noise {ds.attrs['b_noise']:.1f}, B_simple {ds.attrs['b_simple']:.1f}; Adam 0.9/0.999 optimal lr "
+    return (f"B_noise {scale_text(ds, 'b_noise')}, B_simple {scale_text(ds, 'b_simple')}; Adam 0.9/0.999 optimal lr "
             f"peaks at B = {float(ds.peak_batch_size.sel(optimizer=o)):.0f}, falls to "
             f"{float(ds.fall.sel(optimizer=o)):.2f} of max (toy {float(ds.toy_fall.sel(optimizer=o)):.2f})")
 

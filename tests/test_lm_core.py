@@ -171,6 +171,40 @@ def test_altered_corpus_is_refused(monkeypatch, tmp_path):
         data.load("bible", cache_dir=tmp_path)
 
 
+def _flip(path, positions=(0, 1_000_003, 4_000_000)):
+    """Flip every bit of the bytes at ``positions`` of the file (its size is unchanged)."""
+    raw = bytearray(path.read_bytes())
+    for i in positions:
+        raw[i] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
+def test_a_corrupted_token_file_is_rebuilt_and_the_hash_is_of_the_bytes_read(tmp_path):
+    """Bytes flipped in the token file (same size, which the old check compared): load reads the
+    file, sees the sha256 differ from the pinned one and rebuilds it, so the splits hold the
+    pinned bytes and ``Splits.sha256`` is the hash of what was read."""
+    pinned = data.CORPORA["bible"].sha256
+    clean = data.load("bible", cache_dir=tmp_path)
+    assert clean.sha256 == pinned
+    path = data.token_file("bible", tmp_path)
+    good = path.read_bytes()
+    _flip(path)
+    assert path.stat().st_size == len(good) and path.read_bytes() != good
+    again = data.load("bible", cache_dir=tmp_path)
+    assert again.sha256 == pinned and path.read_bytes() == good          # repaired on disk
+    assert np.array_equal(again.train, clean.train) and np.array_equal(again.val, clean.val)
+    assert not again.train.flags.writeable                               # nobody edits the bytes
+
+
+def test_a_corrupted_token_file_with_an_altered_package_is_an_error(monkeypatch, tmp_path):
+    path = data.token_file("bible", tmp_path)
+    _flip(path)
+    real = data._build
+    monkeypatch.setattr(data, "_build", lambda corpus: real(corpus).replace(b"God", b"Dog", 1))
+    with pytest.raises(data.CorpusError, match="sha256 .* differs from the pinned"):
+        data.load("bible", cache_dir=tmp_path)
+
+
 def test_window_and_batch_bounds(splits):
     with pytest.raises(ValueError, match="batch_size=0 is outside"):
         data.random_batch(splits.train, 16, 0, data.stream_key(0, 0), 0)

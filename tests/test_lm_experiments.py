@@ -63,6 +63,8 @@ def test_quick_run_then_a_pure_cache_hit(name, quick, capsys):
     assert claim_lines and all(": smoke:" in line for line in claim_lines)   # verdicts via decide
     assert not re.search(r"AGREES|DISAGREES|CONSISTENT|: (holds|fails|depends|outside)\b", printed)
     assert first.dataset.attrs["bigram_xent"] < first.dataset.attrs["unigram_xent"]
+    table = MODULES[name].summary_table(first.dataset)          # docs/lm.md's generated table
+    assert f"{first.dataset.attrs['bigram_xent']:.3f}" in table and table.count("\n|") >= 2
     png, nc = out / f"{name}.png", out / f"{name}.nc"
     assert png.stat().st_size > 10_000 and nc.is_file()
     assert png.stat().st_mode & 0o777 == 0o644
@@ -113,6 +115,62 @@ def test_interrupted_run_resumes_with_only_its_unfinished_cells(quick, tmp_path,
     assert (tmp_path / "lm_bsi.nc").read_bytes() == (reference / "lm_bsi.nc").read_bytes()
 
 
+def test_worker_processes_give_the_serial_results_bit_for_bit(quick, tmp_path, monkeypatch):
+    """lm_gap --quick with --jobs 2: its cells run in 2 spawned worker processes (the training
+    function is broken in this process, so a cell computed here would fail), and the results file
+    equals the serial run's byte for byte."""
+    from experiments import _lm_cells, lm_gap
+    serial, _, first = quick("lm_gap")
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("a cell ran in the parent process")
+
+    monkeypatch.setattr(_lm_cells, "train", not_here)
+    with contextlib.redirect_stdout(io.StringIO()):
+        spread = lm_gap.EXPERIMENT.run(["--quick", "--jobs", "2", "--out", str(tmp_path)], progress=False)
+    assert len(spread.stats.computed) == len(first.stats.computed) > 2 and not spread.stats.reused
+    assert "jobs" not in spread.config                      # how the work was spread is not a result
+    assert (tmp_path / "lm_gap.nc").read_bytes() == (serial / "lm_gap.nc").read_bytes()
+
+
+def _flip(path, positions=(0, 1_000_003, 4_000_000)):
+    raw = bytearray(path.read_bytes())
+    for i in positions:
+        raw[i] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
+def test_a_corrupted_token_file_never_gives_wrong_numbers(quick, tmp_path, monkeypatch, capsys):
+    """Bytes flipped in the token file (same size): the run rebuilds it and gives the clean run's
+    results byte for byte; with the package's text altered as well, it stops with the one-line
+    CorpusError before any work (no results, no cached cell); once the package is repaired, the
+    rerun gives the clean results again — nothing wrong was cached."""
+    from experiments import lm_gap
+    from simlab.lm import data
+    clean = (quick("lm_gap")[0] / "lm_gap.nc").read_bytes()
+    path = data.token_file("bible")
+    good = path.read_bytes()
+
+    _flip(path)
+    assert lm_gap.main(["--quick", "--out", str(tmp_path / "a")]) == 0
+    assert path.read_bytes() == good
+    assert (tmp_path / "a" / "lm_gap.nc").read_bytes() == clean
+    capsys.readouterr()
+
+    _flip(path)
+    real = data._build
+    monkeypatch.setattr(data, "_build", lambda corpus: real(corpus).replace(b"God", b"Dog", 1))
+    assert lm_gap.main(["--quick", "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "sha256" in err and "differs from the pinned" in err
+    assert not (tmp_path / "b").exists() or not list((tmp_path / "b").rglob("*.nc"))
+
+    monkeypatch.setattr(data, "_build", real)
+    assert lm_gap.main(["--quick", "--out", str(tmp_path / "b")]) == 0
+    assert path.read_bytes() == good
+    assert (tmp_path / "b" / "lm_gap.nc").read_bytes() == clean
+
+
 def test_a_cell_key_names_device_threads_and_tier(monkeypatch):
     """The same run requested on cuda, with 2 threads or at another tier has other keys, so a GPU
     cell is never served for a CPU request."""
@@ -156,7 +214,7 @@ def test_help_states_the_real_defaults_and_only_honoured_flags(name, capsys):
     assert int(match[2]) == MODULES[name].SIZES["cuda"]["seeds"]
     assert int(match[3]) == experiment.resolve(experiment.parse(["--quick"]))["seeds"]
     assert "--backend" not in text                       # torch, not a simulation backend
-    for flag in ("--device {cpu,cuda}", "--corpus {bible,shakespeare}", "--threads N", "--cache-dir",
+    for flag in ("--device {cpu,cuda}", "--corpus {bible,shakespeare}", "--threads N", "--jobs N", "--cache-dir",
                  "--no-cache", "--scheduler", "--workers"):
         assert flag in text
 
@@ -205,7 +263,11 @@ def test_experiments_all_lists_an_lm_experiment_with_its_cells_and_headline(quic
     assert run_all.main(["--quick", "--only", "lm_surge", "--out", str(out)]) == 0
     table = capsys.readouterr().out.split("experiment ")[-1]
     n = len(first.stats.computed)
-    assert re.search(rf"lm_surge\s+0\s+{n}\s+[\d.]+\s+B_noise [\d.]+, B_simple", table), table
+    ds = first.dataset                          # a measured scale, or "undefined" with its reason
+    scale = (r"[\d.]+" if ds.attrs["b_noise"] > 0 else
+             r"undefined \(GᵀHG estimate \S+ ± \S+ ≤ 0, \d+ probes\)")
+    assert ds.attrs["b_noise"] > 0 or (ds.attrs["ghg"] <= 0 and "inf" not in table)
+    assert re.search(rf"lm_surge\s+0\s+{n}\s+[\d.]+\s+B_noise {scale}, B_simple", table), table
     assert re.search(rf"total\s+0\s+{n}\s", table), table
 
 

@@ -153,3 +153,17 @@ def test_weighted_estimator_accepts_negative_curvature():
     small, big = np.array([-0.2, 0.3]), np.array([-0.5, -0.1])
     assert est["trace_cov"] == pytest.approx(np.mean((small - big) / (c_s - c_b)))
     assert est["grad_sq"] == pytest.approx(np.mean((c_s * big - c_b * small) / (c_s - c_b)))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_noise_scale_with_a_denominator_estimate_at_or_below_zero_is_undefined(weighted):
+    """|G|² (or GᵀHG) estimated ≤ 0 — noise larger than the signal — gives NaN, never +inf (a
+    finite-looking "infinitely large" noise scale); a positive estimate gives the ratio."""
+    keys = ("small_h", "big_h") if weighted else ("small", "big")
+    noisy = [dict(zip(keys, (1.0, 0.1))), dict(zip(keys, (1.2, 0.1)))]    # |G|² est. = (b·0.1−…)<0
+    est = measure.noise_scale_estimate(noisy, 2, 4, weighted=weighted)
+    assert est["grad_sq"] < 0 and np.isnan(est["simple_noise_scale"])
+    clear = [dict(zip(keys, (1.0, 0.8))), dict(zip(keys, (1.1, 0.9)))]
+    est = measure.noise_scale_estimate(clear, 2, 4, weighted=weighted)
+    assert est["grad_sq"] > 0
+    assert est["simple_noise_scale"] == pytest.approx(est["trace_cov"] / est["grad_sq"])

@@ -1,4 +1,4 @@
-"""Real English text as byte tokens: the corpus, its pinned hash, a uint8 memmap and two samplers.
+"""Real English text as byte tokens: the corpus, its pinned hash, a checked uint8 token file and two samplers.
 
 Corpora (offline; located with ``importlib.util.find_spec``, never imported):
 
@@ -12,8 +12,11 @@ Corpora (offline; located with ``importlib.util.find_spec``, never imported):
 Each corpus is pinned by the sha256 of the text built from it (``CORPORA[name].sha256``); a missing or
 altered corpus raises one ``CorpusError`` that says how to install it. Tokens are the raw bytes (vocab
 256, no tokenizer), written once to ``<cache>/<name>-<sha16>.u8`` atomically (temporary file + fsync +
-``os.replace``) and then read as a ``numpy.memmap``. The last ``val_fraction`` of the bytes is the
-validation split.
+``os.replace``). ``load`` reads the file into memory and checks the sha256 *of the bytes it read*
+(4 MB: milliseconds): a token file that was altered since it was written is rebuilt from the package
+(and a rebuilt text with another hash is a ``CorpusError``), so training never sees other bytes than
+the pinned ones, and ``Splits.sha256`` is the hash of the very bytes the runs use (the LM cells put it
+in their cache keys). The last ``val_fraction`` of the bytes is the validation split.
 
 Samplers (both pure functions of (seed, step), via ``simlab.random``, so two optimizers given the
 same seed see the same batches):
@@ -109,16 +112,16 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("SIMLAB_LM_CACHE", Path.cwd() / ".cache" / "simlab_lm"))
 
 
-def token_file(name: str = "bible", cache_dir=None) -> Path:
-    """Path of the uint8 token file of a corpus, written atomically on first use."""
-    corpus = CORPORA[_checks.choice("corpus", name, CORPORA)]
+def _token_path(corpus: Corpus, cache_dir) -> Path:
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = cache_dir / f"{corpus.name}-{corpus.sha256[:16]}.u8"
-    if path.is_file() and path.stat().st_size == corpus.n_bytes:
-        return path
-    text = corpus_text(name)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=cache_dir)
+    return cache_dir / f"{corpus.name}-{corpus.sha256[:16]}.u8"
+
+
+def _write_token_file(corpus: Corpus, path: Path) -> bytes:
+    """Build the checked text (``corpus_text``) and write it to ``path`` atomically; returns it."""
+    text = corpus_text(corpus.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(text)
@@ -129,26 +132,56 @@ def token_file(name: str = "bible", cache_dir=None) -> Path:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return path
+    return text
+
+
+def token_bytes(name: str = "bible", cache_dir=None) -> tuple[bytes, str]:
+    """(the corpus's bytes as read from its token file, their sha256).
+
+    The file is read once and the hash is taken of those bytes: if it differs from the pinned one
+    (a file altered, truncated or half-written by something else), the file is rebuilt from the
+    package — whose text ``corpus_text`` checks, raising ``CorpusError`` if it is not the pinned
+    one — so the bytes returned always have the pinned hash."""
+    corpus = CORPORA[_checks.choice("corpus", name, CORPORA)]
+    path = _token_path(corpus, cache_dir)
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        text = None
+    if text is None or hashlib.sha256(text).hexdigest() != corpus.sha256:
+        text = _write_token_file(corpus, path)
+    return text, hashlib.sha256(text).hexdigest()
+
+
+def token_file(name: str = "bible", cache_dir=None) -> Path:
+    """Path of the uint8 token file of a corpus, (re)written atomically unless it holds exactly the
+    pinned bytes (sha256 checked)."""
+    corpus = CORPORA[_checks.choice("corpus", name, CORPORA)]
+    token_bytes(name, cache_dir)
+    return _token_path(corpus, cache_dir)
 
 
 @dataclass(frozen=True)
 class Splits:
-    """Train and validation bytes (uint8 arrays, memmapped) of one corpus."""
+    """Train and validation bytes (uint8 arrays, read-only, in memory) of one corpus, and the
+    sha256 of all its bytes as read (``token_bytes``)."""
     train: np.ndarray
     val: np.ndarray
     corpus: str
+    sha256: str = ""
 
     def split(self, name: str) -> np.ndarray:
         return {"train": self.train, "val": self.val}[_checks.choice("split", name, ("train", "val"))]
 
 
 def load(name: str = "bible", val_fraction: float = 0.1, cache_dir=None) -> Splits:
-    """The corpus's token memmap cut into train (first 1 − val_fraction) and validation (the rest)."""
+    """The corpus's checked bytes (``token_bytes``) cut into train (first 1 − val_fraction) and
+    validation (the rest)."""
     val_fraction = _checks.in_range("val_fraction", val_fraction, 0.0, 0.5, lo_closed=False)
-    tokens = np.memmap(token_file(name, cache_dir), dtype=np.uint8, mode="r")
+    text, digest = token_bytes(name, cache_dir)
+    tokens = np.frombuffer(text, dtype=np.uint8)          # read-only view of the checked bytes
     cut = int(len(tokens) * (1.0 - val_fraction))
-    return Splits(tokens[:cut], tokens[cut:], name)
+    return Splits(tokens[:cut], tokens[cut:], name, digest)
 
 
 def ngram_entropies(tokens: np.ndarray) -> tuple[float, float]:

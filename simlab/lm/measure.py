@@ -100,17 +100,22 @@ def noise_scale_estimate(probes, batch_small: int, kappa: int, n_samples: int | 
     """Two-batch estimates from a list of ``gradient_probe`` results (b = batch_small, B = κ·b).
 
     Returns ``two_batch_estimate``'s dict; its "simple_noise_scale" is B_simple (or B_noise when
-    ``weighted``: the H-weighted norms, so it is tr(HΣ)/(GᵀHG))."""
+    ``weighted``: the H-weighted norms, so it is tr(HΣ)/(GᵀHG)). When the estimate of the
+    denominator (|G|², or GᵀHG) is ≤ 0 — it is unbiased, so this happens when its noise exceeds
+    its value (few probes, early in training, or negative curvature along G) — the ratio is no
+    noise scale: "simple_noise_scale" is NaN ("undefined"), not +inf, and the dict's
+    "grad_sq" ± "grad_sq_se" say why."""
     small_key, big_key = ("small_h", "big_h") if weighted else ("small", "big")
     small = np.array([p[small_key] for p in probes])
     big = np.array([p[big_key] for p in probes])
     if not weighted or (small.min() >= 0 and big.min() >= 0):
-        return two_batch_estimate(small, big, batch_small, batch_small * kappa, n_samples)
-    # gᵀH_P g < 0 can happen away from a minimum; ``two_batch_estimate`` accepts only norms, so apply
-    # its (linear) formulas, with its finite-population factors, to the raw values here.
-    lo, hi = min(small.min(), big.min()), max(small.max(), big.max())
-    shift = -lo + abs(hi) + 1.0            # makes every value > 0; |G|² gets it back below, trΣ is shift-free
-    est = two_batch_estimate(small + shift, big + shift, batch_small, batch_small * kappa, n_samples)
-    est["grad_sq"] -= shift
-    est["simple_noise_scale"] = est["trace_cov"] / est["grad_sq"] if est["grad_sq"] > 0 else np.inf
+        est = two_batch_estimate(small, big, batch_small, batch_small * kappa, n_samples)
+    else:
+        # gᵀH_P g < 0 can happen away from a minimum; ``two_batch_estimate`` accepts only norms, so
+        # apply its (linear) formulas, with its finite-population factors, to the raw values here.
+        lo, hi = min(small.min(), big.min()), max(small.max(), big.max())
+        shift = -lo + abs(hi) + 1.0     # makes every value > 0; |G|² gets it back below, trΣ is shift-free
+        est = two_batch_estimate(small + shift, big + shift, batch_small, batch_small * kappa, n_samples)
+        est["grad_sq"] -= shift
+    est["simple_noise_scale"] = est["trace_cov"] / est["grad_sq"] if est["grad_sq"] > 0 else np.nan
     return est
