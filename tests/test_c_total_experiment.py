@@ -38,6 +38,7 @@ def _quick_dataset(tmp_path):
     return load_dataset(tmp_path / "c_total.nc")
 
 
+@pytest.mark.slow
 def test_claim_measures_on_the_quick_result(tmp_path, capsys):
     from experiments.claims import CLAIMS
     from experiments.verdicts import evaluate

@@ -83,6 +83,7 @@ def test_a_full_disk_injected(tmp_path, monkeypatch):
     _check_full_disk_write(tmp_path)
 
 
+@pytest.mark.slow
 def test_a_full_disk_ends_the_command_in_one_line_with_exit_code_2(full_disk):
     out = subprocess.run([sys.executable, "-m", "experiments.c_total", "--quick", "--out",
                           str(full_disk)], cwd=ROOT, capture_output=True, text=True, timeout=600)

@@ -20,6 +20,8 @@ import experiments
 import simlab
 from simlab.cache import code_hash_for, function_name
 
+pytestmark = pytest.mark.slow      # real subprocesses: the whole suite's tier
+
 ROOT = Path(simlab.__file__).resolve().parents[1]
 
 

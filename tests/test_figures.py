@@ -50,6 +50,7 @@ def test_importing_plotting_and_experiments_leaves_the_backend_to_matplotlib(mpl
         assert with_simlab.lower() == mplbackend
 
 
+@pytest.mark.slow
 def test_the_command_line_draws_headless_whatever_mplbackend_says(tmp_path):
     """The CLI selects Agg itself: with a display-less environment and MPLBACKEND pointing at a
     backend that cannot write PNG, it still writes the PNG."""

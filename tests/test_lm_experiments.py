@@ -115,6 +115,7 @@ def test_interrupted_run_resumes_with_only_its_unfinished_cells(quick, tmp_path,
     assert (tmp_path / "lm_bsi.nc").read_bytes() == (reference / "lm_bsi.nc").read_bytes()
 
 
+@pytest.mark.slow
 def test_worker_processes_give_the_serial_results_bit_for_bit(quick, tmp_path, monkeypatch):
     """lm_gap --quick with --jobs 2: its cells run in 2 spawned worker processes (the training
     function is broken in this process, so a cell computed here would fail), and the results file
@@ -140,6 +141,7 @@ def _flip(path, positions=(0, 1_000_003, 4_000_000)):
     path.write_bytes(bytes(raw))
 
 
+@pytest.mark.slow
 def test_a_corrupted_token_file_never_gives_wrong_numbers(quick, tmp_path, monkeypatch, capsys):
     """Bytes flipped in the token file (same size): the run rebuilds it and gives the clean run's
     results byte for byte; with the package's text altered as well, it stops with the one-line

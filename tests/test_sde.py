@@ -55,6 +55,7 @@ def test_sgd_sde_weak_order_one_exact_moments(kind):
     assert abs(fitted_order(lrs, errs) - 1.0) <= 0.3
 
 
+@pytest.mark.slow
 def test_schedule_enters_through_time_reparametrization():
     """With a warmup-cosine schedule the SGD SDE on t_k = Σ η_j is still 1-weak (exact moments)."""
     prob = problems.block_quadratic("heterogeneous")

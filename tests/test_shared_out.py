@@ -12,7 +12,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import simlab
+
+pytestmark = pytest.mark.slow      # real subprocesses: the whole suite's tier
 
 ROOT = Path(simlab.__file__).resolve().parents[1]
 

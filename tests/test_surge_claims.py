@@ -99,6 +99,7 @@ def test_a_peak_claim_is_decided_only_where_the_peak_is_resolved():
     assert edge.startswith("edge")
 
 
+@pytest.mark.slow
 def test_theorem5_against_simulation_at_a_training_state():
     # one step from the τ = 0.3 checkpoint: the simulated optimal decrease is the exact Eq 8
     # within its interval, and Theorem 5 (Eq 18) is within 5 % of it for B ≤ bound/10

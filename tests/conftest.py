@@ -1,0 +1,13 @@
+"""The test tiers: ``python -m pytest -m "not slow"`` is the fast edit–test loop, the whole suite is
+CI's. A test is slow when it is marked so, or when it needs a fixture that runs an experiment's
+``--quick`` (listed here, so a new test on such a fixture is slow without anyone remembering)."""
+import pytest
+
+#: fixtures that run an experiment end to end (a --quick run, or a figure drawn from one)
+QUICK_RUN_FIXTURES = {"stored", "quick", "paper", "retuned", "bsi_quick", "drawn", "weak_rows"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if QUICK_RUN_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
