@@ -251,11 +251,17 @@ def measure_betas(ds: xr.Dataset, b: str, better: str, worse: str, **_):
 
 
 def measure_flatness(ds: xr.Dataset, b: str, **_):
-    """Spearman ρ of C_total(λ) against the sharpness over the betas pairs at batch size ``b``
-    (seed-mean sharpness; one value, no seed interval below 2 seeds)."""
+    """Spearman ρ of C_total(λ) against the final sharpness over the betas pairs at batch size
+    ``b``, one ρ per seed (each seed's sharpness of the five pairs): an ``Estimate`` of per-seed
+    values whose mean the rule bootstraps over seeds (NaN without a measured C_total)."""
     from simlab.verdict import Estimate
-    rho = float(ds.spearman.sel(batch_size=_batch(ds, b)))
-    return Estimate(np.array([rho]), rho, n_seeds=int(ds.sizes["seed"]))
+    at = _batch(ds, b)
+    c_total = ds.c_total.sel(batch_size=at).values
+    sharp = ds.sharpness.sel(batch_size=at).transpose("betas", "seed").values
+    if not np.all(np.isfinite(c_total)):
+        return Estimate(np.array([np.nan]), float("nan"), n_seeds=int(ds.sizes["seed"]))
+    rhos = np.array([_spearman(c_total, sharp[:, s]) for s in range(sharp.shape[1])])
+    return Estimate(rhos, float(rhos.mean()), per_seed=True, n_seeds=len(rhos))
 
 
 def check_side(ds: xr.Dataset, b: str, side: str = "", lam_below: float | None = None,
