@@ -311,6 +311,7 @@ def plot(ds, out) -> list:
             y = [float(ds.best_val_loss.sel(batch_size=b, betas=f"{b1}/{b2}").mean()) for b1, b2 in sweep]
             ax[0].plot(1 - np.array(x), y, marker=marker, ls="-" if sweep is BETA2_SWEEP else "--",
                        color=f"C{i}", label=f"b={b}: {label}")
+    _lm.draw_levels(ax[0], ds, x=0.1)
     ax[0].set(xscale="log", xlabel="1 − β (swept beta)", ylabel="best val loss (nats/byte)",
               title="LM: best validation loss")
     ax[0].invert_xaxis()
@@ -336,6 +337,7 @@ def plot(ds, out) -> list:
             step = ds.curve_step.sel(batch_size=b, betas=name)
             ax[2].plot(step / step.max(), ds.curve_val.sel(batch_size=b, betas=name), color=f"C{i}",
                        ls=styles[k % len(styles)], lw=1.1)
+    _lm.draw_levels(ax[2], ds, x=0.0)
     ax[2].set(xlabel="fraction of the run", ylabel="val loss (nats/byte)",
               title="overfitting: val loss along the runs")
     by_b = ax[2].legend(handles=[Line2D([], [], color=f"C{i}", label=f"b={b}") for i, b in enumerate(bs)],
