@@ -165,6 +165,16 @@ def save_png(fig, out_dir, name: str, dpi: int = 130) -> list[Path]:
     return [write_atomic(out_dir / f"{name}.png", buffer.getvalue())]
 
 
+def draw_levels(ax, ds, x=None) -> None:
+    """The corpus's unigram and bigram levels (``ds.attrs``) as dotted grey lines on ``ax``, each
+    labelled at ``x`` (default: the left end of the axis)."""
+    for name in ("bigram", "unigram"):
+        level = float(ds.attrs[f"{name}_xent"])
+        ax.axhline(level, color="0.5", lw=0.8, ls=":")
+        ax.annotate(f"{name} {level:.2f}", (ax.get_xlim()[0] if x is None else x, level), fontsize=7,
+                    color="0.4", xytext=(2, 2), textcoords="offset points")
+
+
 def reference_attrs(config: dict) -> dict:
     """The corpus's unigram and bigram entropies of the training split (nats/byte,
     ``simlab.lm.data.reference_entropies``), stored with every LM result."""

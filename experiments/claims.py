@@ -1081,7 +1081,7 @@ LM = (
           experiment="lm_betas", measure="experiments.lm_betas:measure_flatness",
           args={"b": "small"}, outside="experiments.lm_betas:check_side",
           prediction=Prediction("sign", sign=-1),
-          protocol="Spearman ρ over the betas pairs, seed-mean sharpness",
+          protocol="Spearman ρ over the betas pairs per seed, mean over seeds",
           paper_value="hypothesis"),
     Claim(id="lm.bsi.thm1-k2", paper="wang_aitchison", where="Theorem 1, §4 (on the LM)",
           statement="On a transformer, κ = 2 micro-batch Adam steps equal one BSI-Adam step as "

@@ -251,11 +251,17 @@ def measure_betas(ds: xr.Dataset, b: str, better: str, worse: str, **_):
 
 
 def measure_flatness(ds: xr.Dataset, b: str, **_):
-    """Spearman ρ of C_total(λ) against the sharpness over the betas pairs at batch size ``b``
-    (seed-mean sharpness; one value, no seed interval below 2 seeds)."""
+    """Spearman ρ of C_total(λ) against the final sharpness over the betas pairs at batch size
+    ``b``, one ρ per seed (each seed's sharpness of the five pairs): an ``Estimate`` of per-seed
+    values whose mean the rule bootstraps over seeds (NaN without a measured C_total)."""
     from simlab.verdict import Estimate
-    rho = float(ds.spearman.sel(batch_size=_batch(ds, b)))
-    return Estimate(np.array([rho]), rho, n_seeds=int(ds.sizes["seed"]))
+    at = _batch(ds, b)
+    c_total = ds.c_total.sel(batch_size=at).values
+    sharp = ds.sharpness.sel(batch_size=at).transpose("betas", "seed").values
+    if not np.all(np.isfinite(c_total)):
+        return Estimate(np.array([np.nan]), float("nan"), n_seeds=int(ds.sizes["seed"]))
+    rhos = np.array([_spearman(c_total, sharp[:, s]) for s in range(sharp.shape[1])])
+    return Estimate(rhos, float(rhos.mean()), per_seed=True, n_seeds=len(rhos))
 
 
 def check_side(ds: xr.Dataset, b: str, side: str = "", lam_below: float | None = None,
@@ -305,6 +311,7 @@ def plot(ds, out) -> list:
             y = [float(ds.best_val_loss.sel(batch_size=b, betas=f"{b1}/{b2}").mean()) for b1, b2 in sweep]
             ax[0].plot(1 - np.array(x), y, marker=marker, ls="-" if sweep is BETA2_SWEEP else "--",
                        color=f"C{i}", label=f"b={b}: {label}")
+    _lm.draw_levels(ax[0], ds, x=0.1)
     ax[0].set(xscale="log", xlabel="1 − β (swept beta)", ylabel="best val loss (nats/byte)",
               title="LM: best validation loss")
     ax[0].invert_xaxis()
@@ -330,6 +337,7 @@ def plot(ds, out) -> list:
             step = ds.curve_step.sel(batch_size=b, betas=name)
             ax[2].plot(step / step.max(), ds.curve_val.sel(batch_size=b, betas=name), color=f"C{i}",
                        ls=styles[k % len(styles)], lw=1.1)
+    _lm.draw_levels(ax[2], ds, x=0.0)
     ax[2].set(xlabel="fraction of the run", ylabel="val loss (nats/byte)",
               title="overfitting: val loss along the runs")
     by_b = ax[2].legend(handles=[Line2D([], [], color=f"C{i}", label=f"b={b}") for i, b in enumerate(bs)],

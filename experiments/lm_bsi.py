@@ -262,6 +262,7 @@ def plot(ds, out) -> list:
             x = ds.samples.values[1:]
             a.plot(x, mean.sel(rule="bsi_adam", lr0=lr0, batch_size=b)[1:], "-", color=col, label=f"BSI B={b}")
             a.plot(x, mean.sel(rule="adam_sqrt", lr0=lr0, batch_size=b)[1:], "--", color=col, label=f"Adam√ B={b}")
+        _lm.draw_levels(a, ds, x=float(ds.samples.values[1]))
         a.set(xscale="log", xlabel="windows consumed", ylabel="val loss (nats/byte)",
               title=f"η0 = {lr0:g}: solid BSI-Adam, dashed Adam √B")
         if j == 0:

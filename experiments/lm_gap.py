@@ -260,10 +260,7 @@ def plot(ds: xr.Dataset, out) -> list:
         for budget, (ls, marker, mfc) in zip(ds.budget.values, styles):
             ax[0].plot(bs, loss.sel(optimizer=o, budget=budget), ls, color=colours.get(str(o), "k"), marker=marker,
                        mfc=mfc, label=f"{LABELS.get(str(o), o)}, fixed {budget}")
-    for level, name in ((ds.attrs["bigram_xent"], "bigram"), (ds.attrs["unigram_xent"], "unigram")):
-        ax[0].axhline(level, color="0.5", lw=0.8, ls=":")
-        ax[0].annotate(f"{name} {level:.2f}", (bs[0], level), fontsize=7, color="0.4",
-                       xytext=(0, 2), textcoords="offset points")
+    _lm.draw_levels(ax[0], ds, x=bs[0])
     ax[0].set(xscale="log", xlabel="batch size B (windows)", ylabel="best final val loss (nats/byte)",
               title="LM: tuned per (optimizer, B)")
     plotting.value_ticks(ax[0], bs)
