@@ -178,12 +178,19 @@ def _seeds_needed(n: int | None, sd: float, distance: float, level: float):
     return max(need, n + 1), False
 
 
+#: an interval end within this relative distance of the reference touches it: a bound that
+#: differs from the reference by rounding alone (e.g. −1.7e-17 against 0 for a tie) decides nothing
+TOUCH = 1e-12
+
+
 def _side(interval, reference: float) -> int:
-    """+1 / −1 when the interval lies strictly above / below the reference, 0 when it contains it."""
+    """+1 / −1 when the interval lies strictly above / below the reference (beyond rounding,
+    ``TOUCH``), 0 when it contains or touches it."""
     lo, hi = interval
-    if lo > reference:
+    margin = TOUCH * max(1.0, abs(reference), abs(lo), abs(hi))
+    if lo > reference + margin:
         return 1
-    if hi < reference:
+    if hi < reference - margin:
         return -1
     return 0
 

@@ -282,3 +282,11 @@ def test_estimate_of_one_seed_is_unresolved():
     for m in (Estimate(np.array([3.0]), 3.0, per_seed=True), Estimate(np.array([3.0]), 3.0, n_seeds=1)):
         v = decide(m, Prediction("above", threshold=1.0))
         assert v.status == "unresolved" and "no interval" in v.reason
+
+
+def test_an_interval_that_touches_the_reference_by_rounding_decides_nothing():
+    """A tie whose interval end sits at −1.7e-17 (seen on lm_betas' flatness claim) is not a sign."""
+    from simlab.verdict import _side
+    assert _side((-0.5, -1.7e-17), 0.0) == 0
+    assert _side((1.7e-17, 0.5), 0.0) == 0
+    assert _side((-0.5, -1e-6), 0.0) == -1 and _side((1e-6, 0.5), 0.0) == 1
