@@ -11,3 +11,13 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if QUICK_RUN_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="module")
+def lm_token_cache(tmp_path_factory):
+    """The LM corpus's token file in a scratch folder per test module (``SIMLAB_LM_CACHE``), so
+    the tests neither read nor write the checkout's ``.cache/``."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SIMLAB_LM_CACHE", str(tmp_path_factory.mktemp("tokens")))
+    yield
+    mp.undo()

@@ -16,12 +16,7 @@ from experiments import _lm  # noqa: E402
 EXPERIMENTS = ["lm_gap", "lm_surge", "lm_betas", "lm_bsi"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def token_cache(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SIMLAB_LM_CACHE", str(tmp_path_factory.mktemp("tokens")))
-    yield
-    mp.undo()
+pytestmark = pytest.mark.usefixtures("lm_token_cache")   # tests/conftest.py
 
 
 def default_config(name: str, argv=()) -> dict:

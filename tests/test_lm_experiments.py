@@ -26,12 +26,7 @@ EXPERIMENTS = ["lm_gap", "lm_surge", "lm_betas", "lm_bsi"]
 MODULES = {name: importlib.import_module(f"experiments.{name}") for name in EXPERIMENTS}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def token_cache(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SIMLAB_LM_CACHE", str(tmp_path_factory.mktemp("tokens")))
-    yield
-    mp.undo()
+pytestmark = pytest.mark.usefixtures("lm_token_cache")   # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
