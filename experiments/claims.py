@@ -509,6 +509,24 @@ def _ib_effect(id, where, statement, pair, reference, b, sign, regime, paper_val
                  paper_value=paper_value)
 
 
+def _eq5_mean_drift(beta):
+    """§2.1, Eq 5 read as acting on the mean path: the reshuffled mean drift is Smith et al.'s ½
+    plus Eq 5's β/(1+β) (units −η²c_bVθ/(1−β)²), computed here from β, not typed."""
+    predicted = 0.5 + beta / (1 + beta)
+    return Claim(
+        id=f"cattaneo.eq5.mean-drift-beta{beta}", paper="cattaneo2026",
+        where="§2.1, Eq 5 (interpretation)",
+        statement="Eq 5's noise term ηβ/(2(1−β)(1+β))·trΣ/b acts on the mean path: under random "
+                  "reshuffling (b = 1) the mean drift is Smith et al.'s ½ plus Eq 5's β/(1+β) = "
+                  f"{predicted:.4f} (units −η²c_bVθ/(1−β)², β = {beta}).",
+        assumptions="random reshuffling, N → ∞ (extrapolated in 1/N), unit effective time",
+        experiment="sgdm_regularizer", measure="experiments.sgdm_regularizer:measure_mean_drift",
+        args={"beta": beta}, outside="experiments.sgdm_regularizer:check_mean_drift",
+        prediction=Prediction("value", value=predicted, tol=0.02, rel=False),
+        protocol="exact mean over all N! orderings, N = 8 … 18",
+        paper_value="“implicit regularization by stochasticity”")
+
+
 def _ib_beta2(b, sign, regime):
     word = "lowers" if sign < 0 else "raises"
     return _ib_effect(f"cattaneo.l3.4.sim-b{b}", "Lemma 3.4, §3.3 (in simulation)",
@@ -735,50 +753,7 @@ CATTANEO = (
           args={"beta": 0.5, "variant": "main_only"},
           prediction=Prediction("below", threshold=1.5), protocol="η halved 4×",
           paper_value="order 1 (implied)"),
-    Claim(id="cattaneo.eq5.mean-drift-beta0.3", paper="cattaneo2026",
-          where="§2.1, Eq 5 (interpretation)",
-          statement="Eq 5's noise term ηβ/(2(1−β)(1+β))·trΣ/b acts on the mean path: under random "
-                    "reshuffling (b = 1) the mean drift is Smith et al.'s ½ plus Eq 5's β/(1+β) = "
-                    "0.7308 (units −η²c_bVθ/(1−β)², β = 0.3).",
-          assumptions="random reshuffling, N → ∞ (extrapolated in 1/N), unit effective time",
-          experiment="sgdm_regularizer", measure="experiments.sgdm_regularizer:measure_mean_drift",
-          args={"beta": 0.3}, outside="experiments.sgdm_regularizer:check_mean_drift",
-          prediction=Prediction("value", value=0.7307692307692307, tol=0.02, rel=False),
-          protocol="exact mean over all N! orderings, N = 8 … 18",
-          paper_value="“implicit regularization by stochasticity”"),
-    Claim(id="cattaneo.eq5.mean-drift-beta0.5", paper="cattaneo2026",
-          where="§2.1, Eq 5 (interpretation)",
-          statement="Eq 5's noise term ηβ/(2(1−β)(1+β))·trΣ/b acts on the mean path: under random "
-                    "reshuffling (b = 1) the mean drift is Smith et al.'s ½ plus Eq 5's β/(1+β) = "
-                    "0.8333 (units −η²c_bVθ/(1−β)², β = 0.5).",
-          assumptions="random reshuffling, N → ∞ (extrapolated in 1/N), unit effective time",
-          experiment="sgdm_regularizer", measure="experiments.sgdm_regularizer:measure_mean_drift",
-          args={"beta": 0.5}, outside="experiments.sgdm_regularizer:check_mean_drift",
-          prediction=Prediction("value", value=0.8333333333333333, tol=0.02, rel=False),
-          protocol="exact mean over all N! orderings, N = 8 … 18",
-          paper_value="“implicit regularization by stochasticity”"),
-    Claim(id="cattaneo.eq5.mean-drift-beta0.8", paper="cattaneo2026",
-          where="§2.1, Eq 5 (interpretation)",
-          statement="Eq 5's noise term ηβ/(2(1−β)(1+β))·trΣ/b acts on the mean path: under random "
-                    "reshuffling (b = 1) the mean drift is Smith et al.'s ½ plus Eq 5's β/(1+β) = "
-                    "0.9444 (units −η²c_bVθ/(1−β)², β = 0.8).",
-          assumptions="random reshuffling, N → ∞ (extrapolated in 1/N), unit effective time",
-          experiment="sgdm_regularizer", measure="experiments.sgdm_regularizer:measure_mean_drift",
-          args={"beta": 0.8}, outside="experiments.sgdm_regularizer:check_mean_drift",
-          prediction=Prediction("value", value=0.9444444444444444, tol=0.02, rel=False),
-          protocol="exact mean over all N! orderings, N = 8 … 18",
-          paper_value="“implicit regularization by stochasticity”"),
-    Claim(id="cattaneo.eq5.mean-drift-beta0.9", paper="cattaneo2026",
-          where="§2.1, Eq 5 (interpretation)",
-          statement="Eq 5's noise term ηβ/(2(1−β)(1+β))·trΣ/b acts on the mean path: under random "
-                    "reshuffling (b = 1) the mean drift is Smith et al.'s ½ plus Eq 5's β/(1+β) = "
-                    "0.9737 (units −η²c_bVθ/(1−β)², β = 0.9).",
-          assumptions="random reshuffling, N → ∞ (extrapolated in 1/N), unit effective time",
-          experiment="sgdm_regularizer", measure="experiments.sgdm_regularizer:measure_mean_drift",
-          args={"beta": 0.9}, outside="experiments.sgdm_regularizer:check_mean_drift",
-          prediction=Prediction("value", value=0.9736842105263158, tol=0.02, rel=False),
-          protocol="exact mean over all N! orderings, N = 8 … 18",
-          paper_value="“implicit regularization by stochasticity”"),
+    *(_eq5_mean_drift(beta) for beta in (0.3, 0.5, 0.8, 0.9)),
     # -- implicit_bias: the lemmas in simulation (tuned lr per (β1, β2, b)) --------------------
     _ib_beta2(1, -1, ('above', 0.5082)),
     _ib_beta2(4, -1, ('above', 0.5082)),
