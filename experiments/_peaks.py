@@ -30,21 +30,9 @@ def _refine(logx, y, i):
 
 
 def log_parabola_argmin(x, y, space: str = "log") -> float:
-    """argmin of y over the grid x, refined with a parabola in log x or in x (nan at an edge)."""
-    if space not in ("log", "linear"):
-        raise ValueError(f"space={space!r} is not one of 'log', 'linear'")
-    x = np.asarray(x, float)
-    y = np.asarray(y, float)
-    if not np.any(np.isfinite(y)):
-        return np.nan
-    i = int(np.nanargmin(np.where(np.isfinite(y), y, np.nan)))
-    if i == 0 or i == x.size - 1 or not np.all(np.isfinite(y[i - 1:i + 2])):
-        return np.nan
-    if space == "linear":
-        a, b = _refine(x, y, i)
-        return float(-b / (2 * a)) if a > 0 else float(x[i])
-    a, b = _refine(np.log(x), y, i)
-    return float(np.exp(-b / (2 * a))) if a > 0 else float(x[i])
+    """argmin of y over the grid x, refined with a parabola in log x or in x (nan at an edge):
+    ``parabola_argmin_rows`` for one row."""
+    return float(parabola_argmin_rows(x, y, space))
 
 
 def log_parabola_argmax(x, y) -> tuple[float, bool]:
