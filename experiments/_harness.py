@@ -44,6 +44,7 @@ from typing import Any, Callable, Sequence
 
 import xarray as xr
 
+from experiments import _timing
 from experiments._cli import (FIGURES, QUICK_FIGURES, RESULTS, Parser, checked_scheduler,
                              resolved_seeds, standard_parser)
 from simlab.backends import require_backend
@@ -150,7 +151,7 @@ class Experiment:
             progress: bool = True) -> RunResult:
         """Parse, resolve, check, compute (cached per cell), save, reload, report and plot.
         ``executor`` overrides --scheduler/--workers (``experiments.all`` shares one)."""
-        start = time.perf_counter()
+        start, started, load_start = time.perf_counter(), time.time(), _timing.load_average()
         args = self.parse(argv)
         config = self.resolve(args)
         stem = self.stem(config) if self.stem else self.name
@@ -174,7 +175,13 @@ class Experiment:
         print(self.report(stored))
         figures = self.draw(stored, args.out)
         print("figures: " + ", ".join(str(p) for p in figures))
-        return RunResult(self.name, config, stored, cells.stats, time.perf_counter() - start,
+        wall = time.perf_counter() - start
+        if not args.quick:
+            _timing.record(args.results, stem, wall_s=wall, compute_s=cells.stats.compute_s,
+                           computed=len(cells.stats.computed), reused=len(cells.stats.reused),
+                           jobs=getattr(args, "jobs", None) or config.get("jobs"),
+                           load_start=load_start, started=started)
+        return RunResult(self.name, config, stored, cells.stats, wall,
                          path, list(figures), self.headline(stored))
 
     def draw(self, ds: xr.Dataset, out: Path) -> list:

@@ -6,7 +6,8 @@ Writes ``docs/verdicts.md`` (one row per claim: claim | paper value | simlab val
 with conditions | verdict), ``results/verdicts.json`` and the generated blocks of README.md and
 docs/*.md (between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->``): NAME
 ``claims`` (claims per paper and verdict), ``verdicts:<experiment>`` (one line per claim of it) or
-``table:<experiment>:<function>`` (``experiments.<experiment>.<function>(ds)`` on its results).
+``table:<experiment>:<function>`` (``experiments.<experiment>.<function>(ds)`` on its results) or
+``timing:<stem>,<stem>,...`` (what those runs cost, from ``results/timing/``: ``experiments._timing``).
 
 ``--check`` writes nothing and exits 1 when any of these disagrees with ``results/``: docs/verdicts.md,
 results/verdicts.json, a generated block, a results file whose checksum does not hold, or a committed
@@ -287,12 +288,15 @@ def _generator(name: str, root: Path):
         return BLOCKS[name]
     if name.startswith("verdicts:"):
         return lambda recs: block_experiment(recs, name.split(":", 1)[1])
+    if name.startswith("timing:"):
+        from experiments import _timing
+        return lambda recs: _timing.table(root, name.split(":", 1)[1].split(","))
     if name.startswith("table:") and name.count(":") == 2:
         _, experiment, function = name.split(":")
         return lambda recs: block_table(root, experiment, function)
     raise ValueError(f"generated block {name!r} has no generator in experiments.verdicts.BLOCKS "
                      f"(known: {', '.join(BLOCKS)}, verdicts:<experiment>, "
-                     "table:<experiment>:<function>)")
+                     "table:<experiment>:<function>, timing:<stem>,<stem>,...)")
 
 
 def _blocks(text: str):
