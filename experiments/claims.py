@@ -1027,7 +1027,7 @@ LM = (
           args={"b": "small", "better": "0.9/0.999", "worse": "0.9/0.9", "lam_above": 0.5082,
                 "side": "Lemma 3.4's small-batch side"},
           outside="experiments.lm_betas:check_side", prediction=Prediction("sign", sign=-1),
-          protocol="byte-level LM, N windows, one lr per b (paper protocol); best val loss",
+          protocol="byte-level LM, N windows, each pair's lr tuned on ×1/3, ×1, ×3 of the paper's lr for b; best val loss",
           paper_value="C_total increasing in β2 for λ > 0.5082"),
     Claim(id="lm.betas.beta2-large-b", paper="cattaneo2026", where="Lemma 3.4, §3.3",
           statement="At large batch (λ < 0.494) a smaller β2 generalizes better: (0.9, 0.9) beats "
@@ -1037,7 +1037,7 @@ LM = (
           args={"b": "large", "better": "0.9/0.9", "worse": "0.9/0.999", "lam_below": 0.494,
                 "side": "Lemma 3.4's large-batch side"},
           outside="experiments.lm_betas:check_side", prediction=Prediction("sign", sign=-1),
-          protocol="byte-level LM, one lr per b (paper protocol); best val loss",
+          protocol="byte-level LM, each pair's lr tuned on ×1/3, ×1, ×3 of the paper's lr for b; best val loss",
           paper_value="C_total decreasing in β2 for λ < 0.494"),
     Claim(id="lm.betas.beta1-large-b", paper="cattaneo2026", where="Lemma 3.6, §3.3",
           statement="Where λ < 0.995 a larger β1 (at β2 = 0.999) generalizes better: (0.999, "

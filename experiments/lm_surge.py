@@ -37,10 +37,10 @@ SIZES = {
                   lrs=np.logspace(-3, -1, 3).tolist(), k=2, seeds=1, eval_windows=16, probe_b=2, probe_kappa=4,
                   probes=2, hessian_windows=8),
     # plan (docs/lm.md): the checkpoint below the bigram level (2.1 < 2.25 nats/byte), 5 seeds; B up
-    # to 512 = 37 B_noise (the first run stopped at 128, where Adam's optimal lr was still at its
-    # maximum: a peak at the grid's edge)
+    # to 256 ≈ 18 B_noise (the first run stopped at 128, where Adam's optimal lr was still at its
+    # maximum: a peak at the grid's edge); lrs from 3.2e-5 (that run's lowest optimum: 7.9e-5 at B = 1)
     "cpu": dict(model="cpu", pre_batch=16, target=2.1, pre_max_steps=3000,
-                batch_sizes=[1, 2, 4, 8, 16, 32, 64, 128, 256, 512], lrs=np.round(np.logspace(-5, -2, 13), 8).tolist(),
+                batch_sizes=[1, 2, 4, 8, 16, 32, 64, 128, 256], lrs=np.round(np.logspace(-5, -2, 13), 8).tolist()[2:],
                 k=4, seeds=5, eval_windows=128, probe_b=2, probe_kappa=8, probes=24, hessian_windows=64),
     # plan, pending a GPU: 2 × 11 × 13 × 5 = 1430 runs of k = 8 steps, ≈ 0.2 s each on one H100
     "cuda": dict(model="cuda", pre_batch=64, target=1.6, pre_max_steps=20000,

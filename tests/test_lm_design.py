@@ -103,6 +103,50 @@ def test_lm_bsi_is_outside_where_at_some_b_both_rules_stay_above_bigram():
     assert sentence is not None and "B = 2 " in sentence and "B = 4" not in sentence
 
 
+def _betas_dataset(best_step_last: bool = False) -> xr.Dataset:
+    """A lm_betas-shaped results file: two b, the five pairs, lr factors 1/3, 1, 3, three seeds;
+    (0.9, 0.999) better by 0.05 at its tuned lr (the middle one), the other pairs only at factor 1."""
+    from experiments import lm_betas
+    names = [f"{b1}/{b2}" for b1, b2 in lm_betas.BETAS]
+    loss = np.full((2, 5, 3, 3), np.nan)
+    loss[:, :, 1, :] = 2.10
+    for k, pair in enumerate(lm_betas.BETAS):
+        if pair in lm_betas.TUNED:
+            loss[:, k, :, :] = np.array([2.20, 2.10, 2.30])[:, None]
+    loss[:, names.index("0.9/0.999"), :, :] -= 0.05
+    loss[:, :, :, 1] += 0.001                                # seeds differ a little
+    step = np.full((2, 5, 3), 300.0 if not best_step_last else 720.0)
+    return xr.Dataset(
+        {"best_val_loss_lr": (("batch_size", "betas", "lr_factor", "seed"), loss),
+         "best_val_loss": (("batch_size", "betas", "seed"), loss[:, :, 1, :]),
+         "best_step": (("batch_size", "betas", "seed"), step),
+         "curve_step": (("batch_size", "betas", "record"), np.broadcast_to(np.linspace(0, 720, 21), (2, 5, 21))),
+         "lam": ("batch_size", [6.0, 0.3]), "lr": ("batch_size", [2e-3, 6e-3])},
+        coords={"batch_size": [2, 32], "betas": names, "lr_factor": list(lm_betas.LR_FACTORS),
+                "seed": [0, 1, 2]},
+        attrs={"bigram_xent": 2.25, "unigram_xent": 3.0})
+
+
+def test_lm_betas_tunes_the_compared_pairs_lr_and_holds_only_when_trained_to_overfitting():
+    """The claims' pairs run at ×1/3, ×1 and ×3 of the paper's lr: the rule tunes each pair's lr
+    (an interior best here) and checks the neighbours; a pair whose best validation loss comes at
+    its last record (still improving) is outside the lemmas' setting."""
+    from experiments import lm_betas
+    from simlab.verdict import decide
+    from experiments.claims import CLAIMS
+    claim = next(c for c in CLAIMS if c.id == "lm.betas.beta2-small-b")
+    ds = _betas_dataset()
+    m = lm_betas.measure_betas(ds, **claim.args)
+    assert m.fixed_lr is None and np.allclose(m.lrs, 2e-3 * np.array([1 / 3, 1, 3]))
+    assert lm_betas.check_side(ds, **claim.args) is None
+    verdict = decide(m, claim.prediction)
+    assert verdict.status == "holds" and verdict.value == pytest.approx(-0.05, abs=1e-3)
+    sentence = lm_betas.check_side(_betas_dataset(best_step_last=True), **claim.args)
+    assert sentence.startswith("not trained to overfitting") and "3 of 3 seeds" in sentence
+    beta1 = next(c for c in CLAIMS if c.id == "lm.betas.beta1-large-b")   # (0.999, 0.999): one lr
+    assert lm_betas.measure_betas(ds, **beta1.args).fixed_lr is not None
+
+
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_the_plan_counts_the_cells_the_experiment_runs(name):
     """The budget plan (docs/lm.md) is computed from the same sizes the experiment runs."""
