@@ -264,15 +264,25 @@ def plan_table(name: str, cores: int = 2) -> tuple[str, float]:
     return "\n".join(lines), total / cores
 
 
+LM_EXPERIMENTS = ("lm_gap", "lm_surge", "lm_betas", "lm_bsi")
+
+
+def plan_tables(cores: int = 2) -> str:
+    """The plan tables of the four LM experiments' default CPU sizes and their planned total
+    (docs/lm.md's generated block ``lm_plan``)."""
+    tables, total = [], 0.0
+    for name in LM_EXPERIMENTS:
+        table, wall = plan_table(name, cores)
+        tables.append(table)
+        total += wall
+    return ("\n\n".join(tables) + f"\n\nplanned wall time of the four default CPU runs together: "
+            f"{total / 60:.1f} min on {cores} cores (from STEP_CPU_S, measured at load 8–11; a plan, "
+            f"not a measurement)")
+
+
 def main() -> int:
     """Print the plan tables of the four LM experiments' default CPU sizes (docs/lm.md)."""
-    total = 0.0
-    for name in ("lm_gap", "lm_surge", "lm_betas", "lm_bsi"):
-        table, wall = plan_table(name)
-        total += wall
-        print(table, end="\n\n")
-    print(f"planned wall time of the four default CPU runs together: {total / 60:.1f} min on 2 cores "
-          f"(from STEP_CPU_S, measured at load 8–11; a plan, not a measurement)")
+    print(plan_tables())
     return 0
 
 

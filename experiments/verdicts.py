@@ -7,7 +7,8 @@ with conditions | verdict), ``results/verdicts.json`` and the generated blocks o
 docs/*.md (between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->``): NAME
 ``claims`` (claims per paper and verdict), ``verdicts:<experiment>`` (one line per claim of it) or
 ``table:<experiment>:<function>`` (``experiments.<experiment>.<function>(ds)`` on its results) or
-``timing:<stem>,<stem>,...`` (what those runs cost, from ``results/timing/``: ``experiments._timing``).
+``timing:<stem>,<stem>,...`` (what those runs cost, from ``results/timing/``: ``experiments._timing``)
+or ``lm_plan`` (the LM experiments' budget plan, ``python -m experiments._lm``).
 
 ``--check`` writes nothing and exits 1 when any of these disagrees with ``results/``: docs/verdicts.md,
 results/verdicts.json, a generated block, a results file whose checksum does not hold, or a committed
@@ -288,6 +289,9 @@ def _generator(name: str, root: Path):
         return BLOCKS[name]
     if name.startswith("verdicts:"):
         return lambda recs: block_experiment(recs, name.split(":", 1)[1])
+    if name == "lm_plan":
+        from experiments._lm import plan_tables
+        return lambda recs: plan_tables()
     if name.startswith("timing:"):
         from experiments import _timing
         return lambda recs: _timing.table(root, name.split(":", 1)[1].split(","))
@@ -296,7 +300,7 @@ def _generator(name: str, root: Path):
         return lambda recs: block_table(root, experiment, function)
     raise ValueError(f"generated block {name!r} has no generator in experiments.verdicts.BLOCKS "
                      f"(known: {', '.join(BLOCKS)}, verdicts:<experiment>, "
-                     "table:<experiment>:<function>, timing:<stem>,<stem>,...)")
+                     "table:<experiment>:<function>, timing:<stem>,<stem>,..., lm_plan)")
 
 
 def _blocks(text: str):
