@@ -32,15 +32,19 @@ def load_average() -> float | None:
 
 
 def record(results: Path, stem: str, *, wall_s: float, compute_s: float, computed: int,
-           reused: int, jobs: int | None, load_start: float | None, started: float) -> Path | None:
+           reused: int, jobs: int | None, load_start: float | None, started: float,
+           load_end: float | None = None, note: str = "") -> Path | None:
     """Write ``results/timing/<stem>.json`` for a run that computed cells (else nothing)."""
     if computed == 0:
         return None
     entry = {"experiment_stem": stem, "wall_s": round(wall_s, 1), "compute_s": round(compute_s, 1),
              "cells_computed": computed, "cells_reused": reused, "jobs": jobs,
-             "cores": os.cpu_count(), "load_start": load_start, "load_end": load_average(),
+             "cores": os.cpu_count(), "load_start": load_start,
+             "load_end": load_average() if load_end is None else load_end,
              "started_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(started)),
              "machine": f"{platform.machine()}, Python {platform.python_version()}"}
+    if note:
+        entry["note"] = note
     path = Path(results) / SUBFOLDER / f"{stem}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, (json.dumps(entry, indent=1) + "\n").encode())
@@ -68,7 +72,7 @@ def table(root: Path, stems: list[str]) -> str:
     lines = ["| experiment | cells computed (reused) | wall of the run | of which cells | jobs | "
              "load avg (1 min) start → end | planned (idle cores) | run at (UTC) |",
              "|---|---|---|---|---|---|---|---|"]
-    total, planned_total, complete = 0.0, 0.0, True
+    total, planned_total, complete, notes = 0.0, 0.0, True, []
     for stem in stems:
         t, plan = load(root, stem), planned_wall_s(stem)
         plan_s = "–" if plan is None else f"{plan / 60:.1f} min"
@@ -78,10 +82,12 @@ def table(root: Path, stems: list[str]) -> str:
             lines.append(f"| `{stem}` | not recorded | | | | | {plan_s} | |")
             continue
         complete &= t["cells_reused"] == 0
+        if t.get("note"):
+            notes.append(f"`{stem}`: {t['note']}")
         total += t["wall_s"]
         lines.append(f"| `{stem}` | {t['cells_computed']} ({t['cells_reused']}) | "
                      f"{t['wall_s'] / 60:.1f} min | {t['compute_s'] / 60:.1f} min | {t['jobs']} | "
                      f"{t['load_start']} → {t['load_end']} | {plan_s} | {t['started_utc']} |")
     note = "" if complete else " (not every run computed all its cells: the total is a lower bound)"
     lines.append(f"| **total** | | **{total / 60:.1f} min**{note} | | | | {planned_total / 60:.1f} min | |")
-    return "\n".join(lines)
+    return "\n".join(lines + ([""] + notes if notes else []))
