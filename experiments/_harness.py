@@ -161,6 +161,7 @@ class Experiment:
         check_writable(args.results, "results")
         store = CellStore(args.cache_dir)
         store.prepare()
+        jobs = getattr(args, "jobs", None) or config.get("jobs")     # before compute takes it out
         with dask_executor(args, executor) as chosen:
             cells = Cells(store=store, executor=chosen, reuse=not args.no_cache,
                           progress=progress, label=self.name)
@@ -179,7 +180,7 @@ class Experiment:
         if not args.quick:
             _timing.record(args.results, stem, wall_s=wall, compute_s=cells.stats.compute_s,
                            computed=len(cells.stats.computed), reused=len(cells.stats.reused),
-                           jobs=getattr(args, "jobs", None) or config.get("jobs"),
+                           jobs=jobs,
                            load_start=load_start, started=started)
         return RunResult(self.name, config, stored, cells.stats, wall,
                          path, list(figures), self.headline(stored))
