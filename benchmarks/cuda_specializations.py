@@ -1,4 +1,4 @@
-"""The CUDA kernel specializations the experiments launch, found by running them, not listed by hand.
+"""The CUDA kernel specializations the experiments launch, found by running them (not by hand).
 
     python benchmarks/cuda_specializations.py [--quick] [--only NAME ...]
 
@@ -10,8 +10,9 @@ resolved with ``--backend cuda`` (its default, full-size configuration; ``--quic
 and its ``compute`` is run with ``cuda_backend.run`` replaced by a recorder: each ``RunSpec``
 is noted under its (signature, layout) and answered with a placeholder result — every run still
 at its start point, its loss falling from L(w0) to 10⁻⁶ L(w0) over the steps, none diverged —
-so nothing is simulated. ``--seeds`` runs fewer seeds than the experiment's default
-(the same kernels; less analysis of placeholder results, which dominates the time). The LM experiments run torch, not these kernels.
+so nothing is simulated. ``--seeds`` runs fewer seeds than the experiment's default (the same
+kernels; less analysis of placeholder results, which dominates the time). The LM experiments run
+torch, not these kernels.
 
 ``launched()`` returns one small representative spec per specialization (one lr, one seed, two
 records: the types, not the sizes, decide what is compiled); ``tests/test_cuda_compile.py``

@@ -95,7 +95,7 @@ def ptx_counts():
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if "skip" in result:
-        if os.environ.get("SIMLAB_REQUIRE_CUDA_COMPILE") == "1":      # CI: the compilers must be there
+        if os.environ.get("SIMLAB_REQUIRE_CUDA_COMPILE") == "1":      # CI: compilers required
             pytest.fail(result["skip"])
         pytest.skip(result["skip"])
     return result
@@ -123,9 +123,9 @@ def test_kernels_compile_for_sm90(ptx_counts):
 
 
 #: Every kernel compiled with -fma=0 (the ``*_default`` ones are NVVM's default contraction).
-EXACT = ("normal", "portable_power", "sgd_gaussian", "adam_data", "adam_data_float32", "adam_data_block",
-         "ademamix_warmup", "adam_sde", "moments", "histogram", "quantiles", "sign_draws",
-         "sign_sum")
+EXACT = ("normal", "portable_power", "sgd_gaussian", "adam_data", "adam_data_float32",
+         "adam_data_block", "ademamix_warmup", "adam_sde", "moments", "histogram", "quantiles",
+         "sign_draws", "sign_sum")
 
 
 @pytest.mark.parametrize("name", EXACT)
