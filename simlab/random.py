@@ -13,7 +13,8 @@ Normals (``standard_normal``) come from Box–Muller on two such uniforms, but w
 the cosine evaluated *here*, with +, −, ×, ÷ and √ only (all correctly rounded in IEEE 754): libm,
 numpy's SIMD kernels and CUDA's libdevice each round log1p and cos differently in the last bit, and
 a draw must not depend on which of them ran it. log uses an exact power-of-two split and the atanh
-series, cos an exact octant reduction and Taylor polynomials; both are accurate to a few ulps.
+series of ``simlab.portable_math``, cos an exact octant reduction and Taylor polynomials; both are
+accurate to a few ulps.
 
 Samplers:
 - ``batch_with_replacement``: B indices, each min(⌊u·n⌋, n − 1);
@@ -34,6 +35,8 @@ from __future__ import annotations
 import numpy as np
 from numpy import sqrt
 
+from .portable_math import LN2_HI, LN2_LO, SQRT2, log_series
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -52,13 +55,6 @@ _INV50 = 1.0 / 1125899906842624.0          # 2^-50
 #: Stream tag of the epoch permutations (kept apart from the per-step batch and noise draws).
 EPOCH_STREAM = np.uint64(0xD1B54A32D192ED03)
 
-# log: ln 2 split so that (integer)·_LN2_HI is exact (fdlibm's constants); atanh-series
-# coefficients 2/(2k+1), k = 0..11 (|s| ≤ 0.1716, so the truncation error is < 1e-18).
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-_SQRT2 = 1.4142135623730951
-_LOG_C = (2.0, 2.0 / 3, 2.0 / 5, 2.0 / 7, 2.0 / 9, 2.0 / 11, 2.0 / 13, 2.0 / 15, 2.0 / 17,
-          2.0 / 19, 2.0 / 21, 2.0 / 23)
 # cos/sin on [0, π/4]: Taylor coefficients up to a^20/20! and a^21/21! (error < 1e-19).
 _PI_4 = 0.7853981633974483
 _COS_C = (1.0, -1.0 / 2, 1.0 / 24, -1.0 / 720, 1.0 / 40320, -1.0 / 3628800, 1.0 / 479001600,
@@ -112,24 +108,10 @@ def _log_one_minus(k):
     big = (m >= 2.0) * 1.0
     m = m * (1.0 + big * (2.0 ** -1 - 1.0))
     e = e + big
-    big = (m > _SQRT2) * 1.0
+    big = (m > SQRT2) * 1.0
     m = m * (1.0 - 0.5 * big)
     e = e + big - 53.0
-    s = (m - 1.0) / (m + 1.0)
-    z = s * s
-    p = _LOG_C[11]
-    p = _LOG_C[10] + z * p
-    p = _LOG_C[9] + z * p
-    p = _LOG_C[8] + z * p
-    p = _LOG_C[7] + z * p
-    p = _LOG_C[6] + z * p
-    p = _LOG_C[5] + z * p
-    p = _LOG_C[4] + z * p
-    p = _LOG_C[3] + z * p
-    p = _LOG_C[2] + z * p
-    p = _LOG_C[1] + z * p
-    p = _LOG_C[0] + z * p
-    return e * _LN2_HI + (e * _LN2_LO + s * p)
+    return e * LN2_HI + (e * LN2_LO + log_series(m))
 
 
 def _cos_two_pi(k):

@@ -13,7 +13,9 @@ transform, booleans as booleans) registered in ``TRANSFORMS`` with
 with ``gsq`` the squared-gradient estimate (g² normally; the mean of squared micro-batch gradients
 for batch-size-invariant Adam) and ``w`` the iterate before the step. The split keeps the
 per-coordinate work branch-free (Adam's bias correction is a per-step factor). The functions are
-plain scalar Python with ``sqrt`` (``math.sqrt``), ``math`` and the branch-free ``sign`` below, so
+plain scalar Python with ``sqrt`` (``math.sqrt``), the branch-free ``sign`` below and the
+arithmetic-only powers, exponentials and logarithms of ``simlab.portable_math`` (no libm call, whose
+last bit differs between CPU, GPU and Python), so
 the very same source runs on numpy arrays (``Optimizer.update``, the reference backend: ``sqrt``
 rebound to ``numpy.sqrt``), compiled by numba for the CPU and by numba.cuda for the device. A
 compiled backend unrolls a chain at compile time: ``kernel_chain`` writes, for the tuple of record
@@ -33,12 +35,13 @@ and are not transforms; see ``simlab.optim.Optimizer`` and ``docs/optimizers.md`
 """
 from __future__ import annotations
 
-import math
 import types
 from math import sqrt
 from typing import Callable, NamedTuple
 
 import numpy as np
+
+from .portable_math import exp, int_power, log
 
 
 def sign(x):
@@ -154,9 +157,10 @@ class ScaleByAdam(NamedTuple):
 
 
 def scale_by_adam_per_step(h: ScaleByAdam, t, lr):
-    """(η/c₁, 1/√c₂) with c_i = 1 − β_i^t, or (η, 1) without bias correction."""
+    """(η/c₁, 1/√c₂) with c_i = 1 − β_i^t (``int_power``: the same bits on every backend), or
+    (η, 1) without bias correction."""
     if h.bias_correction:
-        return (lr / (1.0 - h.b1 ** t), 1.0 / sqrt(1.0 - h.b2 ** t))
+        return (lr / (1.0 - int_power(h.b1, t)), 1.0 / sqrt(1.0 - int_power(h.b2, t)))
     return (lr, 1.0)
 
 
@@ -224,17 +228,19 @@ class ScaleByAdEMAMix(NamedTuple):
 def scale_by_ademamix_per_step(h: ScaleByAdEMAMix, t, lr):
     """(η, 1/c₁, 1/√c₂, α_t, β3_t), c_i = 1 − β_i^t, with the schedulers of Pagliardini et al.
     (2024, Alg. 1 and Eq. 2–3) over T = ``warmup`` steps (T = 0: α, β3 constant):
-    α_t = min(tα/T, α),  β3_t = min(exp(ln β1 ln β3 / ((1 − t/T) ln β3 + (t/T) ln β1)), β3)."""
+    α_t = min(tα/T, α),  β3_t = min(exp(ln β1 ln β3 / ((1 − t/T) ln β3 + (t/T) ln β1)), β3)
+    (exp, ln and β^t of ``simlab.portable_math``)."""
     alpha = h.alpha
     b3 = h.b3
     if h.warmup > 0:
         frac = t / h.warmup
         alpha = min(frac * h.alpha, h.alpha)
         if h.b1 > 0.0 and h.b3 > 0.0:
-            lb1 = math.log(h.b1)
-            lb3 = math.log(h.b3)
-            b3 = min(math.exp(lb1 * lb3 / ((1.0 - frac) * lb3 + frac * lb1)), h.b3)
-    return (lr, 1.0 / (1.0 - h.b1 ** t), 1.0 / sqrt(1.0 - h.b2 ** t), alpha, b3)
+            lb1 = log(h.b1)
+            lb3 = log(h.b3)
+            b3 = min(exp(lb1 * lb3 / ((1.0 - frac) * lb3 + frac * lb1)), h.b3)
+    return (lr, 1.0 / (1.0 - int_power(h.b1, t)), 1.0 / sqrt(1.0 - int_power(h.b2, t)), alpha,
+            b3)
 
 
 def scale_by_ademamix_update(h: ScaleByAdEMAMix, s, u, gsq, w, m1, m2, v):

@@ -1,7 +1,8 @@
 """Today's optimizers, as chains of transforms, reproduce the numbers of the table of rules they
 replaced bit for bit: the loss records (numpy and numba) and final iterates (numba) of every
 optimizer × problem × sampling of ``tests/data/make_optimizer_records.py``, stored from main
-(5bb6628) in ``tests/data/optimizer_records.npz``."""
+(5bb6628) in ``tests/data/optimizer_records.npz`` (the bias-corrected Adam family regenerated
+when β^t became ``portable_math.int_power``: ≤ 3.5e-15 relative change, see that script)."""
 from __future__ import annotations
 
 import importlib.util

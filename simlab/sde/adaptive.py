@@ -18,6 +18,7 @@ Cov z = Σ = C, σ = 1/√B, and σ₀ = ση, ε₀ = εη, c_i = (1 − β_i)/
     RMSprop: dθ = −P⁻¹(∇f dt + σ₀ Σ^{1/2} dW),  du = c₂(diag Σ − u) dt,  P = σ₀ diag(u)^{1/2} + ε₀ I.
     Adam:    dθ = −(√γ₂/γ₁) P⁻¹ m dt,  dm = c₁(∇f − m) dt + σ₀ c₁ Σ^{1/2} dW,
              du = c₂(diag Σ − u) dt,  P = σ₀ diag(u)^{1/2} + ε₀ √γ₂ I,  γ_i = 1 − e^{−c_i t}.
+(e^x: ``portable_math.exp``, the same bits on every backend.)
 Regime: Compagnoni — η → 0 at fixed B and ρ; Malladi — the noise-dominated limit η → 0 with
 σ₀, c_i, ε₀ fixed, i.e. B ∝ η² (σ = σ₀/η grows) and 1 − β ∝ η² — the square-root scaling
 rule (B → κB, η → √κ η, 1 − β → κ(1 − β)) run towards small batches.
@@ -38,6 +39,7 @@ from numpy import sqrt
 from .. import _checks
 from ..dynamics import Dynamics
 from ..kernel_ops import problem_gradient, problem_noise, register_dynamics
+from ..portable_math import exp
 from ..problems.base import Problem
 from ..random import standard_normal
 
@@ -102,8 +104,8 @@ class AdaptiveSDE(Dynamics):
             i1, i2 = 1.0, 1.0
             if self.corrected:
                 elapsed = k + (r + 1.0) / self.substeps
-                i1 = 1.0 - math.exp(-(1.0 - self.beta1) * elapsed)
-                i2 = 1.0 - math.exp(-(1.0 - self.beta2) * elapsed)
+                i1 = 1.0 - exp(-(1.0 - self.beta1) * elapsed)
+                i2 = 1.0 - exp(-(1.0 - self.beta2) * elapsed)
             if malladi:
                 p = noise_amp * np.sqrt(v) + self.eps * lr * math.sqrt(i2)
                 w = w - math.sqrt(i2) / i1 * m / p * dt
@@ -203,8 +205,8 @@ def adaptive_sde_step(D, P, batching, seed, key, k, lr, w, state, scratch):
         i2 = 1.0
         if D.adam and D.corrected:
             elapsed = k + (r + 1.0) / D.substeps
-            i1 = 1.0 - math.exp(-(1.0 - D.beta1) * elapsed)
-            i2 = 1.0 - math.exp(-(1.0 - D.beta2) * elapsed)
+            i1 = 1.0 - exp(-(1.0 - D.beta1) * elapsed)
+            i2 = 1.0 - exp(-(1.0 - D.beta2) * elapsed)
         for i in range(d):
             dw_i = dw[i] * root_dt
             sigma_i = D.diag_c[i] if D.malladi else D.diag_c[i] / D.batch_size
