@@ -3,8 +3,10 @@
 The fast tier (``python -m pytest -m "not slow"``) deselects the end-to-end tests; this table keeps
 every module in it, so an edit that breaks an import is caught by the fast tier too.
 """
+import ast
 import importlib
 import pkgutil
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +68,96 @@ def test_help_does_not_import_pyplot():
     assert proc.returncode == 0, proc.stderr
     assert "usage:" in proc.stdout
     assert "PYPLOT False" in proc.stdout
+
+
+# ------------------------------------------------------------------------------------------------
+# The import graph: data flows top to bottom (DESIGN.md), so no simlab module imports, directly or
+# through others, a module that imports it.
+# ------------------------------------------------------------------------------------------------
+
+SIMLAB_ROOT = Path(simlab.__file__).parent
+
+
+def _simlab_modules() -> dict:
+    """{module name: file} of every simlab module (packages by their __init__)."""
+    out = {}
+    for path in SIMLAB_ROOT.rglob("*.py"):
+        parts = ("simlab",) + path.relative_to(SIMLAB_ROOT).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+def import_graph(modules: dict, top_level_only: bool = False) -> dict:
+    """{module: the simlab modules it imports}, read from the source with ``ast``: every import
+    statement (inside functions too — a deferred import is still a dependency), or only the
+    module-level ones. ``from P import x`` counts as P.x where that is a module, else P; the
+    implicit import of a parent package is not counted."""
+    graph = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        nodes = tree.body if top_level_only else ast.walk(tree)
+        targets = set()
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                found = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = (package[:len(package) - node.level + 1] if node.level else [])
+                prefix = ".".join(base + ([node.module] if node.module else []))
+                found = [f"{prefix}.{a.name}" if f"{prefix}.{a.name}" in modules else prefix
+                         for a in node.names]
+            else:
+                continue
+            for target in found:
+                while target not in modules and "." in target:
+                    target = target.rsplit(".", 1)[0]
+                if target in modules and target != name:
+                    targets.add(target)
+        graph[name] = targets
+    return graph
+
+
+def cycles(graph: dict) -> list:
+    """The strongly connected components with more than one module (Tarjan's algorithm)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+@pytest.mark.parametrize("top_level_only", [True, False], ids=["module level", "all imports"])
+def test_no_import_cycle_among_simlab_modules(top_level_only):
+    graph = import_graph(_simlab_modules(), top_level_only)
+    assert len(graph) > 50 and "simlab.backends.interface" in graph["simlab.simulate"]
+    assert cycles(graph) == []
+
+
+def test_the_cycle_check_finds_a_cycle():
+    """The CUDA backend used to import simlab.simulate, which imports the backends."""
+    graph = import_graph(_simlab_modules())
+    graph["simlab.backends.cuda_backend"].add("simlab.simulate")
+    assert any({"simlab.simulate", "simlab.backends", "simlab.backends.cuda_backend"} <= set(c)
+               for c in cycles(graph))

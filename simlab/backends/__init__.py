@@ -5,20 +5,7 @@ A backend is a function ``run(spec: RunSpec) -> RawResult`` (see ``spec.py`` for
 """
 from __future__ import annotations
 
-BACKENDS = ("auto", "numpy", "numba", "cuda")
-
-
-def resolve(name: str) -> str:
-    """The concrete backend ``name`` stands for (``auto`` → numba, or numpy without numba)."""
-    if name not in BACKENDS:
-        raise ValueError(f"backend={name!r} is not one of {', '.join(map(repr, BACKENDS))}")
-    if name != "auto":
-        return name
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return "numpy"
-    return "numba"
+from .interface import BACKENDS, resolve  # noqa: F401  (the backend names, below every backend)
 
 
 def require_backend(name: str) -> str:

@@ -32,137 +32,15 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .cuda_compile import kernel_key
+from .cuda_device import (BLOCK, INSTALL, SIM_THREADS, Arrays, bind_cuda,  # noqa: F401
+                          require_device, simulator)
+from .cuda_device import grid as _grid
 from .per_run import Batching, Discrete, Outputs, Scratch, heap_sort, run_one
 from .spec import RawResult, RunSpec
 
-INSTALL = ("pip install 'simlab[cuda]' (numba-cuda) on a machine with an NVIDIA GPU and driver "
-           "(CuPy, e.g. cupy-cuda13x, is optional); or set NUMBA_ENABLE_CUDASIM=1 to run the "
-           "kernels in numba's CUDA simulator (slow, for testing)")
 DTYPES = ("float64", "float32")
 REDUCTIONS = ("mean", "quantiles", "histogram")
-#: Threads per block of the simulation kernel on a device; under the simulator (one Python thread
-#: per CUDA thread) a single small block.
-BLOCK = 128
-SIM_THREADS = 8
-
-
-# ------------------------------------------------------------------------------------------------
-# Availability
-# ------------------------------------------------------------------------------------------------
-
-def _numba_cuda():
-    try:
-        from numba import cuda
-    except ImportError as exc:
-        raise ValueError(f"backend='cuda' needs numba-cuda, which cannot be imported ({exc}): "
-                         f"{INSTALL}") from None
-    return cuda
-
-
-def simulator() -> bool:
-    """True when numba.cuda is numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1`` when numba.cuda
-    was imported). Asked of the module itself: the configuration value can change afterwards
-    (numba re-reads the environment when it compiles), the module cannot."""
-    from numba import cuda
-    return cuda.is_available.__module__.endswith("simulator_init")
-
-
-def require_device():
-    """numba.cuda, or one ValueError naming what to install when it or a device is missing."""
-    cuda = _numba_cuda()
-    if simulator():
-        return cuda
-    if not cuda.is_available():
-        raise ValueError("backend='cuda' found no usable CUDA device (numba.cuda.is_available() is "
-                         f"False: no NVIDIA GPU, driver or CUDA runtime here): {INSTALL}; or use "
-                         "backend='numba' or 'numpy'")
-    return cuda
-
-
-# ------------------------------------------------------------------------------------------------
-# Arrays: CuPy, numba.cuda device arrays, or host arrays under the simulator
-# ------------------------------------------------------------------------------------------------
-
-class Arrays:
-    """Allocation and transfers on one array module (``kind``: "cupy", "numba" or "host")."""
-
-    def __init__(self, kind: str | None = None):
-        if kind is None:
-            kind = "host" if simulator() else ("cupy" if _has_cupy() else "numba")
-        self.kind = kind
-        if kind == "cupy":
-            import cupy
-            self.cupy = cupy
-        if kind == "numba":
-            from numba import cuda
-            self.cuda = cuda
-
-    def to_device(self, host: np.ndarray):
-        host = np.ascontiguousarray(host)
-        if self.kind == "cupy":
-            return self.cupy.asarray(host)
-        if self.kind == "numba":
-            return self.cuda.to_device(host)
-        return host.copy()
-
-    def empty(self, shape, dtype):
-        if self.kind == "cupy":
-            return self.cupy.empty(shape, dtype=dtype)
-        if self.kind == "numba":
-            return self.cuda.device_array(shape, dtype=dtype)
-        return np.empty(shape, dtype=dtype)
-
-    def full(self, shape, value, dtype):
-        if self.kind == "cupy":
-            return self.cupy.full(shape, value, dtype=dtype)
-        return self.to_device(np.full(shape, value, dtype=dtype))
-
-    def zeros(self, shape, dtype):
-        return self.full(shape, 0, dtype)
-
-    def to_host(self, array) -> np.ndarray:
-        if hasattr(array, "copy_to_host"):          # a numba.cuda device array (a kernel_arg)
-            return array.copy_to_host()
-        if self.kind == "cupy":
-            return self.cupy.asnumpy(array)
-        if self.kind == "numba":
-            return array.copy_to_host()
-        return np.array(array)
-
-    def kernel_arg(self, array):
-        """What a kernel receives: numba device arrays for CuPy arrays (inside records)."""
-        if self.kind == "cupy":
-            return self.cuda_view(array)
-        return array
-
-    def cuda_view(self, array):
-        from numba import cuda
-        return cuda.as_cuda_array(array)
-
-    def permuted(self, base, axes):
-        """A view of ``base`` with its axes permuted (no copy): the run-minor layouts."""
-        if self.kind == "numba":
-            from numba.cuda.cudadrv.devicearray import DeviceNDArray
-            shape = tuple(base.shape[a] for a in axes)
-            strides = tuple(base.strides[a] for a in axes)
-            return DeviceNDArray(shape, strides, base.dtype, gpu_data=base.gpu_data)
-        return base.transpose(axes)
-
-    def synchronize(self):
-        """Wait for the kernels (launched by numba on the default stream) and CuPy's work."""
-        if self.kind == "cupy":
-            self.cupy.cuda.get_current_stream().synchronize()
-        if self.kind != "host":
-            from numba import cuda
-            cuda.synchronize()
-
-
-def _has_cupy() -> bool:
-    try:
-        import cupy  # noqa: F401
-    except Exception:          # ImportError, or a CuPy build that cannot find its CUDA libraries
-        return False
-    return True
 
 
 def _place(record, arrays: Arrays, float_dtype):
@@ -205,11 +83,6 @@ _KERNELS: dict = {}
 LAYOUTS = ("auto", "thread", "block")
 #: ``layout="auto"`` runs a block per run from this dimension on (where the block layout applies).
 BLOCK_MIN_DIM = 32
-
-
-def kernel_key(P, D):
-    chain = tuple(type(h) for h in D.chain) if isinstance(D, Discrete) else None
-    return type(P), type(D), chain
 
 
 def fixed_choices(D, batching) -> tuple:
@@ -303,23 +176,6 @@ class Device(NamedTuple):
     blocks: int
     layout: str
     partials: object            # block layout: (blocks, threads, d); else a placeholder
-
-
-def _grid(n_runs: int, blocks_per_sm: int | None = None):
-    """(blocks, threads per block) of a grid-stride kernel over ``n_runs`` items: G = blocks ×
-    threads ≤ what the device keeps resident — ``blocks_per_sm`` blocks of ``BLOCK`` threads per
-    SM (the compiled kernel's occupancy, ``occupancy.blocks_per_sm``), or, when not given, as many
-    as the SM's thread limit allows."""
-    if simulator():
-        threads = min(SIM_THREADS, n_runs)
-        return 1, threads
-    from numba import cuda
-    device = cuda.get_current_device()
-    if blocks_per_sm is None:
-        blocks_per_sm = device.MAX_THREADS_PER_MULTIPROCESSOR // BLOCK
-    resident = device.MULTIPROCESSOR_COUNT * blocks_per_sm
-    blocks = max(1, min(math.ceil(n_runs / BLOCK), resident))
-    return blocks, BLOCK
 
 
 def block_threads(width: int) -> int:
@@ -694,7 +550,7 @@ def simulate_on_device(problem, optimizer, lr, batch_size=None, steps=None, seed
     layout: "auto", "thread" or "block" (see ``run``).
     options: every keyword argument of ``simlab.simulate`` except ``backend``.
     """
-    from ..simulate import assemble, make_spec, simulate
+    from .interface import assemble, make_spec, run_config
     if "backend" in options:
         raise ValueError("simulate_on_device runs on backend='cuda'; do not pass backend")
     _check_dtype(dtype)
@@ -702,10 +558,10 @@ def simulate_on_device(problem, optimizer, lr, batch_size=None, steps=None, seed
     if layout not in LAYOUTS:
         raise ValueError(f"layout={layout!r} is not one of {', '.join(map(repr, LAYOUTS))}")
     require_device()
-    if reduce is None and dtype == "float64" and layout == "auto":
-        return simulate(problem, optimizer, lr, batch_size, steps, seeds, backend="cuda",
-                        **options)
     spec = make_spec(problem, optimizer, lr, batch_size, steps, seeds, backend="cuda", **options)
+    if reduce is None and dtype == "float64" and layout == "auto":      # simulate(backend="cuda")
+        return assemble(spec, run(spec), run_config(problem, optimizer, spec, "cuda", **options),
+                        optimizer.label)
     layout = resolve_layout(spec, layout)
     arrays = Arrays()
     device = place(spec, arrays, dtype, layout=layout)
@@ -728,7 +584,7 @@ def simulate_on_device(problem, optimizer, lr, batch_size=None, steps=None, seed
 def _reduced_dataset(spec, device, arrays, reduce, qs, edges, config, label):
     import xarray as xr
 
-    from ..simulate import lr_coords
+    from .interface import lr_coords
     stats = reduce_records(device, arrays, reduce, qs, edges)
     diverged = arrays.to_host(device.out.diverged_step)
     data = {"diverged": (("lr_index",), (diverged >= 0).sum(axis=1))}
@@ -822,13 +678,6 @@ class _nothing:
 
 
 def _bind_cuda():
-    """Put numba.cuda (and the numba types of shared arrays) into this module's globals, which the
-    kernels above name: imported on first use, so that importing this module needs neither
-    numba-cuda nor a device, and simulator or device is chosen by the environment then."""
-    cuda = _numba_cuda()
-    scope = globals()
-    if scope.get("cuda") is not cuda:
-        scope["cuda"] = cuda
-        scope["float64"] = np.float64
-        scope["int64"] = np.int64
-    return cuda
+    """numba.cuda (and the shared arrays' dtypes) into this module's globals, which the kernels
+    above name (``cuda_device.bind_cuda``)."""
+    return bind_cuda(globals())

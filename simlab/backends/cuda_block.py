@@ -56,8 +56,7 @@ class BlockScratch(NamedTuple):
 def bindings(P, D) -> dict:
     """The generic bindings of the thread layout with the two cooperative replacements."""
     from ..kernel_ops import PROBLEM_OPS
-    from .cuda_compile import generic_bindings
-    from .cuda_backend import kernel_key
+    from .cuda_compile import generic_bindings, kernel_key
     bound = generic_bindings(*kernel_key(P, D))
     bound["problem_loss"] = block_loss
     bound["serial_loss"] = PROBLEM_OPS[type(P)].loss
@@ -66,8 +65,8 @@ def bindings(P, D) -> dict:
 
 
 def bind_cuda():
-    from . import cuda_backend
-    globals().update(cuda=cuda_backend._bind_cuda(), float64=np.float64)
+    from .cuda_device import bind_cuda as bind
+    bind(globals())
 
 
 def supported(P, D) -> bool:

@@ -88,6 +88,14 @@ def no_noise_variance(P, out):
     nan_fill(out)
 
 
+def kernel_key(P, D) -> tuple:
+    """What a kernel is specialized for: (problem record type, dynamics record type, the tuple of
+    the chain's transform record types, or None for a dynamics other than an optimizer)."""
+    from .per_run import Discrete
+    chain = tuple(type(h) for h in D.chain) if isinstance(D, Discrete) else None
+    return type(P), type(D), chain
+
+
 def generic_bindings(problem_type: type, dynamics_type: type, chain_types: tuple | None) -> dict:
     """Generic-function name → the plain Python function it stands for with these record types
     (the chain functions only for an optimizer, whose tuple of transform record types is
@@ -136,7 +144,7 @@ class DeviceCompiler:
 
     def __init__(self, bindings: dict, inline: bool = True):
         from numba import cuda
-        from .cuda_backend import simulator
+        from .cuda_device import simulator
         self._cuda = cuda
         self.bindings = bindings
         self.inline = inline and not simulator()       # the simulator has no such option
@@ -180,7 +188,7 @@ def no_fma():
 
     Holds numba-cuda's global compiler lock for its duration, so no other thread's compilation
     sees the option; a no-op under the CUDA simulator (nothing is compiled there)."""
-    from .cuda_backend import simulator
+    from .cuda_device import simulator
     if simulator():
         yield
         return
@@ -225,7 +233,7 @@ def size_optimized():
     """Compile what is compiled inside with every function marked ``optsize``
     (``size_optimized_ir``); holds numba-cuda's global compiler lock like ``no_fma``; a no-op
     under the CUDA simulator."""
-    from .cuda_backend import simulator
+    from .cuda_device import simulator
     if simulator():
         yield
         return
@@ -275,7 +283,7 @@ def launching(barriers: bool = False):
     launch (``SIM_BARRIER_SWITCH_INTERVAL`` when the kernel has ``syncthreads`` barriers,
     ``SIM_SWITCH_INTERVAL`` otherwise) and restored after it — a process-wide setting, so other
     Python threads switch at that interval while a simulated kernel runs."""
-    from .cuda_backend import simulator
+    from .cuda_device import simulator
     if not simulator():
         with device_codegen():
             yield

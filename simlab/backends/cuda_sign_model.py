@@ -87,10 +87,10 @@ _KERNELS: dict = {}
 
 
 def globals_for_kernels():
-    """numba.cuda and the shared arrays' dtype into this module's globals (see
-    ``cuda_backend._bind_cuda``)."""
-    from . import cuda_backend
-    globals().update(cuda=cuda_backend._bind_cuda(), float64=np.float64)
+    """numba.cuda and the shared arrays' dtype into this module's globals
+    (``cuda_device.bind_cuda``)."""
+    from .cuda_device import bind_cuda
+    bind_cuda(globals())
 
 
 def _kernels():
@@ -119,20 +119,20 @@ def monte_carlo_improvement(model, batch_size: int, lr: float, n_draws: int, see
                             return_draws: bool = False):
     """(mean, standard error) of ΔL over ``n_draws`` sign steps drawn on the device (module
     docstring); with ``return_draws``, also the (n_draws,) draws."""
-    from . import cuda_backend
+    from . import cuda_device
     from .cuda_compile import launching
     model, sd, lr, n_draws, key = _inputs(model, batch_size, lr, n_draws, seed)
-    cuda_backend.require_device()
+    cuda_device.require_device()
     kernels = _kernels()
-    arrays = cuda_backend.Arrays()
+    arrays = cuda_device.Arrays()
     k = arrays.kernel_arg
-    blocks, threads = cuda_backend._grid(n_draws)
+    blocks, threads = cuda_device.grid(n_draws)
     mu, sd_d, h = (k(arrays.to_device(np.asarray(a, dtype=np.float64)))
                    for a in (model.mu, sd, model.hessian))
     buffers = k(arrays.empty((model.dim, blocks * threads), np.float64))
     draws = arrays.empty((n_draws,), np.float64)
     totals = arrays.empty((2,), np.float64)
-    reduce_threads = cuda_backend.SIM_THREADS if cuda_backend.simulator() else REDUCE_THREADS
+    reduce_threads = cuda_device.SIM_THREADS if cuda_device.simulator() else REDUCE_THREADS
     with launching():
         kernels["draws"][blocks, threads](mu, sd_d, h, lr, key, buffers, k(draws))
     with launching(barriers=True):
