@@ -400,19 +400,24 @@ def predict(mix: dict, registers: int, shared: int, model: Model = H100_MODEL,
 def report(cc: int = 90, quick: bool = False, progress=print) -> tuple:
     """(rows, costs, static mixes): one row per kernel of ``kernels()``."""
     from simlab.backends.cuda_backend import block_threads, kernel_ptx
+    from simlab.backends.kernel_inputs import kernel_records
     rows, compiled, counted = [], {}, {}
     with tempfile.TemporaryDirectory() as workdir:
         costs = sass_costs(cc, workdir)
         for k in kernels(quick):
             spec = spec_of(k)
-            ptx = kernel_ptx(spec, cc=(cc // 10, cc % 10), layout=k.layout)
-            if ptx not in compiled:
+            counts_rows = kernel_records(spec)[3].use_counts
+            family = (id(k.problem), id(k.optimizer), k.layout, counts_rows)
+            if family not in compiled:         # B = 1 and 8 (< n) compile to the same kernel
+                ptx = kernel_ptx(spec, cc=(cc // 10, cc % 10), layout=k.layout)
                 res, cubin = assemble(ptx, cc, workdir)
-                compiled[ptx] = (res, sass_mix(sass_opcodes(cubin)))
-            res, static = compiled[ptx]
-            unsized = kernel_ptx(spec, cc=(cc // 10, cc % 10), layout=k.layout, optsize=False)
-            if unsized not in compiled:
-                compiled[unsized] = (assemble(unsized, cc, workdir)[0], None)
+                unsized = None
+                if k.layout == "thread" and k.problem.dim <= 16:
+                    plain = kernel_ptx(spec, cc=(cc // 10, cc % 10), layout=k.layout,
+                                       optsize=False)
+                    unsized = assemble(plain, cc, workdir)[0].registers
+                compiled[family] = (res, sass_mix(sass_opcodes(cubin)), unsized)
+            res, static, unsized = compiled[family]
             key = (id(k.problem), id(k.optimizer), k.batch_size)
             if key not in counted:
                 counted[key] = count_step(k, steps=10 if k.problem.dim <= 16 else 2)
@@ -425,7 +430,7 @@ def report(cc: int = 90, quick: bool = False, progress=print) -> tuple:
                            threads_per_run=threads if block else 1,
                            parallel=min(threads, max(spec.dim, k.batch_size)) if block else 1)
             rows.append({"kernel": k, "resources": res, "static": static, "ops": ops,
-                         "registers_without_optsize": compiled[unsized][0].registers,
+                         "registers_without_optsize": unsized,
                          "mix": mix, "prediction": pred})
             progress(f"{k.label} {k.layout}: {res.registers} registers, "
                      f"{res.spill_stores} B spilled, {pred['rate']:.3g} run-steps/s predicted",
@@ -456,7 +461,8 @@ def markdown(rows: list, costs: dict, model: Model = H100_MODEL) -> str:
         static = (f"{st.get('total', 0)} / {st.get('DADD', 0)} / {st.get('DMUL', 0)} / "
                   f"{st.get('DFMA', 0)} / {mufu_static}" if st.get("total") else "n/a")
         lines.append(
-            f"| {k.label} | {k.layout} | {res.registers} | {row['registers_without_optsize']} | "
+            f"| {k.label} | {k.layout} | {res.registers} | "
+            f"{row['registers_without_optsize'] or '—'} | "
             f"{res.spill_stores}/{res.spill_loads} | "
             f"{res.stack} | {res.shared} | {pred['occupancy']:.1%} | {static} | "
             f"{mix.get('DADD', 0):.0f} / {mix.get('DMUL', 0):.0f} / {mix.get('DFMA', 0):.0f} / "
