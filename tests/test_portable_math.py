@@ -1,5 +1,5 @@
-"""The arithmetic-only elementary functions of ``simlab.portable_math``: their accuracy against exact
-values (60-digit ``decimal``), and the same bits compiled by numba as run by Python."""
+"""The arithmetic-only elementary functions of ``simlab.portable_math``: their accuracy against
+exact values (60-digit ``decimal``), and the same bits compiled by numba as run by Python."""
 from __future__ import annotations
 
 import math
