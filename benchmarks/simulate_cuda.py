@@ -177,8 +177,12 @@ def bench_cuda(problem, n_seeds, batch_size, steps, dtype, layout="auto"):
             "rate_total": runs * steps / total_s, "median": float(np.median(raw.loss[..., -1]))}
 
 
-def bench_case(label, problem, n_seeds, batch_size, steps, cpu_steps, skip, dtype):
+def bench_case(label, problem, n_seeds, batch_size, steps, cpu_steps, skip, dtype,
+               other_steps=None):
+    """One row: simlab cuda at ``steps`` steps; torch-CUDA and JAX at ``other_steps`` (default
+    ``steps``; their rates are per run-step, so fewer steps time them in less wall time)."""
     runs = len(LRS) * n_seeds
+    other_steps = other_steps or steps
     row = {"label": label, "runs": runs, "steps": steps, "B": batch_size, "d": problem.dim}
     row["cuda"] = bench_cuda(problem, n_seeds, batch_size, steps, dtype)
     if row["cuda"]["layout"] == "block":                 # the thread layout too, for comparison
@@ -186,17 +190,19 @@ def bench_case(label, problem, n_seeds, batch_size, steps, cpu_steps, skip, dtyp
     if "torch" not in skip:
         try:
             torch_cuda_ensemble(problem, n_seeds, batch_size, 2)                       # warm-up
-            t, final = timed(lambda: torch_cuda_ensemble(problem, n_seeds, batch_size, steps))
-            row["torch"] = {"rate": runs * steps / t, "median": float(np.median(final))}
+            t, final = timed(lambda: torch_cuda_ensemble(problem, n_seeds, batch_size,
+                                                         other_steps))
+            row["torch"] = {"rate": runs * other_steps / t, "median": float(np.median(final)),
+                            "steps": other_steps}
         except Exception as exc:                       # no torch, or no CUDA build of it
             row["torch"] = {"error": f"{type(exc).__name__}: {exc}"[:80]}
     if "jax" not in skip:
         try:
-            call = jax_ensemble(problem, n_seeds, batch_size, steps)
+            call = jax_ensemble(problem, n_seeds, batch_size, other_steps)
             compile_s, _ = timed(call)
             t, final = timed(call)
-            row["jax"] = {"rate": runs * steps / t, "median": float(np.median(final)),
-                          "compile_s": compile_s}
+            row["jax"] = {"rate": runs * other_steps / t, "median": float(np.median(final)),
+                          "compile_s": compile_s, "steps": other_steps}
         except Exception as exc:
             row["jax"] = {"error": f"{type(exc).__name__}: {exc}"[:80]}
     if "numba" not in skip:

@@ -36,7 +36,7 @@ from .cuda_compile import kernel_key
 from .cuda_device import (BLOCK, INSTALL, SIM_THREADS, Arrays, bind_cuda,  # noqa: F401
                           require_device, simulator)
 from .cuda_device import grid as _grid
-from .per_run import Outputs, Scratch, heap_sort, run_one
+from .per_run import Batching, Discrete, Outputs, Scratch, heap_sort, run_one
 from .spec import RawResult, RunSpec
 
 DTYPES = ("float64", "float32")
@@ -72,6 +72,7 @@ def simulate_runs(P, D, plan, batching, out, work, n_runs):
     scratch = Scratch(work.g[:, t], work.gsq[:, t], work.micro[:, t], work.aux[:, t],
                       work.z[:, t], work.idx[:, t], work.perm[:, t], work.counts[:, t],
                       work.rows[:, t], work.weights[:, t], work.epoch[:, t], work.sort[:, t])
+    D, batching = fixed_records(D, batching)  # noqa: F821  (bound per kernel: ``fixed_records``)
     r = t
     while r < n_runs:
         run_one(r, P, D, plan, batching, out, scratch)
@@ -84,14 +85,48 @@ LAYOUTS = ("auto", "thread", "block")
 BLOCK_MIN_DIM = 32
 
 
-def _compiler(P, D, layout):
+def fixed_choices(D, batching) -> tuple:
+    """What a kernel fixes when it is compiled besides the record types: the sampling mode,
+    whether rows are counted, and for an optimizer whether it clips adaptively and by the global
+    norm. These are record fields that select code paths; a kernel compiled for one value has
+    none of the others' code, which would hold registers (the most any path needs) without
+    running (``docs/backends.md``, "Registers")."""
+    discrete = isinstance(D, Discrete)
+    return (int(batching.mode), bool(batching.use_counts),
+            discrete and D.clip_fraction > 0.0, discrete and D.max_grad_norm > 0.0)
+
+
+def fixed_records_function(choices):
+    """``fixed_records(D, batching)``: the records with the fields of ``fixed_choices`` replaced by
+    compile-time constants (closure variables, which numba freezes), so that the compiler drops
+    the branches not taken; every other field passes through."""
+    mode, use_counts, clips, norm_clips = choices
+
+    def fixed_records_discrete(D, batching):
+        return (Discrete(D.chain, D.clip_fraction if clips else 0.0, D.squares_microbatches,
+                         D.max_grad_norm if norm_clips else 0.0),
+                Batching(mode, batching.batch_size, batching.microbatch, use_counts,
+                         batching.given, batching.given_start))
+
+    def fixed_records_other(D, batching):
+        return D, Batching(mode, batching.batch_size, batching.microbatch, use_counts,
+                           batching.given, batching.given_start)
+
+    return fixed_records_discrete, fixed_records_other
+
+
+def _compiler(P, D, layout, choices):
     from . import cuda_block
     from .cuda_compile import DeviceCompiler, generic_bindings
     _bind_cuda()
     if layout == "block":
         cuda_block.bind_cuda()
-        return DeviceCompiler(cuda_block.bindings(P, D))
-    return DeviceCompiler(generic_bindings(*kernel_key(P, D)))
+        bound = cuda_block.bindings(P, D)
+    else:
+        bound = generic_bindings(*kernel_key(P, D))
+    discrete, other = fixed_records_function(choices)
+    bound["fixed_records"] = discrete if isinstance(D, Discrete) else other
+    return DeviceCompiler(bound)
 
 
 def _kernel_function(layout):
@@ -99,12 +134,13 @@ def _kernel_function(layout):
     return cuda_block.simulate_blocks if layout == "block" else simulate_runs
 
 
-def simulation_kernel(P, D, layout="thread"):
-    """The kernel for these record types and layout (memoized per process: CUDA compiles per
-    process)."""
-    key = kernel_key(P, D) + (layout,)
+def simulation_kernel(P, D, batching, layout="thread"):
+    """The kernel for these record types, ``fixed_choices`` and layout (memoized per process:
+    CUDA compiles per process)."""
+    choices = fixed_choices(D, batching)
+    key = kernel_key(P, D) + (choices, layout)
     if key not in _KERNELS:
-        _KERNELS[key] = _compiler(P, D, layout).kernel(_kernel_function(layout))
+        _KERNELS[key] = _compiler(P, D, layout, choices).kernel(_kernel_function(layout))
     return _KERNELS[key]
 
 
@@ -142,33 +178,51 @@ class Device(NamedTuple):
     partials: object            # block layout: (blocks, threads, d); else a placeholder
 
 
-def _block_grid(n_runs: int, width: int):
-    """(blocks, threads) of the block layout: a block per run, at most what stays resident."""
+def block_threads(width: int) -> int:
+    """Threads per block of the block layout for max(d, M) = ``width``."""
     from .cuda_block import MAX_THREADS
+    return 128 if width <= 128 else MAX_THREADS
+
+
+def _block_grid(n_runs: int, width: int, blocks_per_sm: int | None = None):
+    """(blocks, threads) of the block layout: a block per run, at most what stays resident
+    (``blocks_per_sm`` as in ``_grid``)."""
     if simulator():
         return min(n_runs, 2), 4
     from numba import cuda
     device = cuda.get_current_device()
-    threads = 128 if width <= 128 else MAX_THREADS
-    resident = device.MULTIPROCESSOR_COUNT * (device.MAX_THREADS_PER_MULTIPROCESSOR // threads)
+    threads = block_threads(width)
+    if blocks_per_sm is None:
+        blocks_per_sm = device.MAX_THREADS_PER_MULTIPROCESSOR // threads
+    resident = device.MULTIPROCESSOR_COUNT * blocks_per_sm
     return max(1, min(n_runs, resident)), threads
+
+
+def resident_blocks_per_sm(kernel, args, threads: int) -> tuple:
+    """(blocks per SM, registers per thread, shared bytes per block) of ``kernel`` compiled for
+    ``args`` (as the launch compiles it) on the current device."""
+    from numba import cuda
+
+    from .cuda_compile import launching
+    from .occupancy import blocks_per_sm, device_sm
+    with launching():
+        compiled = kernel.compile(tuple(kernel.typeof_pyval(a) for a in args))
+    registers, shared = compiled.regs_per_thread, compiled.shared_mem_per_block
+    sm = device_sm(cuda.get_current_device())
+    return max(1, blocks_per_sm(registers, threads, shared, sm)), registers, shared
 
 
 def place(spec: RunSpec, arrays: Arrays, dtype: str = "float64", grid=None,
           layout: str = "thread") -> Device:
     """Every input, output and scratch buffer of ``spec`` on the device (run-minor layouts), for a
-    launch of ``grid`` = (blocks, threads) (default: ``_grid``/``_block_grid``, which ask the
-    device) in ``layout`` "thread" (scratch per thread) or "block" (scratch per block)."""
+    launch of ``grid`` = (blocks, threads) in ``layout`` "thread" (scratch per thread) or "block"
+    (scratch per block). Default grid: as many blocks as stay resident given the compiled kernel's
+    registers and shared memory (``resident_blocks_per_sm``; under the simulator one small block)."""
     from .kernel_inputs import kernel_records
     P, D, plan, batching, (batch_capacity, sample_capacity) = kernel_records(spec)
     float_dtype = np.dtype(dtype)
     n_lr, n_seed = spec.shape
     n_runs, d, n_rec = n_lr * n_seed, spec.dim, spec.record_steps.shape[0]
-    if grid is None:
-        grid = (_block_grid(n_runs, max(d, spec.microbatch)) if layout == "block"
-                else _grid(n_runs))
-    blocks, threads = grid
-    width = blocks if layout == "block" else blocks * threads
 
     loss_base = arrays.full((n_rec, n_lr, n_seed), np.inf, float_dtype)
     state_base = (arrays.to_device(np.asarray(spec.init_w, dtype=float_dtype).transpose(2, 0, 1)),
@@ -182,22 +236,42 @@ def place(spec: RunSpec, arrays: Arrays, dtype: str = "float64", grid=None,
     # Per-sample buffers only where they are used: epochs (the permutation), counted rows.
     per_sample = sample_capacity if (batching.use_counts or spec.sampling == "epoch") else 1
 
-    def column(size, kind):
-        return k(arrays.empty((size, width), kind))
+    def buffers(blocks, threads):
+        width = blocks if layout == "block" else blocks * threads
 
-    work = Scratch(column(d, float_dtype), column(d, float_dtype), column(d, float_dtype),
-                   column(d, float_dtype), column(d, float_dtype),
-                   column(batch_capacity, np.int64),
-                   column(per_sample if spec.sampling == "epoch" else 1, np.int64),
-                   column(per_sample if batching.use_counts else 1, np.int64),
-                   column(per_sample if batching.use_counts else 1, np.int64),
-                   column(per_sample if batching.use_counts else 1, float_dtype),
-                   column(2, np.int64), column(d, float_dtype))
-    partials = k(arrays.empty((blocks, threads, d) if layout == "block" else (1, 1, 1),
-                              float_dtype))
-    return Device(_place(P, arrays, float_dtype), _place(D, arrays, float_dtype),
-                  _place(plan, arrays, None), _place(batching, arrays, None), out, work,
-                  loss_base, state_base, threads, blocks, layout, partials)
+        def column(size, kind):
+            return k(arrays.empty((size, width), kind))
+
+        work = Scratch(column(d, float_dtype), column(d, float_dtype), column(d, float_dtype),
+                       column(d, float_dtype), column(d, float_dtype),
+                       column(batch_capacity, np.int64),
+                       column(per_sample if spec.sampling == "epoch" else 1, np.int64),
+                       column(per_sample if batching.use_counts else 1, np.int64),
+                       column(per_sample if batching.use_counts else 1, np.int64),
+                       column(per_sample if batching.use_counts else 1, float_dtype),
+                       column(2, np.int64), column(d, float_dtype))
+        partials = k(arrays.empty((blocks, threads, d) if layout == "block" else (1, 1, 1),
+                                  float_dtype))
+        return work, partials
+
+    records = (_place(P, arrays, float_dtype), _place(D, arrays, float_dtype),
+               _place(plan, arrays, None), _place(batching, arrays, None))
+    width = max(d, spec.microbatch)
+    if grid is None and simulator():
+        grid = _block_grid(n_runs, width) if layout == "block" else _grid(n_runs)
+    if grid is None:
+        # the kernel's registers decide how many threads stay resident: compile it for these
+        # argument types (one-column scratch buffers have the types of the real ones) first
+        threads = block_threads(width) if layout == "block" else BLOCK
+        work, partials = buffers(1, threads)
+        probe = Device(*records, out, work, loss_base, state_base, threads, 1, layout, partials)
+        kernel = simulation_kernel(probe.P, probe.D, probe.batching, layout)
+        per_sm, _, _ = resident_blocks_per_sm(kernel, _kernel_args(spec, probe), threads)
+        grid = (_block_grid(n_runs, width, per_sm) if layout == "block"
+                else _grid(n_runs, per_sm))
+    blocks, threads = grid
+    work, partials = buffers(blocks, threads)
+    return Device(*records, out, work, loss_base, state_base, threads, blocks, layout, partials)
 
 
 def _kernel_args(spec, device):
@@ -210,7 +284,7 @@ def _kernel_args(spec, device):
 def launch(spec: RunSpec, device: Device):
     """Run the kernel of ``spec`` on the placed arrays (compiling it with ``-fma=0`` first)."""
     from .cuda_compile import launching
-    kernel = simulation_kernel(device.P, device.D, device.layout)
+    kernel = simulation_kernel(device.P, device.D, device.batching, device.layout)
     with launching(barriers=device.layout == "block"):
         kernel[device.blocks, device.threads](*_kernel_args(spec, device))
 
@@ -539,19 +613,20 @@ def _reduced_dataset(spec, device, arrays, reduce, qs, edges, config, label):
 # ------------------------------------------------------------------------------------------------
 
 def kernel_ptx(spec: RunSpec, cc=(9, 0), dtype: str = "float64", fma: bool = False,
-               layout: str = "thread") -> str:
+               layout: str = "thread", optsize: bool = True) -> str:
     """The PTX of ``spec``'s simulation kernel for compute capability ``cc``, compiled as ``run``
     compiles it (``fma=False``: ``-fma=0``) from host arrays laid out as on the device; needs
     libNVVM (and NVRTC, which numba-cuda asks for the supported architectures), not a GPU.
-    ``fma=True`` compiles with NVVM's default contraction instead (for comparison)."""
+    ``fma=True`` compiles with NVVM's default contraction instead, ``optsize=False`` without
+    ``cuda_compile.size_optimized`` (for comparison)."""
     from numba.cuda import compile_ptx
     from numba.cuda.typing.typeof import typeof
-    from .cuda_compile import compiling_for, no_fma
+    from .cuda_compile import compiling_for, device_codegen
     layout = resolve_layout(spec, layout)
     device = place(spec, Arrays("host"), dtype, grid=(1, 2), layout=layout)
     signature = tuple(typeof(a) for a in _kernel_args(spec, device))
-    compiler = _compiler(device.P, device.D, layout)
-    with compiling_for(cc), (no_fma() if not fma else _nothing()):
+    compiler = _compiler(device.P, device.D, layout, fixed_choices(device.D, device.batching))
+    with compiling_for(cc), device_codegen(fma=fma, optsize=optsize):
         ptx, _ = compile_ptx(compiler.clone(_kernel_function(layout)), signature, cc=tuple(cc))
     return ptx
 
@@ -573,7 +648,7 @@ def helper_kernels_ptx(cc=(9, 0)) -> dict:
     from numba.cuda import compile_ptx
     from numba.cuda import types as T
     from . import cuda_sign_model
-    from .cuda_compile import DeviceCompiler, compiling_for, no_fma
+    from .cuda_compile import DeviceCompiler, compiling_for, device_codegen
     _bind_cuda()
     cuda_sign_model.globals_for_kernels()
     f1, f2, f3 = T.float64[::1], T.float64[:, ::1], T.float64[:, :, ::1]
@@ -588,7 +663,7 @@ def helper_kernels_ptx(cc=(9, 0)) -> dict:
     }
     out = {}
     compiler = DeviceCompiler({})
-    with compiling_for(cc), no_fma():
+    with compiling_for(cc), device_codegen():
         for name, (func, signature) in kernels.items():
             out[name], _ = compile_ptx(compiler.clone(func), signature, cc=tuple(cc))
     return out

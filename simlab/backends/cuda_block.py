@@ -186,6 +186,7 @@ def simulate_blocks(P, D, plan, batching, out, work, partials, n_runs):
                            work.aux[:, blk], work.z[:, blk], work.idx[:, blk], work.perm[:, blk],
                            work.counts[:, blk], work.rows[:, blk], work.weights[:, blk],
                            work.epoch[:, blk], work.sort[:, blk], partials[blk])
+    D, batching = fixed_records(D, batching)  # noqa: F821  (cuda_backend.fixed_records_function)
     r = blk
     while r < n_runs:
         run_one(r, P, D, plan, batching, out, scratch)

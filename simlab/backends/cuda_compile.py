@@ -208,6 +208,63 @@ def no_fma():
             nvvm.compile_ir = original
 
 
+def size_optimized_ir(llvmir: str) -> str:
+    """``llvmir`` with the ``optsize`` attribute on every function it defines.
+
+    NVVM's optimizer (``-opt=3``) unrolls loops with a run-time trip count — the loops over the
+    d coordinates, the B batch entries, the sampler's hashes — and interleaves the copies, each
+    copy holding its own doubles in registers (two 32-bit registers each): the toy kernels used
+    254 registers a thread (12.5 % occupancy on an H100). Under ``optsize`` LLVM does not unroll
+    partially or at run time (loops with a constant trip count are still unrolled) and otherwise
+    optimizes as at ``-opt=3``; simlab's device functions are inlined regardless (``alwaysinline``).
+    The arithmetic, and so every result bit, is unchanged: only how many iterations are in flight
+    in one thread; the GPU hides latency across the extra resident threads instead
+    (``benchmarks/kernel_report.py`` models the trade)."""
+    lines = []
+    for line in llvmir.splitlines():
+        if line.startswith("define ") and " optsize" not in line:
+            line = (line[:-1].rstrip() + " optsize {") if line.endswith("{") else line + " optsize"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def size_optimized():
+    """Compile what is compiled inside with every function marked ``optsize``
+    (``size_optimized_ir``); holds numba-cuda's global compiler lock like ``no_fma``; a no-op
+    under the CUDA simulator."""
+    from .cuda_device import simulator
+    if simulator():
+        yield
+        return
+    from numba.cuda.core.compiler_lock import global_compiler_lock
+    from numba.cuda.cudadrv import nvvm
+    with global_compiler_lock:
+        original = nvvm.compile_ir
+
+        def compile_ir(llvmir, **options):
+            modules = [llvmir] if isinstance(llvmir, str) else list(llvmir)
+            return original([size_optimized_ir(m) for m in modules], **options)
+
+        nvvm.compile_ir = compile_ir
+        try:
+            yield
+        finally:
+            nvvm.compile_ir = original
+
+
+@contextlib.contextmanager
+def device_codegen(fma: bool = False, optsize: bool = True):
+    """How every simlab kernel is compiled: ``no_fma()`` (unless ``fma``) and ``size_optimized()``
+    (unless not ``optsize``); the options are for comparisons (``kernel_ptx``)."""
+    with contextlib.ExitStack() as stack:
+        if not fma:
+            stack.enter_context(no_fma())
+        if optsize:
+            stack.enter_context(size_optimized())
+        yield
+
+
 #: Python's thread switch interval while a kernel runs under the CUDA simulator, for kernels without
 #: and with ``syncthreads`` barriers. The simulator runs a block as one Python thread per CUDA thread
 #: while the launching thread polls them in a loop that never sleeps, and at the default 5 ms the
@@ -221,14 +278,14 @@ SIM_BARRIER_SWITCH_INTERVAL = 1e-4
 
 @contextlib.contextmanager
 def launching(barriers: bool = False):
-    """The context every kernel launch runs in: on a device ``no_fma()`` (the kernel compiles at
-    its first launch); under the CUDA simulator the interpreter's switch interval set for the
+    """The context every kernel launch runs in: on a device ``device_codegen()`` (the kernel
+    compiles at its first launch); under the CUDA simulator the interpreter's switch interval set for the
     launch (``SIM_BARRIER_SWITCH_INTERVAL`` when the kernel has ``syncthreads`` barriers,
     ``SIM_SWITCH_INTERVAL`` otherwise) and restored after it — a process-wide setting, so other
     Python threads switch at that interval while a simulated kernel runs."""
     from .cuda_device import simulator
     if not simulator():
-        with no_fma():
+        with device_codegen():
             yield
         return
     previous = sys.getswitchinterval()

@@ -142,15 +142,20 @@ def _has_cupy() -> bool:
     return True
 
 
-def grid(n_runs: int):
-    """(blocks, threads per block): G = blocks × threads ≤ what the device keeps resident."""
+def grid(n_runs: int, blocks_per_sm: int | None = None):
+    """(blocks, threads per block) of a grid-stride kernel over ``n_runs`` items: G = blocks ×
+    threads ≤ what the device keeps resident — ``blocks_per_sm`` blocks of ``BLOCK`` threads per
+    SM (the compiled kernel's occupancy, ``occupancy.blocks_per_sm``: the simulation kernels), or,
+    when not given, as many as the SM's thread limit allows."""
     if simulator():
         threads = min(SIM_THREADS, n_runs)
         return 1, threads
     from numba import cuda
     device = cuda.get_current_device()
-    resident = device.MULTIPROCESSOR_COUNT * device.MAX_THREADS_PER_MULTIPROCESSOR
-    blocks = max(1, min(math.ceil(n_runs / BLOCK), resident // BLOCK))
+    if blocks_per_sm is None:
+        blocks_per_sm = device.MAX_THREADS_PER_MULTIPROCESSOR // BLOCK
+    resident = device.MULTIPROCESSOR_COUNT * blocks_per_sm
+    blocks = max(1, min(math.ceil(n_runs / BLOCK), resident))
     return blocks, BLOCK
 
 
