@@ -118,11 +118,18 @@ def format_verdict(v: Verdict) -> str:
 def verdict_lines(ds: xr.Dataset, stem: str | None = None, width: int = 100) -> str:
     """The verdict of every claim measured on this Dataset (for a report): one claim a line,
     wrapped at ``width`` columns with indented continuation lines. A --quick Dataset prints
-    ``smoke``."""
+    ``smoke``; a run that lacks the points a claim compares (``--batch-sizes 1``) prints it
+    ``unresolved`` with the reason, not a traceback (the shipped results, checked by
+    ``experiments.verdicts``, still fail loudly)."""
     stem = stem or ds.attrs.get("stem") or ds.attrs.get("experiment")
     lines = []
     for claim in claims_of(stem):
-        v = evaluate(claim, ds)
+        try:
+            v = evaluate(claim, ds)
+        except (KeyError, IndexError) as exc:   # a run without the claim's points (e.g. fewer B)
+            v = Verdict("unresolved", math.nan, None,
+                        reason=f"this run lacks what the claim compares ({type(exc).__name__}: "
+                               f"{str(exc).splitlines()[0][:80] if str(exc) else ''})")
         if v.status == "smoke":               # the status says it all; no reason repeated per row
             lines.append(f"{claim.id}: {format_status(v)}: {format_value(v)}")
             continue

@@ -212,3 +212,12 @@ def test_ngram_entropies(tokens, h1, h2):
     assert got1 == pytest.approx(h1, abs=1e-3) and got2 == pytest.approx(h2, abs=1e-3)
     with pytest.raises(ValueError, match="tokens"):
         ngram_entropies(np.zeros((2, 2), np.uint8))
+
+
+def test_a_report_on_a_run_without_the_claims_points_says_unresolved_not_a_traceback():
+    """``quadratic_gap --batch-sizes 1`` has no B = 9: its report's claims read unresolved."""
+    from experiments.verdicts import load_results, verdict_lines
+    ds = load_results(Path(__file__).resolve().parents[1] / "results" / "quadratic_gap_retuned.nc")
+    lines = verdict_lines(ds.sel(batch_size=[1]))
+    assert "unresolved" in lines and "lacks what the claim compares" in lines
+    assert "Traceback" not in lines
