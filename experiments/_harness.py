@@ -180,7 +180,7 @@ class Experiment:
         if not args.quick:
             _timing.record(args.results, stem, wall_s=wall, compute_s=cells.stats.compute_s,
                            computed=len(cells.stats.computed), reused=len(cells.stats.reused),
-                           jobs=jobs,
+                           jobs=jobs, cpu_s=_timing.cpu_seconds(),
                            load_start=load_start, started=started)
         return RunResult(self.name, config, stored, cells.stats, wall,
                          path, list(figures), self.headline(stored))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import time
 from pathlib import Path
 
@@ -31,10 +32,18 @@ def load_average() -> float | None:
         return None
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its finished children (the worker
+    processes of ``--jobs``, once their pool is closed)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def record(results: Path, stem: str, *, wall_s: float, compute_s: float, computed: int,
            reused: int, jobs: int | None, load_start: float | None, started: float,
-           load_end: float | None = None, note: str = "") -> Path | None:
-    """Write ``results/timing/<stem>.json`` for a run that computed cells (else nothing)."""
+           load_end: float | None = None, note: str = "", cpu_s: float | None = None) -> Path | None:
+    """Write ``results/timing/<stem>.json`` for a run that computed cells (else nothing).
+    ``cpu_s``: the CPU seconds the run used (less sensitive to other load than the wall time)."""
     if computed == 0:
         return None
     entry = {"experiment_stem": stem, "wall_s": round(wall_s, 1), "compute_s": round(compute_s, 1),
@@ -43,6 +52,8 @@ def record(results: Path, stem: str, *, wall_s: float, compute_s: float, compute
              "load_end": load_average() if load_end is None else load_end,
              "started_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(started)),
              "machine": f"{platform.machine()}, Python {platform.python_version()}"}
+    if cpu_s is not None:
+        entry["cpu_s"] = round(cpu_s, 1)
     if note:
         entry["note"] = note
     path = Path(results) / SUBFOLDER / f"{stem}.json"
@@ -69,25 +80,32 @@ def planned_wall_s(stem: str) -> float | None:
 
 def table(root: Path, stems: list[str]) -> str:
     """The markdown block ``timing:<stems>``: one row per experiment's recorded run and a total."""
-    lines = ["| experiment | cells computed (reused) | wall of the run | of which cells | jobs | "
-             "load avg (1 min) start → end | planned (idle cores) | run at (UTC) |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| experiment | cells computed (reused) | wall of the run | of which cells | CPU of the run "
+             "(planned) | jobs | load avg (1 min) start → end | planned wall (idle cores) | run at (UTC) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     total, planned_total, complete, notes = 0.0, 0.0, True, []
+    cpu_total, cpu_planned = 0.0, 0.0
     for stem in stems:
         t, plan = load(root, stem), planned_wall_s(stem)
         plan_s = "–" if plan is None else f"{plan / 60:.1f} min"
         planned_total += plan or 0.0
         if t is None:
             complete = False
-            lines.append(f"| `{stem}` | not recorded | | | | | {plan_s} | |")
+            lines.append(f"| `{stem}` | not recorded | | | | | | {plan_s} | |")
             continue
         complete &= t["cells_reused"] == 0
         if t.get("note"):
             notes.append(f"`{stem}`: {t['note']}")
         total += t["wall_s"]
+        cpu = t.get("cpu_s")
+        planned_cpu = None if plan is None else plan * (t.get("cores") or 1)
+        cpu_total += cpu or 0.0
+        cpu_planned += planned_cpu or 0.0
+        cpu_s = "–" if cpu is None else (f"{cpu:.0f} s" + ("" if planned_cpu is None else f" ({planned_cpu:.0f} s)"))
         lines.append(f"| `{stem}` | {t['cells_computed']} ({t['cells_reused']}) | "
-                     f"{t['wall_s'] / 60:.1f} min | {t['compute_s'] / 60:.1f} min | {t['jobs']} | "
+                     f"{t['wall_s'] / 60:.1f} min | {t['compute_s'] / 60:.1f} min | {cpu_s} | {t['jobs']} | "
                      f"{t['load_start']} → {t['load_end']} | {plan_s} | {t['started_utc']} |")
     note = "" if complete else " (not every run computed all its cells: the total is a lower bound)"
-    lines.append(f"| **total** | | **{total / 60:.1f} min**{note} | | | | {planned_total / 60:.1f} min | |")
+    lines.append(f"| **total** | | **{total / 60:.1f} min**{note} | | {cpu_total:.0f} s ({cpu_planned:.0f} s) "
+                 f"| | | {planned_total / 60:.1f} min | |")
     return "\n".join(lines + ([""] + notes if notes else []))
