@@ -27,7 +27,7 @@ from numba.core.errors import TypingError
 from numba.extending import overload
 
 from .. import kernel_ops, transforms
-from . import _numba_cache, per_run
+from . import _numba_cache, lockstep, per_run
 from .kernel_inputs import kernel_inputs, raw_result
 from .per_run import Scratch
 
@@ -44,7 +44,7 @@ INLINED = dict(JIT, forceinline=True, _nrt=False)
 COLD = frozenset({"heap_sort", "sift_down", "clip_top_fraction_into", "epoch_permutation_into",
                   "data_loss", "gaussian_loss", "half_quadratic_form"})
 _MATH = {"sqrt": math.sqrt}
-_GENERIC = frozenset(kernel_ops.GENERIC)
+_GENERIC = frozenset(kernel_ops.GENERIC) | frozenset(lockstep.GENERIC)
 _COMPILED: dict = {}
 
 
@@ -241,13 +241,21 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     return _POOL[threads]
 
 
-def run(spec):
+def run(spec, layout="auto", lanes=None):
     """Simulate every (lr, seed) run of ``spec`` (semantics: ``spec.py``).
 
-    Runs are split into contiguous blocks, a few per thread, each simulated by ``simulate_block``
+    ``layout``: ``"per_run"`` (below), ``"lockstep"`` (blocks of ``lanes`` runs advancing
+    together, lanes innermost: ``numba_lockstep``; the same bits) or ``"auto"`` (lockstep with
+    the lanes of ``numba_lockstep.LANES`` for the problem's size, per run elsewhere).
+
+    Per run: runs are split into contiguous blocks, a few per thread, each simulated by ``simulate_block``
     in a thread of a pool (the compiled code releases the GIL); ``numba.get_num_threads()``
     threads (``NUMBA_NUM_THREADS``). Each run depends on its own key only, so the results do not
     depend on the number of threads or the block boundaries."""
+    from . import numba_lockstep
+    width = numba_lockstep.resolve_layout(spec, layout, lanes)
+    if width > 1 or layout == "lockstep":
+        return numba_lockstep.run(spec, width)
     P, D, plan, batching, out, capacities = kernel_inputs(spec)
     n_runs = out.w.shape[0] * out.w.shape[1]
     threads = max(1, min(numba.get_num_threads(), n_runs))
