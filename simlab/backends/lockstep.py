@@ -10,7 +10,12 @@ coordinate i of every lane is L adjacent numbers. Step k of the block:
 2. **gradient**, lane by lane: each live lane copies its iterate to a contiguous vector and calls
    ``per_run.discrete_gradient`` (the batch draws of its own key, the problem's per-sample
    gradients, micro-batches, global-norm clipping) — the per-run code itself — and stores g (and
-   gsq) as column l; its per-step scalars ``chain_per_step(chain, k + 1, η_l s_k)`` go to column l
+   gsq) as column l. A data problem that registers a lane fast path
+   (``add_lane_sample_gradients``: the data quadratic) takes the common case — one batch, no
+   counted rows, no norm clipping — with the lanes innermost instead: with-replacement draws by
+   the samplers' own ``index_with_replacement`` per lane, then the problem's lane gradients
+   (row gathers across lanes), the same operations per lane in the same order. Each lane's
+   per-step scalars ``chain_per_step(chain, k + 1, η_l s_k)`` go to column l
    of a flat table (computed once per distinct learning rate of the block);
 3. **chain**, lanes innermost: for every coordinate i, for every lane l, the optimizer's chain
    (the transforms' own scalar ``update`` functions, unrolled by ``lane_chain``) maps
@@ -34,9 +39,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import transforms
-from ..kernel_ops import chain_per_step, dynamics_step, problem_loss
-from .per_run import Discrete, Scratch, discrete_gradient
+from .. import kernel_ops, transforms
+from ..kernel_ops import chain_per_step, dynamics_step, problem_loss, problem_n_samples
+from ..random import index_with_replacement
+from .per_run import BATCH_WITH, Discrete, Scratch, discrete_gradient, draw_batch
 
 
 class Lanes(NamedTuple):
@@ -44,7 +50,9 @@ class Lanes(NamedTuple):
     (L,) bool, w (d, L), state (K, d, L), g and gsq (d, L), ``scalars`` (n_scalars, L) the
     per-step scalars of each lane, ``lane_w`` (d,) and ``lane_state`` (K, d) a contiguous copy of
     one lane, ``perm`` (L, n) and ``epoch`` (L,) each lane's epoch permutation (epoch sampling;
-    (L, 1) otherwise)."""
+    (L, 1) otherwise), ``key`` (L,) each lane's stream key, ``idx`` (B, L) the batches of a step,
+    ``dots`` (4, L) the problem's scratch for lane gradients, ``together``: whether a problem's
+    lane fast path is used where it applies (else gradients lane by lane)."""
     lr_index: np.ndarray
     seed: np.ndarray
     live: np.ndarray
@@ -57,6 +65,10 @@ class Lanes(NamedTuple):
     lane_state: np.ndarray
     perm: np.ndarray
     epoch: np.ndarray
+    key: np.ndarray
+    idx: np.ndarray
+    dots: np.ndarray
+    together: bool
 
 
 def run_block(block, P, D, plan, batching, out, lanes, scratch):
@@ -76,6 +88,7 @@ def run_block(block, P, D, plan, batching, out, lanes, scratch):
         seed = r - lr_index * n_seed
         lanes.lr_index[l] = lr_index
         lanes.seed[l] = seed
+        lanes.key[l] = plan.keys[seed]
         if block * width + l < n_runs:
             lanes.live[l] = out.diverged_step[lr_index, seed] < 0
         lanes.epoch[l] = -1
@@ -155,18 +168,12 @@ def lanes_optimizer_step(D, P, batching, plan, k, lanes, scratch):
     kappa = batching.batch_size // batching.microbatch
     t = float(k + 1)
     first = chain_per_step(D.chain, t, plan.lrs[lanes.lr_index[0]] * plan.schedule[k])
+    if (lanes.together and problem_has_lane_gradients(P) and kappa == 1 and not batching.use_counts
+            and D.max_grad_norm == 0.0):
+        lanes_gradients_together(P, batching, k, lanes, scratch)
+    else:
+        lanes_gradients_each(D, P, batching, plan, k, lanes, scratch)
     for l in range(width):
-        if lanes.live[l]:
-            for i in range(d):
-                lanes.lane_w[i] = lanes.w[i, l]
-            seed = lanes.seed[l]
-            discrete_gradient(D, P, batching, seed, plan.keys[seed], k, lanes.lane_w,
-                              lane_scratch(scratch, lanes, l))
-            for i in range(d):
-                lanes.g[i, l] = scratch.g[i]
-            if kappa > 1:
-                for i in range(d):
-                    lanes.gsq[i, l] = scratch.gsq[i]
         if l == 0 or lanes.lr_index[l] != lanes.lr_index[l - 1]:
             s = chain_per_step(D.chain, t, plan.lrs[lanes.lr_index[l]] * plan.schedule[k])
             store_scalars(s, lanes.scalars, l)
@@ -188,6 +195,59 @@ def lanes_optimizer_step(D, P, batching, plan, k, lanes, scratch):
                                          lanes.g[i, l], lanes.gsq[i, l], wi, lanes.state, i, l,
                                          lanes.live[l])
                 lanes.w[i, l] = wi + step if lanes.live[l] else wi
+
+
+def lanes_gradients_each(D, P, batching, plan, k, lanes, scratch):
+    """g (and gsq) of step k, lane by lane: ``per_run.discrete_gradient`` on a contiguous copy of
+    each live lane's iterate."""
+    d, width = lanes.w.shape
+    kappa = batching.batch_size // batching.microbatch
+    for l in range(width):
+        if lanes.live[l]:
+            for i in range(d):
+                lanes.lane_w[i] = lanes.w[i, l]
+            seed = lanes.seed[l]
+            discrete_gradient(D, P, batching, seed, lanes.key[l], k, lanes.lane_w,
+                              lane_scratch(scratch, lanes, l))
+            for i in range(d):
+                lanes.g[i, l] = scratch.g[i]
+            if kappa > 1:
+                for i in range(d):
+                    lanes.gsq[i, l] = scratch.gsq[i]
+
+
+def lanes_gradients_together(P, batching, k, lanes, scratch):
+    """g of step k for a data problem with a lane fast path, one batch (κ = 1), no counted rows and
+    no norm clipping: the batches of every lane (with replacement: drawn with the lanes
+    innermost by ``random.index_with_replacement``; otherwise lane by lane by ``draw_batch``),
+    then the problem's ``add_lane_sample_gradients`` and the division by B, lanes innermost —
+    ``discrete_gradient``'s operations for each lane, frozen and idle lanes included (their
+    results are never used)."""
+    d, width = lanes.w.shape
+    n = problem_n_samples(P)
+    batch = batching.batch_size
+    if batching.mode == BATCH_WITH:
+        for b in range(batch):
+            for l in range(width):
+                lanes.idx[b, l] = index_with_replacement(lanes.key[l], k, b, n)
+    else:
+        for l in range(width):
+            if lanes.live[l]:
+                lane = lane_scratch(scratch, lanes, l)
+                draw_batch(batching, n, lanes.seed[l], lanes.key[l], k, lane)
+                for b in range(batch):
+                    lanes.idx[b, l] = lane.idx[b]
+            else:
+                for b in range(batch):
+                    lanes.idx[b, l] = 0
+    for i in range(d):
+        for l in range(width):
+            lanes.g[i, l] = 0.0
+    problem_add_lane_sample_gradients(P, lanes.w, lanes.idx, 0, batch, lanes.g, lanes.dots)
+    if batching.microbatch > 1:
+        for i in range(d):
+            for l in range(width):
+                lanes.g[i, l] = lanes.g[i, l] / batching.microbatch
 
 
 def copy_scalars(scalars, source, target):
@@ -239,7 +299,17 @@ def lane_chain_update(chain, s, u, gsq, w, state, i, l, live):
     return lane_chain(tuple(type(h) for h in chain))(chain, s, u, gsq, w, state, i, l, live)
 
 
-GENERIC = (lanes_step, store_scalars, load_scalars, lane_chain_update)
+def problem_has_lane_gradients(P):
+    """Whether the problem registers ``add_lane_sample_gradients`` (``simlab.kernel_ops``)."""
+    return kernel_ops.problem_ops(P).add_lane_sample_gradients is not None
+
+
+def problem_add_lane_sample_gradients(P, w, idx, start, stop, out, dots):
+    kernel_ops.problem_ops(P).add_lane_sample_gradients(P, w, idx, start, stop, out, dots)
+
+
+GENERIC = (lanes_step, store_scalars, load_scalars, lane_chain_update, problem_has_lane_gradients,
+           problem_add_lane_sample_gradients)
 
 _LANE_CHAINS: dict = {}
 

@@ -27,10 +27,11 @@ from numba.extending import overload
 
 from .. import transforms
 from . import _numba_cache, lockstep
-from .kernel_inputs import kernel_inputs, raw_result
 from .lockstep import Lanes
-from .numba_backend import INLINED, JIT, _chain, _pool, _record_class, compiled
-from .per_run import BATCH_EPOCH, Discrete, Scratch
+from .numba_backend import (INLINED, JIT, _chain, _pool, _problem, _record_class, compiled,
+                            inputs,
+                            new_scratch, result)
+from .per_run import BATCH_EPOCH, Discrete
 
 LAYOUTS = ("auto", "per_run", "lockstep")
 
@@ -96,6 +97,22 @@ def _ov_lane_chain_update(chain, s, u, gsq, w, state, i, l, live):
             fn(chain, s, u, gsq, w, state, i, l, live))
 
 
+@overload(lockstep.problem_has_lane_gradients, jit_options=INLINED)
+def _ov_problem_has_lane_gradients(P):
+    if _problem(P).add_lane_sample_gradients is not None:
+        return lambda P: True
+    return lambda P: False
+
+
+@overload(lockstep.problem_add_lane_sample_gradients, jit_options=INLINED)
+def _ov_problem_add_lane_sample_gradients(P, w, idx, start, stop, out, dots):
+    fn = _problem(P).add_lane_sample_gradients
+    if fn is None:
+        return lambda P, w, idx, start, stop, out, dots: None     # never called (see the flag)
+    fn = compiled(fn)
+    return lambda P, w, idx, start, stop, out, dots: fn(P, w, idx, start, stop, out, dots)
+
+
 def _leaves(ty, path):
     """The access paths (``s[0][1]`` …) of the numbers of a nested tuple type, depth first."""
     if isinstance(ty, nbtypes.BaseTuple):
@@ -153,24 +170,22 @@ _run_block = numba.njit(compiled(lockstep.run_block).py_func, _nrt=False, **JIT)
 @_numba_cache.cache_kernel
 @numba.njit(nogil=True, **JIT)
 def simulate_lanes(first, last, width, P, D, plan, batching, out, batch_capacity,
-                   sample_capacity, n_scalars, epoch_capacity):
+                   sample_capacity, n_scalars, epoch_capacity, together):
     """Blocks b = first .. last − 1 of ``width`` lanes each, one after the other, sharing one set
     of buffers (each block overwrites them before reading); fills ``out``. Releases the GIL."""
     d = out.w.shape[2]
     n_slots = out.state.shape[2]
-    scratch = Scratch(np.empty(d), np.empty(d), np.empty(d), np.empty(d), np.empty(d),
-                      np.empty(batch_capacity, dtype=np.int64),
-                      np.empty(sample_capacity, dtype=np.int64),
-                      np.empty(sample_capacity, dtype=np.int64),
-                      np.empty(sample_capacity, dtype=np.int64),
-                      np.empty(sample_capacity),
-                      np.empty(1, dtype=np.int64), np.empty(d))
+    dtype = out.w.dtype
+    scratch = new_scratch(d, dtype, batch_capacity, sample_capacity)
     lanes = Lanes(np.empty(width, dtype=np.int64), np.empty(width, dtype=np.int64),
-                  np.zeros(width, dtype=np.bool_), np.zeros((d, width)),
-                  np.zeros((n_slots, d, width)), np.zeros((d, width)), np.zeros((d, width)),
-                  np.zeros((max(n_scalars, 1), width)), np.empty(d), np.empty((n_slots, d)),
+                  np.zeros(width, dtype=np.bool_), np.zeros((d, width), dtype),
+                  np.zeros((n_slots, d, width), dtype), np.zeros((d, width), dtype),
+                  np.zeros((d, width), dtype), np.zeros((max(n_scalars, 1), width)),
+                  np.empty(d, dtype), np.empty((n_slots, d), dtype),
                   np.empty((width, epoch_capacity), dtype=np.int64),
-                  np.empty(width, dtype=np.int64))
+                  np.empty(width, dtype=np.int64), np.empty(width, dtype=np.uint64),
+                  np.zeros((batch_capacity, width), dtype=np.int64), np.zeros((4, width)),
+                  together)
     for block in range(first, last):
         _run_block(block, P, D, plan, batching, out, lanes, scratch)
 
@@ -183,16 +198,18 @@ def scalar_count(dynamics_record) -> int:
                                                                    1.0)))
 
 
-def run(spec, width: int):
+def run(spec, width: int, dtype: str = "float64", together: bool = True):
     """Simulate every run of ``spec`` in blocks of ``width`` lanes (semantics: ``spec.py``; the
-    bits of the per-run layout). Blocks are spread over ``numba.get_num_threads()`` threads as
-    ``numba_backend.run`` spreads runs; each run depends on its own key only."""
-    P, D, plan, batching, out, capacities = kernel_inputs(spec)
+    bits of the per-run layout, storage in ``dtype`` as ``numba_backend.inputs``); ``together``
+    False computes every gradient lane by lane (for measurements: the lane fast path off). Blocks are
+    spread over ``numba.get_num_threads()`` threads as ``numba_backend.run`` spreads runs; each
+    run depends on its own key only."""
+    P, D, plan, batching, out, capacities = inputs(spec, dtype)
     n_runs = out.w.shape[0] * out.w.shape[1]
     n_blocks = -(-n_runs // width)
     epoch_capacity = capacities[1] if batching.mode == BATCH_EPOCH else 1
     args = (width, P, D, plan, batching, out) + tuple(capacities) + (scalar_count(D),
-                                                                     epoch_capacity)
+                                                                     epoch_capacity, together)
     threads = max(1, min(numba.get_num_threads(), n_blocks))
     if threads == 1:
         simulate_lanes(0, n_blocks, *args)
@@ -200,4 +217,4 @@ def run(spec, width: int):
         bounds = np.linspace(0, n_blocks, min(n_blocks, 4 * threads) + 1).astype(np.int64)
         chunks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         list(_pool(threads).map(lambda chunk: simulate_lanes(chunk[0], chunk[1], *args), chunks))
-    return raw_result(out)
+    return result(out)
