@@ -302,15 +302,17 @@ def _same_runs(a, b):
 
 
 def simlab_variants(lanes_list):
-    """name → a function running a spec, for each simlab row: per-run, lockstep at each L, lockstep
-    at the largest L with every gradient computed lane by lane (the rows' gathers across lanes
-    off: what the lane fast path of the data quadratic gives), auto."""
+    """name → a function running a spec, for each simlab row: per-run, lockstep at each L (the
+    lane fast path of the data quadratic at B ≤ ``numba_lockstep.GATHER_MAX_BATCH``), lockstep at
+    the largest L with every gradient lane by lane ("each") and with the fast path at every B
+    ("gathers": rows gathered across lanes), auto."""
     rows = {"per-run": lambda spec: numba_backend.run(spec, layout="per_run")}
     for lanes in lanes_list:
         rows[f"L={lanes}"] = lambda spec, lanes=lanes: numba_backend.run(spec, layout="lockstep",
                                                                          lanes=lanes)
     top = max(lanes_list)
     rows[f"L={top} each"] = lambda spec: numba_lockstep.run(spec, top, together=False)
+    rows[f"L={top} gathers"] = lambda spec: numba_lockstep.run(spec, top, together=True)
     rows["auto"] = lambda spec: numba_backend.run(spec)
     return rows
 
@@ -445,7 +447,8 @@ def main(argv=None):
 
 
 def print_table(results, lanes_list, threads_list):
-    lane_cols = [f"L={x}" for x in lanes_list] + [f"L={max(lanes_list)} each"]
+    lane_cols = [f"L={x}" for x in lanes_list] + [f"L={max(lanes_list)} each",
+                                                   f"L={max(lanes_list)} gathers"]
     print()
     print("| case | thr | numpy | per-run | " + " | ".join(f"lockstep {c}" for c in lane_cols)
           + " | auto | hand-fused | torch | ceiling | auto / per-run | best L / per-run | "

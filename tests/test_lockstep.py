@@ -41,7 +41,8 @@ def _samplings(problem):
     n = problem.n_samples
     if n is None:
         return [("with_replacement", 3)]
-    return [("with_replacement", 3), ("without_replacement", 3), ("epoch", 2),
+    return [("with_replacement", 3), ("with_replacement", 6),    # rows alone; a group of four
+            ("without_replacement", 3), ("epoch", 2),
             ("with_replacement", n + 3)]                # B ≥ n: counted rows
 
 
@@ -75,11 +76,24 @@ def test_lockstep_bit_identical_to_per_run(problem_name, opt_name, sampling, bat
     problem = PROBLEMS[problem_name]
     spec = _spec(problem, optim.FACTORIES[opt_name](), _lrs(problem, opt_name), batch, sampling)
     per_run = nb.run(spec, layout="per_run", dtype=dtype)
-    lockstep = nb.run(spec, layout="lockstep", lanes=LANES, dtype=dtype)
     assert (per_run.diverged_step[1] >= 0).all()            # the lr 1e3 lanes froze
     assert (per_run.diverged_step[[0, 2]] < 0).any()        # and others ran to the end
     assert not np.array_equal(per_run.loss[0, :, -1], per_run.loss[0, :, 0])   # they moved
-    _assert_same_bits(per_run, lockstep)
+    _assert_same_bits(per_run, nb.run(spec, layout="lockstep", lanes=LANES, dtype=dtype))
+    for together in (True, False):          # the lane fast path (where it applies) on and off
+        _assert_same_bits(per_run, numba_lockstep.run(spec, LANES, dtype, together=together))
+
+
+@pytest.mark.parametrize("sampling,batch", [("with_replacement", 1), ("with_replacement", 7),
+                                            ("without_replacement", 5)])
+def test_lockstep_lane_gradients_short_rows(sampling, batch):
+    """The data quadratic's lane gradients with d < 8 (one dot chain per row, as ``row_dot``)."""
+    rng = np.random.default_rng(3)
+    problem = problems.data_quadratic(rng.standard_normal((5, 9)), rng.standard_normal(5))
+    spec = _spec(problem, optim.adam(), [1e-3, DIVERGING, 1e-2], batch, sampling)
+    per_run = nb.run(spec, layout="per_run")
+    assert (per_run.diverged_step[1] >= 0).all()
+    _assert_same_bits(per_run, numba_lockstep.run(spec, LANES, together=True))
 
 
 @pytest.mark.parametrize("problem_name", list(PROBLEMS))

@@ -38,9 +38,14 @@ LAYOUTS = ("auto", "per_run", "lockstep")
 #: ``layout="auto"``: the lanes per block by problem dimension d — (largest d, L); L = 1 is the
 #: per-run layout. Measured with ``benchmarks/simulate.py`` (Adam on the toy, d = 9, B = 1, 8, 64,
 #: and on the d = 256 data quadratic, B = 64; docs/backends.md has the table).
-LANES = ((64, 64), (math.inf, 1))
+LANES = ((64, 32), (math.inf, 1))
+#: The largest B at which a problem's lane fast path (rows gathered across lanes) computes the
+#: gradients; above it every lane computes its own (``run``'s ``together``). Measured on the toy:
+#: at B = 1 the gathers gave 1.6× over lane-by-lane gradients, at B = 8 (two groups of four rows)
+#: 0.86–0.89×; B = 2, 3 take the single-row code of B = 1.
+GATHER_MAX_BATCH = 3
 #: The lanes a block holds when ``layout="lockstep"`` is asked for without ``lanes``.
-DEFAULT_LANES = 64
+DEFAULT_LANES = 32
 MAX_LANES = 1024
 
 
@@ -198,18 +203,22 @@ def scalar_count(dynamics_record) -> int:
                                                                    1.0)))
 
 
-def run(spec, width: int, dtype: str = "float64", together: bool = True):
+def run(spec, width: int, dtype: str = "float64", together=None):
     """Simulate every run of ``spec`` in blocks of ``width`` lanes (semantics: ``spec.py``; the
-    bits of the per-run layout, storage in ``dtype`` as ``numba_backend.inputs``); ``together``
-    False computes every gradient lane by lane (for measurements: the lane fast path off). Blocks are
+    bits of the per-run layout, storage in ``dtype`` as ``numba_backend.inputs``); ``together``:
+    whether a problem's lane fast path computes the gradients where it applies (True), or every
+    lane its own (False); None: from B ≤ ``GATHER_MAX_BATCH`` (measured: see ``LANES``). Blocks are
     spread over ``numba.get_num_threads()`` threads as ``numba_backend.run`` spreads runs; each
     run depends on its own key only."""
     P, D, plan, batching, out, capacities = inputs(spec, dtype)
     n_runs = out.w.shape[0] * out.w.shape[1]
     n_blocks = -(-n_runs // width)
     epoch_capacity = capacities[1] if batching.mode == BATCH_EPOCH else 1
+    if together is None:
+        together = spec.batch_size <= GATHER_MAX_BATCH
     args = (width, P, D, plan, batching, out) + tuple(capacities) + (scalar_count(D),
-                                                                     epoch_capacity, together)
+                                                                     epoch_capacity,
+                                                                     bool(together))
     threads = max(1, min(numba.get_num_threads(), n_blocks))
     if threads == 1:
         simulate_lanes(0, n_blocks, *args)
