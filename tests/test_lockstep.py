@@ -205,7 +205,8 @@ def test_lane_loop_is_vectorized():
     spec = _spec(PROBLEMS["block_quadratic"], optim.adam(), [1e-3], 3, "with_replacement")
     nb.run(spec, layout="lockstep", lanes=LANES)                 # types the cached kernel
     fresh = numba.njit(numba_lockstep.simulate_lanes.py_func, nogil=True, **nb.JIT)
-    signature = numba_lockstep.simulate_lanes.signatures[0]
+    signature = next(sig for sig in numba_lockstep.simulate_lanes.signatures
+                     if "ScaleByAdam" in str(sig) and "QuadraticData" in str(sig))
     fresh.compile(signature)
     asm = fresh.inspect_asm(signature)
     assert re.search(r"\bv?sqrtpd\b", asm) and re.search(r"\bv?divpd\b", asm)
