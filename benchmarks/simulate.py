@@ -8,13 +8,25 @@ Measures, in one process and alternating between them (the machine is shared), o
   (b) a data quadratic with d = 256, N = 4096 samples, B = 64, R = 64, T = 1000:
 
 * ``numpy``: the reference backend (over ``--numpy-steps`` steps; its rate is per run-step too);
-* ``numba``: simlab's numba backend (``simulate``'s engine);
+* ``per-run``: simlab's numba backend in its per-run layout (a run is a serial chain of scalar
+  operations; the layout of every release before the lockstep one);
+* ``lockstep L=…``: the numba backend's lockstep layout, blocks of L runs advancing together
+  with lanes innermost (``simlab/backends/lockstep.py``); ``auto``: what ``simulate`` runs
+  (``numba_lockstep.LANES`` chooses L, or per-run, by the problem's size);
 * ``hand-fused``: the fastest kernel a user would write in an afternoon for exactly this case —
   one numba function, ``prange`` over runs, w/m/v in local arrays, the same splitmix64 batch draws
   as simlab (so it computes the same trajectories), Adam fused into one loop, ``fastmath`` off;
 * ``torch``: a PyTorch-vectorized ensemble (batched gather, einsum gradient, Adam vectorized over
   runs, 2 threads).
 
+* ``ceiling``: an estimate of what this machine can do for the same arithmetic — a kernel that
+  does exactly the work of one run-step (B splitmix64 draws, min(B, n) row dot products and
+  axpys of length d, Adam's two EMAs, √ and ÷ over d coordinates), vectorized across 64 runs held
+  as lanes, with no gathers (every lane reads the same row, so no row is fetched per run), no
+  branches, no records, state in L1; its rate bounds any implementation of this arithmetic that
+  rounds the same way (``fastmath`` off). At B ≥ n it does n row passes, as the counted rows do.
+
+Every rate is measured at 1 and at 2 threads (numba's and torch's thread counts set alike).
 Adam is the reference toy's (β1 = β2 = 0.95, ε = 1e-8, no bias correction); the loss ½wᵀHw is
 recorded every 100 steps by every implementation. The script also reports the fraction of (finite)
 runs whose final loss simlab and the hand-fused kernel compute bit for bit alike (same draws, same
@@ -41,7 +53,7 @@ import numpy as np  # noqa: E402
 
 import simlab  # noqa: E402
 from simlab import optim, problems  # noqa: E402
-from simlab.backends import numba_backend, reference  # noqa: E402
+from simlab.backends import numba_backend, numba_lockstep, reference  # noqa: E402
 
 B1 = B2 = 0.95
 EPS = 1e-8
@@ -122,6 +134,73 @@ def run_hand_fused(problem, lrs, keys, steps, batch_size):
                     np.asarray(problem.w0, dtype=float), np.asarray(lrs, dtype=float), keys,
                     steps, batch_size, B1, B2, EPS, RECORD_EVERY, out)
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# The machine's ceiling for this arithmetic (module docstring)
+# ------------------------------------------------------------------------------------------------
+
+CEILING_LANES = 64
+
+
+@numba.njit(parallel=True, fastmath=False, error_model="numpy", cache=True)
+def ceiling_adam(samples_t, w0, lr, keys, steps, batch, rows, lanes, beta1, beta2, eps, sink):
+    """Blocks of ``lanes`` runs: per step B draws, ``rows`` row passes (row (k·rows + q) mod n for
+    every lane alike), Adam without bias correction; sink[block] keeps the result alive."""
+    n, d = samples_t.shape
+    for block in numba.prange(sink.shape[0]):
+        w = np.empty((d, lanes))
+        for j in range(d):
+            for l in range(lanes):
+                w[j, l] = w0[j]
+        m = np.zeros((d, lanes))
+        v = np.zeros((d, lanes))
+        g = np.empty((d, lanes))
+        p = np.empty(lanes)
+        drawn = np.zeros(lanes, dtype=np.int64)
+        key = keys[block * lanes:(block + 1) * lanes]
+        for k in range(steps):
+            for b in range(batch):
+                counter = _mix((np.uint64(k) << np.uint64(32)) + np.uint64(b))
+                for l in range(lanes):
+                    u = (_mix(key[l] ^ counter) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+                    drawn[l] += min(np.int64(u * n), n - 1)
+            for j in range(d):
+                for l in range(lanes):
+                    g[j, l] = 0.0
+            for q in range(rows):
+                row = (k * rows + q) % n
+                for l in range(lanes):
+                    p[l] = 0.0
+                for j in range(d):
+                    x = samples_t[row, j]
+                    for l in range(lanes):
+                        p[l] += x * w[j, l]
+                for j in range(d):
+                    x = samples_t[row, j]
+                    for l in range(lanes):
+                        g[j, l] += p[l] * x
+            for j in range(d):
+                for l in range(lanes):
+                    gj = g[j, l] / batch
+                    m[j, l] = beta1 * m[j, l] + (1.0 - beta1) * gj
+                    v[j, l] = beta2 * v[j, l] + (1.0 - beta2) * (gj * gj)
+                    w[j, l] = w[j, l] - lr * m[j, l] / (math.sqrt(v[j, l]) + eps)
+        total = 0.0
+        for l in range(lanes):
+            total += w[0, l] + drawn[l]
+        sink[block] = total
+
+
+def run_ceiling(problem, n_runs, steps, batch_size):
+    n = problem.n_samples
+    blocks = -(-n_runs // CEILING_LANES)
+    keys = np.arange(blocks * CEILING_LANES, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    rows = n if batch_size >= n else batch_size
+    sink = np.zeros(blocks)
+    ceiling_adam(np.ascontiguousarray(problem.samples.T), np.asarray(problem.w0, dtype=float),
+                 1e-3, keys, steps, batch_size, rows, CEILING_LANES, B1, B2, EPS, sink)
+    return blocks * CEILING_LANES
 
 
 # ------------------------------------------------------------------------------------------------
@@ -212,35 +291,80 @@ def compile_time():
     return first, second, sum(stats.cache_hits.values()), sum(stats.cache_misses.values())
 
 
-def bench_case(label, problem, lrs, n_seeds, batch_size, steps, numpy_steps, repeats):
-    """Rates of the four implementations; simlab, hand-fused and torch alternate ``repeats``
+def _same_runs(a, b):
+    """The fraction of runs whose records, flags, iterate and slots are bit for bit alike."""
+    same = (np.all(a.loss.view(np.int64) == b.loss.view(np.int64), axis=-1)
+            & (a.diverged_step == b.diverged_step)
+            & np.all(a.w.view(np.int64) == b.w.view(np.int64), axis=-1)
+            & np.all(a.state.reshape(a.state.shape[:2] + (-1,)).view(np.int64)
+                     == b.state.reshape(b.state.shape[:2] + (-1,)).view(np.int64), axis=-1))
+    return float(np.mean(same))
+
+
+def simlab_variants(lanes_list):
+    """name → a function running a spec, for each simlab row: per-run, lockstep at each L (the
+    lane fast path of the data quadratic at B ≤ ``numba_lockstep.GATHER_MAX_BATCH``), lockstep at
+    the largest L with every gradient lane by lane ("each") and with the fast path at every B
+    ("gathers": rows gathered across lanes), auto."""
+    rows = {"per-run": lambda spec: numba_backend.run(spec, layout="per_run")}
+    for lanes in lanes_list:
+        rows[f"L={lanes}"] = lambda spec, lanes=lanes: numba_backend.run(spec, layout="lockstep",
+                                                                         lanes=lanes)
+    top = max(lanes_list)
+    rows[f"L={top} each"] = lambda spec: numba_lockstep.run(spec, top, together=False)
+    rows[f"L={top} gathers"] = lambda spec: numba_lockstep.run(spec, top, together=True)
+    rows["auto"] = lambda spec: numba_backend.run(spec)
+    return rows
+
+
+def bench_case(label, problem, lrs, n_seeds, batch_size, steps, numpy_steps, repeats,
+               lanes_list, threads_list):
+    """Rates of every implementation at each thread count; all of them alternate ``repeats``
     times and the best time of each counts, so that a burst of load from other jobs on this
     shared machine does not land on one of them only."""
+    import torch
     runs = len(lrs) * n_seeds
     spec = spec_for(problem, lrs, n_seeds, batch_size, steps)
-    numba_backend.run(spec_for(problem, lrs, 2, batch_size, 3))                # warm-ups
-    run_hand_fused(problem, lrs, spec.keys[:2], 3, batch_size)
-    torch_adam_ensemble(problem, lrs, n_seeds, batch_size, 2)
-    best = {"numba": np.inf, "hand": np.inf, "torch": np.inf}
-    for _ in range(repeats):
-        t, raw = timed(lambda: numba_backend.run(spec))
-        best["numba"] = min(best["numba"], t)
-        t, hand = timed(lambda: run_hand_fused(problem, lrs, spec.keys, steps, batch_size))
-        best["hand"] = min(best["hand"], t)
-        t, torch_final = timed(lambda: torch_adam_ensemble(problem, lrs, n_seeds, batch_size,
-                                                           steps))
-        best["torch"] = min(best["torch"], t)
+    variants = simlab_variants(lanes_list)
+    out = {"label": label, "runs": runs, "steps": steps, "B": batch_size, "d": problem.dim,
+           "N": problem.n_samples, "auto lanes": numba_lockstep.resolve_layout(spec, "auto", None),
+           "rate": {}, "identical": {}}
     t_numpy, _ = timed(lambda: reference.run(spec_for(problem, lrs, n_seeds, batch_size,
                                                       numpy_steps)))
-    rate = {name: runs * steps / t for name, t in best.items()}
-    rate["numpy"] = runs * numpy_steps / t_numpy
-    simlab_final = raw.loss[..., -1].ravel()
-    finite = np.isfinite(simlab_final) & np.isfinite(hand[:, -1])
-    agreement = float(np.mean(simlab_final[finite] == hand[finite, -1]))
-    medians = (float(np.median(simlab_final)), float(np.median(torch_final)))
-    return {"label": label, "runs": runs, "steps": steps, "B": batch_size, "d": problem.dim,
-            "N": problem.n_samples,
-            "rate": rate, "agreement": agreement, "medians": medians}
+    out["numpy"] = runs * numpy_steps / t_numpy
+    small = spec_for(problem, lrs, 2, batch_size, 3)
+    for threads in threads_list:
+        numba.set_num_threads(threads)
+        torch.set_num_threads(threads)
+        for go in variants.values():                                           # warm-ups
+            go(small)
+        run_hand_fused(problem, lrs, spec.keys[:2], 3, batch_size)
+        torch_adam_ensemble(problem, lrs, n_seeds, batch_size, 2)
+        run_ceiling(problem, 64, 2, batch_size)
+        best = {name: np.inf for name in list(variants) + ["hand", "torch", "ceiling"]}
+        raws = {}
+        ceiling_runs = runs
+        for _ in range(repeats):
+            for name, go in variants.items():
+                t, raws[name] = timed(lambda: go(spec))
+                best[name] = min(best[name], t)
+            t, hand = timed(lambda: run_hand_fused(problem, lrs, spec.keys, steps, batch_size))
+            best["hand"] = min(best["hand"], t)
+            t, torch_final = timed(lambda: torch_adam_ensemble(problem, lrs, n_seeds, batch_size,
+                                                               steps))
+            best["torch"] = min(best["torch"], t)
+            t, ceiling_runs = timed(lambda: run_ceiling(problem, runs, steps, batch_size))
+            best["ceiling"] = min(best["ceiling"], t)
+        rate = {name: runs * steps / t for name, t in best.items()}
+        rate["ceiling"] = ceiling_runs * steps / best["ceiling"]
+        out["rate"][threads] = rate
+        out["identical"][threads] = {name: _same_runs(raws["per-run"], raws[name])
+                                     for name in variants if name != "per-run"}
+        final = raws["per-run"].loss[..., -1].ravel()
+        finite = np.isfinite(final) & np.isfinite(hand[:, -1])
+        out["hand agreement"] = float(np.mean(final[finite] == hand[finite, -1]))
+        out["medians"] = (float(np.median(final)), float(np.median(torch_final)))
+    return out
 
 
 def main(argv=None):
@@ -253,6 +377,10 @@ def main(argv=None):
                         help="steps for the (slow) numpy backend; rates are per run-step")
     parser.add_argument("--repeats", type=int, default=3,
                         help="alternating repetitions per case; the best time counts (default 3)")
+    parser.add_argument("--lanes", default="16,32,64",
+                        help="lockstep lane counts to measure (default 16,32,64)")
+    parser.add_argument("--threads", default="1,2",
+                        help="thread counts to measure at (default 1,2)")
     parser.add_argument("--backend", choices=("cpu", "cuda"), default="cpu",
                         help="cuda: the GPU benchmark of benchmarks/simulate_cuda.py instead")
     args, rest = parser.parse_known_args(argv)
@@ -280,42 +408,63 @@ def main(argv=None):
     print(f"load average before the runs: {load_before[0]:.2f} (1 min), {load_before[1]:.2f} "
           "(5 min); 2 cores, shared")
 
+    lanes_list = [int(x) for x in args.lanes.split(",") if x]
+    threads_list = [int(x) for x in args.threads.split(",") if x]
     results = []
     toy = toy_problem()
     toy_lrs = [1e-3, 3e-3, 1e-2, 3e-2]
     for batch_size in (1, 8, 64):
         results.append(bench_case(f"(a) toy B={batch_size}", toy, toy_lrs, 250, batch_size, 2000,
-                                  args.numpy_steps, args.repeats))
+                                  args.numpy_steps, args.repeats, lanes_list, threads_list))
     big = big_problem()
     results.append(bench_case("(b) d=256 N=4096 B=64", big, [1e-3, 3e-3, 1e-2, 3e-2], 16, 64,
-                              1000, args.numpy_steps, args.repeats))
+                              1000, args.numpy_steps, args.repeats, lanes_list, threads_list))
     load_after = os.getloadavg()
-
-    print()
-    print("| case | runs × steps | numpy | numba (simlab) | hand-fused | torch (2 thr) | "
-          "simlab / hand-fused | simlab / torch | runs bit-identical to hand-fused |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in results:
-        rate = r["rate"]
-        print(f"| {r['label']} | {r['runs']} × {r['steps']} | {rate['numpy']:.3g} | "
-              f"{rate['numba']:.3g} | {rate['hand']:.3g} | {rate['torch']:.3g} | "
-              f"{rate['numba'] / rate['hand']:.2f}× | {rate['numba'] / rate['torch']:.1f}× | "
-              f"{r['agreement']:.0%} |")
+    print_table(results, lanes_list, threads_list)
     print(f"(run-steps per second, best of {args.repeats} alternating repetitions; numpy over "
-          f"{args.numpy_steps} steps; load average {load_before[0]:.2f} before, "
-          f"{load_after[0]:.2f} after)")
+          f"{args.numpy_steps} steps at the machine's default threads; load average "
+          f"{load_before[0]:.2f} before, {load_after[0]:.2f} after; auto = the layout simulate "
+          "runs, L in brackets, 1 = per-run)")
+    for r in results:
+        for threads in threads_list:
+            same = ", ".join(f"{name} {frac:.0%}" for name, frac in r["identical"][threads].items())
+            print(f"{r['label']}, {threads} thr: runs bit-identical to per-run: {same}; "
+                  f"per-run vs hand-fused final loss: {r['hand agreement']:.0%}")
     b = results[-1]
     bytes_per_run_step = b["B"] * b["d"] * 8
     bandwidth = max(bandwidth, memory_bandwidth())      # re-measured after the runs; the best
     bound = bandwidth / bytes_per_run_step
     data_mib = b["N"] * b["d"] * 8 / 2 ** 20
+    top = max(threads_list)
+    rate = b["rate"][top]
     print(f"\n(b) DRAM-bandwidth rate: {bytes_per_run_step} bytes per run-step (B·d·8) at "
-          f"{bandwidth / 1e9:.1f} GB/s → {bound:.3g} run-steps/s; simlab reaches "
-          f"{b['rate']['numba']:.3g} = {b['rate']['numba'] / bound:.0%} of it (a bound only when "
-          f"the {data_mib:.0f} MiB data set does not fit in the caches; above 100 % the sampled "
-          f"rows come from cache)")
+          f"{bandwidth / 1e9:.1f} GB/s → {bound:.3g} run-steps/s; at {top} threads per-run reaches "
+          f"{rate['per-run']:.3g} = {rate['per-run'] / bound:.0%} of it, the best lockstep "
+          f"{max(rate[f'L={x}'] for x in lanes_list):.3g} (a bound only when the {data_mib:.0f} MiB "
+          "data set does not fit in the caches; above 100 % the sampled rows come from cache)")
     print("median final loss simlab / torch (different random streams): "
           + ", ".join(f"{r['medians'][0]:.3g} / {r['medians'][1]:.3g}" for r in results))
+
+
+def print_table(results, lanes_list, threads_list):
+    lane_cols = [f"L={x}" for x in lanes_list] + [f"L={max(lanes_list)} each",
+                                                   f"L={max(lanes_list)} gathers"]
+    print()
+    print("| case | thr | numpy | per-run | " + " | ".join(f"lockstep {c}" for c in lane_cols)
+          + " | auto | hand-fused | torch | ceiling | auto / per-run | best L / per-run | "
+          "auto / torch | auto / ceiling |")
+    print("|---|---|---|---|" + "---|" * len(lane_cols) + "---|---|---|---|---|---|---|---|")
+    for r in results:
+        for threads in threads_list:
+            rate = r["rate"][threads]
+            best_lane = max(lane_cols, key=lambda c: rate[c])
+            print(f"| {r['label']} | {threads} | {r['numpy']:.3g} | {rate['per-run']:.3g} | "
+                  + " | ".join(f"{rate[c]:.3g}" for c in lane_cols)
+                  + f" | {rate['auto']:.3g} ({r['auto lanes']}) | {rate['hand']:.3g} | "
+                  f"{rate['torch']:.3g} | {rate['ceiling']:.3g} | "
+                  f"{rate['auto'] / rate['per-run']:.2f}× | "
+                  f"{rate[best_lane] / rate['per-run']:.2f}× ({best_lane}) | "
+                  f"{rate['auto'] / rate['torch']:.1f}× | {rate['auto'] / rate['ceiling']:.0%} |")
 
 
 if __name__ == "__main__":

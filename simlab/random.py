@@ -277,11 +277,17 @@ def epoch_permutation(keys, epoch: int, n: int) -> np.ndarray:
 # The same samplers for one run, writing into a buffer (compiled unchanged by numba and numba.cuda)
 # ------------------------------------------------------------------------------------------------
 
+def index_with_replacement(key, step, b, n):
+    """Entry b of the with-replacement batch of ``step``: min(⌊u·n⌋, n − 1), u = uniform(key,
+    step, b)."""
+    u = uniform(key, np.uint64(step), np.uint64(b))
+    return min(np.int64(u * n), n - 1)
+
+
 def batch_with_replacement_into(out, start, stop, key, step, n):
-    """out[start + b] = min(⌊u_b·n⌋, n − 1), u_b = uniform(key, step, b), b < stop − start."""
+    """out[start + b] = ``index_with_replacement(key, step, b, n)``, b < stop − start."""
     for b in range(stop - start):
-        u = uniform(key, np.uint64(step), np.uint64(b))
-        out[start + b] = min(np.int64(u * n), n - 1)
+        out[start + b] = index_with_replacement(key, step, b, n)
 
 
 def batch_without_replacement_into(out, start, stop, key, step, n):

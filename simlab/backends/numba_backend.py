@@ -27,7 +27,7 @@ from numba.core.errors import TypingError
 from numba.extending import overload
 
 from .. import kernel_ops, transforms
-from . import _numba_cache, per_run
+from . import _numba_cache, lockstep, per_run
 from .kernel_inputs import kernel_inputs, raw_result
 from .per_run import Scratch
 
@@ -44,7 +44,7 @@ INLINED = dict(JIT, forceinline=True, _nrt=False)
 COLD = frozenset({"heap_sort", "sift_down", "clip_top_fraction_into", "epoch_permutation_into",
                   "data_loss", "gaussian_loss", "half_quadratic_form"})
 _MATH = {"sqrt": math.sqrt}
-_GENERIC = frozenset(kernel_ops.GENERIC)
+_GENERIC = frozenset(kernel_ops.GENERIC) | frozenset(lockstep.GENERIC)
 _COMPILED: dict = {}
 
 
@@ -211,6 +211,18 @@ def _ov_chain_update(chain, s, u, gsq, w, state, i):
 # The kernel
 # ------------------------------------------------------------------------------------------------
 
+@numba.njit(_nrt=True, **JIT)
+def new_scratch(d, dtype, batch_capacity, sample_capacity):
+    """One run's scratch buffers (``per_run.Scratch``), the d-vectors in ``dtype``."""
+    return Scratch(np.empty(d, dtype), np.empty(d, dtype), np.empty(d, dtype), np.empty(d, dtype),
+                   np.empty(d, dtype), np.empty(batch_capacity, dtype=np.int64),
+                   np.empty(sample_capacity, dtype=np.int64),
+                   np.empty(sample_capacity, dtype=np.int64),
+                   np.empty(sample_capacity, dtype=np.int64),
+                   np.empty(sample_capacity),
+                   np.empty(1, dtype=np.int64), np.empty(d, dtype))
+
+
 # One run: every callee inlined into it, no reference counting (see INLINED); not itself inlined.
 _run_one = numba.njit(compiled(per_run.run_one).py_func, _nrt=False, **JIT)
 
@@ -221,13 +233,7 @@ def simulate_block(first, last, P, D, plan, batching, out, batch_capacity, sampl
     """Runs r = first .. last − 1, one after the other, sharing one set of scratch buffers (each
     run overwrites them before reading); fills ``out``. Releases the GIL."""
     d = out.w.shape[2]
-    scratch = Scratch(np.empty(d), np.empty(d), np.empty(d), np.empty(d), np.empty(d),
-                      np.empty(batch_capacity, dtype=np.int64),
-                      np.empty(sample_capacity, dtype=np.int64),
-                      np.empty(sample_capacity, dtype=np.int64),
-                      np.empty(sample_capacity, dtype=np.int64),
-                      np.empty(sample_capacity),
-                      np.empty(1, dtype=np.int64), np.empty(d))
+    scratch = new_scratch(d, out.w.dtype, batch_capacity, sample_capacity)
     for r in range(first, last):
         _run_one(r, P, D, plan, batching, out, scratch)
 
@@ -241,14 +247,59 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     return _POOL[threads]
 
 
-def run(spec):
+DTYPES = ("float64", "float32")
+
+
+def _single(record):
+    """``record`` (a NamedTuple, nested ones included) with its floating arrays as float32."""
+    fields = []
+    for value in record:
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            value = np.ascontiguousarray(value, dtype=np.float32)
+        elif isinstance(value, tuple) and hasattr(value, "_fields"):
+            value = _single(value)
+        fields.append(value)
+    return type(record)(*fields)
+
+
+def inputs(spec, dtype="float64"):
+    """``kernel_inputs(spec)``; for ``dtype="float32"`` the problem's arrays, the iterate, the
+    state and the loss records stored in float32 (the plan — learning rates, schedule,
+    threshold — and the per-step scalars stay float64). ValueError for another dtype."""
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype={dtype!r} is not one of {', '.join(map(repr, DTYPES))}")
+    P, D, plan, batching, out, capacities = kernel_inputs(spec)
+    if dtype == "float32":
+        P, out = _single(P), _single(out)
+    return P, D, plan, batching, out, capacities
+
+
+def result(out):
+    """The raw result, float64 whatever the storage."""
+    as64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
+    return raw_result(type(out)(as64(out.loss), out.diverged_step, as64(out.w), as64(out.state)))
+
+
+def run(spec, layout="auto", lanes=None, dtype="float64"):
     """Simulate every (lr, seed) run of ``spec`` (semantics: ``spec.py``).
 
-    Runs are split into contiguous blocks, a few per thread, each simulated by ``simulate_block``
+    ``layout``: ``"per_run"`` (below), ``"lockstep"`` (blocks of ``lanes`` runs advancing
+    together, lanes innermost: ``numba_lockstep``; the same bits) or ``"auto"`` (lockstep with
+    the lanes of ``numba_lockstep.LANES`` for the problem's size, per run elsewhere).
+
+    Per run: runs are split into contiguous blocks, a few per thread, each simulated by ``simulate_block``
     in a thread of a pool (the compiled code releases the GIL); ``numba.get_num_threads()``
     threads (``NUMBA_NUM_THREADS``). Each run depends on its own key only, so the results do not
-    depend on the number of threads or the block boundaries."""
-    P, D, plan, batching, out, capacities = kernel_inputs(spec)
+    depend on the number of threads or the block boundaries.
+
+    ``dtype``: ``"float64"`` (the default; the reference's numbers) or ``"float32"`` (storage in
+    float32, see ``inputs``: what the arithmetic is typed to in either layout, as on the CUDA
+    backend; both layouts give the same bits)."""
+    from . import numba_lockstep
+    width = numba_lockstep.resolve_layout(spec, layout, lanes)
+    if width > 1 or layout == "lockstep":
+        return numba_lockstep.run(spec, width, dtype)
+    P, D, plan, batching, out, capacities = inputs(spec, dtype)
     n_runs = out.w.shape[0] * out.w.shape[1]
     threads = max(1, min(numba.get_num_threads(), n_runs))
     args = (P, D, plan, batching, out) + tuple(capacities)
@@ -258,4 +309,4 @@ def run(spec):
         bounds = np.linspace(0, n_runs, min(n_runs, 4 * threads) + 1).astype(np.int64)
         blocks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         list(_pool(threads).map(lambda block: simulate_block(block[0], block[1], *args), blocks))
-    return raw_result(out)
+    return result(out)

@@ -160,12 +160,14 @@ def add_batch_gradients(P, batching, n, w, start, stop, scratch, out):
         problem_add_sample_gradients(P, w, scratch.idx, start, stop, out)
 
 
-def discrete_step(D, P, batching, seed, key, k, lr, w, state, scratch):
-    """One optimizer step: micro-batch gradients → (g, gsq) → chain → clip → w += step.
+def discrete_gradient(D, P, batching, seed, key, k, w, scratch):
+    """scratch.g (and scratch.gsq when κ > 1) = the gradient estimates of optimizer step k at w,
+    clipped by the global norm if asked: everything of a step before its chain of transforms.
 
     κ = B/M micro-batches; g = mean of the κ micro-batch means, gsq = mean of their squares
-    (κ > 1) or g² (κ = 1). Data problems: batch entries [jM, (j + 1)M) form micro-batch j.
-    Gaussian noise: micro-batch j is ∇L(w) + L z_j/√M, z_j[i] = standard_normal(key, k, j·d + i).
+    (κ > 1; g² is formed by the caller when κ = 1). Data problems: batch entries [jM, (j + 1)M)
+    form micro-batch j. Gaussian noise: micro-batch j is ∇L(w) + L z_j/√M,
+    z_j[i] = standard_normal(key, k, j·d + i).
     """
     d = w.shape[0]
     microbatch = batching.microbatch
@@ -207,6 +209,16 @@ def discrete_step(D, P, batching, seed, key, k, lr, w, state, scratch):
             gsq[i] = gsq[i] / kappa
     if D.max_grad_norm > 0.0:
         clip_by_global_norm_into(g, gsq, kappa > 1, D.max_grad_norm)
+
+
+def discrete_step(D, P, batching, seed, key, k, lr, w, state, scratch):
+    """One optimizer step: micro-batch gradients → (g, gsq) → chain → clip → w += step
+    (``discrete_gradient``, then the chain applied coordinate by coordinate)."""
+    discrete_gradient(D, P, batching, seed, key, k, w, scratch)
+    d = w.shape[0]
+    kappa = batching.batch_size // batching.microbatch
+    g = scratch.g
+    gsq = scratch.gsq
     s = chain_per_step(D.chain, float(k + 1), lr)
     if D.clip_fraction > 0.0:
         step = scratch.aux

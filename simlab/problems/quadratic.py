@@ -439,6 +439,72 @@ def data_add_weighted_sample_gradients(P, w, rows, weights, count, out):
         c += 1
 
 
+def data_add_lane_sample_gradients(P, w, idx, start, stop, out, dots):
+    """For every lane l (w, out (d, L); idx (B, L)): out[:, l] += Σ_{b∈[start,stop)} (x_bᵀw_l) x_b,
+    x_b = samples_t[idx[b, l]], with the lanes innermost — the operations of
+    ``data_add_sample_gradients`` on lane l in the same order (groups of four rows as in
+    ``add_four_rows``, a remaining row as in ``data_add_sample_gradient`` with ``row_dot``), so
+    each lane gets the bits of the per-run fast path. dots (4, L): the dot products."""
+    x = P.samples_t
+    d, width = w.shape
+    b = start
+    while b + 4 <= stop:
+        for l in range(width):
+            dots[0, l] = 0.0
+            dots[1, l] = 0.0
+            dots[2, l] = 0.0
+            dots[3, l] = 0.0
+        for j in range(d):
+            for l in range(width):
+                wj = w[j, l]
+                dots[0, l] += x[idx[b, l], j] * wj
+                dots[1, l] += x[idx[b + 1, l], j] * wj
+                dots[2, l] += x[idx[b + 2, l], j] * wj
+                dots[3, l] += x[idx[b + 3, l], j] * wj
+        for q in range(4):
+            for l in range(width):
+                dots[q, l] = 1.0 * dots[q, l]
+        for j in range(d):
+            for l in range(width):
+                total = out[j, l]
+                total += dots[0, l] * x[idx[b, l], j]
+                total += dots[1, l] * x[idx[b + 1, l], j]
+                total += dots[2, l] * x[idx[b + 2, l], j]
+                total += dots[3, l] * x[idx[b + 3, l], j]
+                out[j, l] = total
+        b += 4
+    while b < stop:
+        for q in range(4):
+            for l in range(width):
+                dots[q, l] = 0.0
+        if d < 8:
+            for j in range(d):
+                for l in range(width):
+                    dots[0, l] += x[idx[b, l], j] * w[j, l]
+        else:
+            j = 0
+            while j + 4 <= d:
+                for l in range(width):
+                    row = idx[b, l]
+                    dots[0, l] += x[row, j] * w[j, l]
+                    dots[1, l] += x[row, j + 1] * w[j + 1, l]
+                    dots[2, l] += x[row, j + 2] * w[j + 2, l]
+                    dots[3, l] += x[row, j + 3] * w[j + 3, l]
+                j += 4
+            while j < d:
+                for l in range(width):
+                    dots[0, l] += x[idx[b, l], j] * w[j, l]
+                j += 1
+            for l in range(width):
+                dots[0, l] = (dots[0, l] + dots[1, l]) + (dots[2, l] + dots[3, l])
+        for l in range(width):
+            dots[0, l] = 1.0 * dots[0, l]
+        for j in range(d):
+            for l in range(width):
+                out[j, l] += dots[0, l] * x[idx[b, l], j]
+        b += 1
+
+
 def gaussian_loss(P, w):
     return half_quadratic_form(P.hessian, w, P.diagonal)
 
@@ -465,6 +531,7 @@ def gaussian_noise_variance(P, out):
 register_problem(QuadraticData, loss=data_loss, gradient=data_gradient, n_samples=data_n_samples,
                  add_sample_gradient=data_add_sample_gradient,
                  add_sample_gradients=data_add_sample_gradients,
-                 add_weighted_sample_gradients=data_add_weighted_sample_gradients)
+                 add_weighted_sample_gradients=data_add_weighted_sample_gradients,
+                 add_lane_sample_gradients=data_add_lane_sample_gradients)
 register_problem(QuadraticGaussian, loss=gaussian_loss, gradient=gaussian_gradient,
                  noise=gaussian_noise, noise_variance=gaussian_noise_variance)

@@ -1,0 +1,229 @@
+"""The numba backend's lockstep layout: ``lockstep.run_block`` compiled for the CPU, L runs per block.
+
+``numba_backend.run(spec, layout=…)`` chooses between this layout and the per-run one
+(``resolve_layout``; the table of L per problem size measured for it is ``LANES``). The engine
+source is ``lockstep.py``; what is added here is compile-time dispatch for its generic functions
+(``lockstep.GENERIC``), in the manner of ``numba_backend``'s overloads of ``kernel_ops``:
+
+* ``lanes_step`` → ``lanes_optimizer_step`` for an optimizer's record (``per_run.Discrete``),
+  ``lanes_each_step`` for every other dynamics;
+* ``lane_chain_update`` → the chain unrolled for its tuple of record types (``lockstep.lane_chain``);
+* ``store_scalars`` / ``load_scalars`` → straight-line code for the *type* of a chain's nested
+  tuple of per-step scalars (which numbers go to which row of the flat (n_scalars, L) table).
+
+Every scalar function is compiled by ``numba_backend.compiled`` (inlined, no reference counting),
+so the lane loop of the chain is one loop LLVM vectorizes (checked by the tests: the assembly has
+packed ``vsqrtpd``/``vdivpd``).
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba.core import types as nbtypes
+from numba.core.errors import TypingError
+from numba.extending import overload
+
+from .. import transforms
+from . import _numba_cache, lockstep
+from .lockstep import Lanes
+from .numba_backend import (INLINED, JIT, _chain, _pool, _problem, _record_class, compiled,
+                            inputs,
+                            new_scratch, result)
+from .per_run import BATCH_EPOCH, Discrete
+
+LAYOUTS = ("auto", "per_run", "lockstep")
+
+#: ``layout="auto"``: the lanes per block by problem dimension d — (largest d, L); L = 1 is the
+#: per-run layout. Measured with ``benchmarks/simulate.py`` (Adam on the toy, d = 9, B = 1, 8, 64,
+#: and on the d = 256 data quadratic, B = 64; docs/backends.md has the table).
+LANES = ((64, 32), (math.inf, 1))
+#: The largest B at which a problem's lane fast path (rows gathered across lanes) computes the
+#: gradients; above it every lane computes its own (``run``'s ``together``). Measured on the toy:
+#: at B = 1 the gathers gave 1.6× over lane-by-lane gradients, at B = 8 (two groups of four rows)
+#: 0.86–0.89×; B = 2, 3 take the single-row code of B = 1.
+GATHER_MAX_BATCH = 3
+#: The lanes a block holds when ``layout="lockstep"`` is asked for without ``lanes``.
+DEFAULT_LANES = 32
+MAX_LANES = 1024
+
+
+def auto_lanes(spec) -> int:
+    """L for ``spec`` from ``LANES`` (1: per run); per run where the lockstep layout has nothing to
+    vectorize (adaptive momentum clipping, SDE models) or fewer runs than lanes."""
+    dynamics = spec.dynamics
+    if not hasattr(dynamics, "chain") or getattr(dynamics, "clip_fraction", 0.0) > 0.0:
+        return 1
+    width = next(lanes for dim, lanes in LANES if spec.dim <= dim)
+    n_runs = spec.shape[0] * spec.shape[1]
+    return width if n_runs >= width else 1
+
+
+def resolve_layout(spec, layout: str, lanes) -> int:
+    """The lanes per block for ``layout`` ("auto", "per_run" or "lockstep") and ``lanes``; 1 means
+    the per-run layout. ValueError for a layout or lane count outside the allowed ones."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout={layout!r} is not one of {', '.join(map(repr, LAYOUTS))}")
+    if lanes is not None:
+        if layout != "lockstep":
+            raise ValueError(f"lanes={lanes!r} applies to layout='lockstep' only, got "
+                             f"layout={layout!r}")
+        if isinstance(lanes, bool) or not isinstance(lanes, (int, np.integer)) \
+                or not 1 <= lanes <= MAX_LANES:
+            raise ValueError(f"lanes={lanes!r} is outside the allowed range [1, {MAX_LANES}] "
+                             "(an integer)")
+        return int(lanes)
+    if layout == "per_run":
+        return 1
+    if layout == "lockstep":
+        return DEFAULT_LANES
+    return auto_lanes(spec)
+
+
+# ------------------------------------------------------------------------------------------------
+# Dispatch on record types (compile time)
+# ------------------------------------------------------------------------------------------------
+
+@overload(lockstep.lanes_step, jit_options=INLINED)
+def _ov_lanes_step(D, P, batching, plan, k, lanes, scratch):
+    cls = _record_class(D, "dynamics")
+    fn = compiled(lockstep.lanes_optimizer_step if cls is Discrete else lockstep.lanes_each_step)
+    return (lambda D, P, batching, plan, k, lanes, scratch:
+            fn(D, P, batching, plan, k, lanes, scratch))
+
+
+@overload(lockstep.lane_chain_update, jit_options=INLINED)
+def _ov_lane_chain_update(chain, s, u, gsq, w, state, i, l, live):
+    _chain(chain)                           # the same checks of the chain's record types
+    fn = compiled(lockstep.lane_chain(tuple(_record_class(ty, "transform")
+                                            for ty in chain.types)))
+    return (lambda chain, s, u, gsq, w, state, i, l, live:
+            fn(chain, s, u, gsq, w, state, i, l, live))
+
+
+@overload(lockstep.problem_has_lane_gradients, jit_options=INLINED)
+def _ov_problem_has_lane_gradients(P):
+    if _problem(P).add_lane_sample_gradients is not None:
+        return lambda P: True
+    return lambda P: False
+
+
+@overload(lockstep.problem_add_lane_sample_gradients, jit_options=INLINED)
+def _ov_problem_add_lane_sample_gradients(P, w, idx, start, stop, out, dots):
+    fn = _problem(P).add_lane_sample_gradients
+    if fn is None:
+        return lambda P, w, idx, start, stop, out, dots: None     # never called (see the flag)
+    fn = compiled(fn)
+    return lambda P, w, idx, start, stop, out, dots: fn(P, w, idx, start, stop, out, dots)
+
+
+def _leaves(ty, path):
+    """The access paths (``s[0][1]`` …) of the numbers of a nested tuple type, depth first."""
+    if isinstance(ty, nbtypes.BaseTuple):
+        return [leaf for j, item in enumerate(ty.types) for leaf in _leaves(item, f"{path}[{j}]")]
+    if not isinstance(ty, nbtypes.Float):
+        raise TypingError(f"a per-step scalar of a transform must be a float, got {ty}")
+    return [path]
+
+
+def _shape(ty, counter):
+    """Source of a nested tuple of type ``ty`` whose numbers are scalars[c, l], c counting up."""
+    if isinstance(ty, nbtypes.BaseTuple):
+        items = [_shape(item, counter) for item in ty.types]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    counter[0] += 1
+    return f"scalars[{counter[0] - 1}, l]"
+
+
+def _generated(name, args, body):
+    scope: dict = {}
+    exec(compile(f"def {name}({args}):\n{body}\n", f"<simlab lockstep {name}>", "exec"), scope)
+    return scope[name]
+
+
+_SCALAR_CODE: dict = {}
+
+
+@overload(lockstep.store_scalars, jit_options=INLINED)
+def _ov_store_scalars(s, scalars, l):
+    key = ("store", s)
+    if key not in _SCALAR_CODE:
+        lines = [f"    scalars[{j}, l] = {path}" for j, path in enumerate(_leaves(s, "s"))]
+        _SCALAR_CODE[key] = _generated("store_scalars", "s, scalars, l",
+                                       "\n".join(lines) or "    pass")
+    return _SCALAR_CODE[key]
+
+
+@overload(lockstep.load_scalars, jit_options=INLINED)
+def _ov_load_scalars(like, scalars, l):
+    key = ("load", like)
+    if key not in _SCALAR_CODE:
+        _leaves(like, "like")
+        _SCALAR_CODE[key] = _generated("load_scalars", "like, scalars, l",
+                                       f"    return {_shape(like, [0])}")
+    return _SCALAR_CODE[key]
+
+
+# ------------------------------------------------------------------------------------------------
+# The kernel
+# ------------------------------------------------------------------------------------------------
+
+_run_block = numba.njit(compiled(lockstep.run_block).py_func, _nrt=False, **JIT)
+
+
+@_numba_cache.cache_kernel
+@numba.njit(nogil=True, **JIT)
+def simulate_lanes(first, last, width, P, D, plan, batching, out, batch_capacity,
+                   sample_capacity, n_scalars, epoch_capacity, together):
+    """Blocks b = first .. last − 1 of ``width`` lanes each, one after the other, sharing one set
+    of buffers (each block overwrites them before reading); fills ``out``. Releases the GIL."""
+    d = out.w.shape[2]
+    n_slots = out.state.shape[2]
+    dtype = out.w.dtype
+    scratch = new_scratch(d, dtype, batch_capacity, sample_capacity)
+    lanes = Lanes(np.empty(width, dtype=np.int64), np.empty(width, dtype=np.int64),
+                  np.zeros(width, dtype=np.bool_), np.zeros((d, width), dtype),
+                  np.zeros((n_slots, d, width), dtype), np.zeros((d, width), dtype),
+                  np.zeros((d, width), dtype), np.zeros((max(n_scalars, 1), width)),
+                  np.empty(d, dtype), np.empty((n_slots, d), dtype),
+                  np.empty((width, epoch_capacity), dtype=np.int64),
+                  np.empty(width, dtype=np.int64), np.empty(width, dtype=np.uint64),
+                  np.zeros((batch_capacity, width), dtype=np.int64), np.zeros((4, width)),
+                  together)
+    for block in range(first, last):
+        _run_block(block, P, D, plan, batching, out, lanes, scratch)
+
+
+def scalar_count(dynamics_record) -> int:
+    """The number of per-step scalars of an optimizer's chain (0 for other dynamics)."""
+    if not isinstance(dynamics_record, Discrete):
+        return 0
+    return len(lockstep.flatten_scalars(transforms.per_step_arrays(dynamics_record.chain, 1.0,
+                                                                   1.0)))
+
+
+def run(spec, width: int, dtype: str = "float64", together=None):
+    """Simulate every run of ``spec`` in blocks of ``width`` lanes (semantics: ``spec.py``; the
+    bits of the per-run layout, storage in ``dtype`` as ``numba_backend.inputs``); ``together``:
+    whether a problem's lane fast path computes the gradients where it applies (True), or every
+    lane its own (False); None: from B ≤ ``GATHER_MAX_BATCH`` (measured: see ``LANES``). Blocks are
+    spread over ``numba.get_num_threads()`` threads as ``numba_backend.run`` spreads runs; each
+    run depends on its own key only."""
+    P, D, plan, batching, out, capacities = inputs(spec, dtype)
+    n_runs = out.w.shape[0] * out.w.shape[1]
+    n_blocks = -(-n_runs // width)
+    epoch_capacity = capacities[1] if batching.mode == BATCH_EPOCH else 1
+    if together is None:
+        together = spec.batch_size <= GATHER_MAX_BATCH
+    args = (width, P, D, plan, batching, out) + tuple(capacities) + (scalar_count(D),
+                                                                     epoch_capacity,
+                                                                     bool(together))
+    threads = max(1, min(numba.get_num_threads(), n_blocks))
+    if threads == 1:
+        simulate_lanes(0, n_blocks, *args)
+    else:
+        bounds = np.linspace(0, n_blocks, min(n_blocks, 4 * threads) + 1).astype(np.int64)
+        chunks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        list(_pool(threads).map(lambda chunk: simulate_lanes(chunk[0], chunk[1], *args), chunks))
+    return result(out)
