@@ -183,11 +183,10 @@ class DeviceCompiler:
 # ------------------------------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def no_fma():
-    """Compile what is compiled inside with NVVM's ``-fma=0`` (see the module docstring).
-
-    Holds numba-cuda's global compiler lock for its duration, so no other thread's compilation
-    sees the option; a no-op under the CUDA simulator (nothing is compiled there)."""
+def _compile_ir_wrapped(wrap):
+    """Compile what is compiled inside through ``wrap(nvvm.compile_ir)``, holding numba-cuda's
+    global compiler lock for its duration (no other thread's compilation sees the change); a no-op
+    under the CUDA simulator (nothing is compiled there)."""
     from .cuda_device import simulator
     if simulator():
         yield
@@ -196,16 +195,20 @@ def no_fma():
     from numba.cuda.cudadrv import nvvm
     with global_compiler_lock:
         original = nvvm.compile_ir
-
-        def compile_ir(llvmir, **options):
-            options["fma"] = False
-            return original(llvmir, **options)
-
-        nvvm.compile_ir = compile_ir
+        nvvm.compile_ir = wrap(original)
         try:
             yield
         finally:
             nvvm.compile_ir = original
+
+
+def no_fma():
+    """Compile what is compiled inside with NVVM's ``-fma=0`` (see the module docstring)."""
+    def wrap(original):
+        def compile_ir(llvmir, **options):
+            return original(llvmir, **{**options, "fma": False})
+        return compile_ir
+    return _compile_ir_wrapped(wrap)
 
 
 def size_optimized_ir(llvmir: str) -> str:
@@ -228,29 +231,15 @@ def size_optimized_ir(llvmir: str) -> str:
     return "\n".join(lines)
 
 
-@contextlib.contextmanager
 def size_optimized():
     """Compile what is compiled inside with every function marked ``optsize``
-    (``size_optimized_ir``); holds numba-cuda's global compiler lock like ``no_fma``; a no-op
-    under the CUDA simulator."""
-    from .cuda_device import simulator
-    if simulator():
-        yield
-        return
-    from numba.cuda.core.compiler_lock import global_compiler_lock
-    from numba.cuda.cudadrv import nvvm
-    with global_compiler_lock:
-        original = nvvm.compile_ir
-
+    (``size_optimized_ir``)."""
+    def wrap(original):
         def compile_ir(llvmir, **options):
             modules = [llvmir] if isinstance(llvmir, str) else list(llvmir)
             return original([size_optimized_ir(m) for m in modules], **options)
-
-        nvvm.compile_ir = compile_ir
-        try:
-            yield
-        finally:
-            nvvm.compile_ir = original
+        return compile_ir
+    return _compile_ir_wrapped(wrap)
 
 
 @contextlib.contextmanager
