@@ -92,6 +92,7 @@ def _spec(problem, dynamics, lrs, batch, sampling, steps=30, seeds=SEEDS, **kwar
                             backend="numba", **kwargs)
 
 
+@pytest.mark.slow          # a kernel compile or two per case (≈ 6 s each on a cold cache)
 @pytest.mark.parametrize("problem_name,opt_name,sampling,batch,dtype", CASES)
 def test_lockstep_bit_identical_to_per_run(problem_name, opt_name, sampling, batch, dtype):
     problem = PROBLEMS[problem_name]
