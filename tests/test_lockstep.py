@@ -192,8 +192,11 @@ def test_lockstep_thread_count_independence():
     _assert_same_bits(one, two)
 
 
-def test_auto_layout_choice():
+def test_auto_layout_choice(monkeypatch):
     toy = PROBLEMS["block_quadratic"]
+    small = _spec(toy, optim.adam(), [1e-3, 1e-2], 3, "with_replacement", seeds=100)
+    assert numba_lockstep.resolve_layout(small, "auto", None) == 1     # too few run-steps to pay
+    monkeypatch.setattr(numba_lockstep, "AUTO_MIN_RUN_STEPS", 1)
     many = _spec(toy, optim.adam(), [1e-3, 1e-2], 3, "with_replacement", seeds=100)
     few = _spec(toy, optim.adam(), [1e-3, 1e-2], 3, "with_replacement", seeds=2)
     clipped = _spec(toy, optim.clipped_momentum(), [1e-3, 1e-2], 3, "with_replacement", seeds=100)

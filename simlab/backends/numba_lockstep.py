@@ -44,6 +44,15 @@ LANES = ((64, 32), (math.inf, 1))
 #: at B = 1 the gathers gave 1.6× over lane-by-lane gradients, at B = 8 (two groups of four rows)
 #: 0.86–0.89×; B = 2, 3 take the single-row code of B = 1.
 GATHER_MAX_BATCH = 3
+#: ``layout="auto"`` takes the lockstep layout only for a call of at least this many run-steps
+#: (runs × steps): a lockstep kernel is a second compile of its specialization (≈ 10 s on a quiet
+#: core, once per code version: numba's disk cache keeps it), and at the measured ≈ 2× (toy,
+#: B = 1; per run ≈ 1.5e7 run-steps/s on a quiet core) it saves run-steps/(2·rate) seconds, so it
+#: pays for its first compile from ≈ 3e8 run-steps. 1e8 is a call of ≥ 7 s per run: below it the
+#: per-run kernel, which every numba call compiles anyway, is the faster first answer. (The
+#: experiments' sweep cells are 1e4–1e6 run-steps each and stay per run; the benchmark's 2e9 and a
+#: user's million-run ensembles take the lanes.)
+AUTO_MIN_RUN_STEPS = 10 ** 8
 #: The lanes a block holds when ``layout="lockstep"`` is asked for without ``lanes``.
 DEFAULT_LANES = 32
 MAX_LANES = 1024
@@ -51,12 +60,15 @@ MAX_LANES = 1024
 
 def auto_lanes(spec) -> int:
     """L for ``spec`` from ``LANES`` (1: per run); per run where the lockstep layout has nothing to
-    vectorize (adaptive momentum clipping, SDE models) or fewer runs than lanes."""
+    vectorize (adaptive momentum clipping, SDE models), fewer runs than lanes, or a call of fewer
+    than ``AUTO_MIN_RUN_STEPS`` run-steps (its extra compile would not pay)."""
     dynamics = spec.dynamics
     if not hasattr(dynamics, "chain") or getattr(dynamics, "clip_fraction", 0.0) > 0.0:
         return 1
     width = next(lanes for dim, lanes in LANES if spec.dim <= dim)
     n_runs = spec.shape[0] * spec.shape[1]
+    if n_runs * spec.steps < AUTO_MIN_RUN_STEPS:
+        return 1
     return width if n_runs >= width else 1
 
 
