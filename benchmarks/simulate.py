@@ -53,7 +53,7 @@ import numpy as np  # noqa: E402
 
 import simlab  # noqa: E402
 from simlab import optim, problems  # noqa: E402
-from simlab.backends import numba_backend, numba_lockstep, reference  # noqa: E402
+from simlab.backends import numba_backend, numba_layouts, numba_lockstep, reference  # noqa: E402
 
 B1 = B2 = 0.95
 EPS = 1e-8
@@ -306,14 +306,14 @@ def simlab_variants(lanes_list):
     lane fast path of the data quadratic at B ≤ ``numba_lockstep.GATHER_MAX_BATCH``), lockstep at
     the largest L with every gradient lane by lane ("each") and with the fast path at every B
     ("gathers": rows gathered across lanes), auto."""
-    rows = {"per-run": lambda spec: numba_backend.run(spec, layout="per_run")}
+    rows = {"per-run": lambda spec: numba_layouts.run(spec, layout="per_run")}
     for lanes in lanes_list:
-        rows[f"L={lanes}"] = lambda spec, lanes=lanes: numba_backend.run(spec, layout="lockstep",
+        rows[f"L={lanes}"] = lambda spec, lanes=lanes: numba_layouts.run(spec, layout="lockstep",
                                                                          lanes=lanes)
     top = max(lanes_list)
     rows[f"L={top} each"] = lambda spec: numba_lockstep.run(spec, top, together=False)
     rows[f"L={top} gathers"] = lambda spec: numba_lockstep.run(spec, top, together=True)
-    rows["auto"] = lambda spec: numba_backend.run(spec)
+    rows["auto"] = lambda spec: numba_layouts.run(spec)
     return rows
 
 

@@ -18,7 +18,8 @@ import pytest
 
 import simlab
 from simlab import optim, problems, schedules, sde
-from simlab.backends import numba_backend as nb
+from simlab.backends import numba_backend
+from simlab.backends import numba_layouts as nb
 from simlab.backends import numba_lockstep
 from simlab.problems.examples import curvature
 
@@ -229,7 +230,7 @@ def test_lane_loop_is_vectorized():
     """The chain's √ and ÷ run as packed vector instructions over the lanes (Adam on the toy)."""
     spec = _spec(PROBLEMS["block_quadratic"], optim.adam(), [1e-3], 3, "with_replacement")
     nb.run(spec, layout="lockstep", lanes=LANES)                 # types the cached kernel
-    fresh = numba.njit(numba_lockstep.simulate_lanes.py_func, nogil=True, **nb.JIT)
+    fresh = numba.njit(numba_lockstep.simulate_lanes.py_func, nogil=True, **numba_backend.JIT)
     signature = next(sig for sig in numba_lockstep.simulate_lanes.signatures
                      if "ScaleByAdam" in str(sig) and "QuadraticData" in str(sig))
     fresh.compile(signature)

@@ -25,7 +25,7 @@ def get_backend(name: str):
         from .reference import run
         return run
     if name == "numba":
-        from .numba_backend import run
+        from .numba_layouts import run
         return run
     from .cuda_backend import run
     return run

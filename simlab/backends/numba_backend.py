@@ -280,14 +280,11 @@ def result(out):
     return raw_result(type(out)(as64(out.loss), out.diverged_step, as64(out.w), as64(out.state)))
 
 
-def run(spec, layout="auto", lanes=None, dtype="float64"):
-    """Simulate every (lr, seed) run of ``spec`` (semantics: ``spec.py``).
+def run(spec, dtype="float64"):
+    """Simulate every (lr, seed) run of ``spec`` (semantics: ``spec.py``) in the per-run layout
+    (``numba_layouts.run`` chooses between it and the lockstep layout).
 
-    ``layout``: ``"per_run"`` (below), ``"lockstep"`` (blocks of ``lanes`` runs advancing
-    together, lanes innermost: ``numba_lockstep``; the same bits) or ``"auto"`` (lockstep with
-    the lanes of ``numba_lockstep.LANES`` for the problem's size, per run elsewhere).
-
-    Per run: runs are split into contiguous blocks, a few per thread, each simulated by ``simulate_block``
+    Runs are split into contiguous blocks, a few per thread, each simulated by ``simulate_block``
     in a thread of a pool (the compiled code releases the GIL); ``numba.get_num_threads()``
     threads (``NUMBA_NUM_THREADS``). Each run depends on its own key only, so the results do not
     depend on the number of threads or the block boundaries.
@@ -295,10 +292,6 @@ def run(spec, layout="auto", lanes=None, dtype="float64"):
     ``dtype``: ``"float64"`` (the default; the reference's numbers) or ``"float32"`` (storage in
     float32, see ``inputs``: what the arithmetic is typed to in either layout, as on the CUDA
     backend; both layouts give the same bits)."""
-    from . import numba_lockstep
-    width = numba_lockstep.resolve_layout(spec, layout, lanes)
-    if width > 1 or layout == "lockstep":
-        return numba_lockstep.run(spec, width, dtype)
     P, D, plan, batching, out, capacities = inputs(spec, dtype)
     n_runs = out.w.shape[0] * out.w.shape[1]
     threads = max(1, min(numba.get_num_threads(), n_runs))

@@ -1,6 +1,6 @@
 """The numba backend's lockstep layout: ``lockstep.run_block`` compiled for the CPU, L runs per block.
 
-``numba_backend.run(spec, layout=…)`` chooses between this layout and the per-run one
+``numba_layouts.run(spec, layout=…)`` chooses between this layout and the per-run one
 (``resolve_layout``; the table of L per problem size measured for it is ``LANES``). The engine
 source is ``lockstep.py``; what is added here is compile-time dispatch for its generic functions
 (``lockstep.GENERIC``), in the manner of ``numba_backend``'s overloads of ``kernel_ops``:
