@@ -55,17 +55,18 @@ FULL = [(kind, name, sampling, batch, dtype) for kind, problem in PROBLEMS.items
 
 
 def _covering(full):
-    """Every optimizer on the block quadratic (B = 3 with replacement, float64), every problem ×
-    sampling with Adam (float64), float32 for Adam, SGD and Signum on the block quadratic: each
-    factor of the table is exercised in every value. The full product (≈ 240 cases, ≈ 6 s of kernel compiles
+    """Every optimizer on the block quadratic (B = 3 with replacement, float64), every sampling
+    with Adam on the block quadratic and each other problem with Adam at its last sampling (counted
+    rows where it has data), float32 with Adam: each factor of the table in every value. The full product (≈ 240 cases, ≈ 6 s of kernel compiles
     each on a cold cache: ≈ 25 min) runs with SIMLAB_FULL_TABLES=1."""
     keep = []
     for kind, name, sampling, batch, dtype in full:
         if ((kind == "block_quadratic" and sampling == "with_replacement" and batch == 3
              and dtype == "float64")
-                or (name == "adam" and dtype == "float64")
-                or (name in ("adam", "sgd", "signum") and kind == "block_quadratic"
-                    and sampling == "with_replacement" and batch == 3 and dtype == "float32")):
+                or (name == "adam" and dtype == "float64"
+                    and (kind == "block_quadratic" or (sampling, batch) == _samplings(PROBLEMS[kind])[-1]))
+                or (name == "adam" and kind == "block_quadratic" and sampling == "with_replacement"
+                    and batch == 3 and dtype == "float32")):
             keep.append((kind, name, sampling, batch, dtype))
     return keep
 
