@@ -217,7 +217,7 @@ def test_auto_layout_choice(monkeypatch):
 @pytest.mark.parametrize("layout,lanes,match", [
     ("lanes", None, "layout='lanes' is not one of"),
     ("lockstep", 0, r"lanes=0 is outside the allowed range \[1, 1024\]"),
-    ("lockstep", 2.5, r"lanes=2.5 is outside the allowed range"),
+    ("lockstep", 2.5, r"lanes=2.5 must be an integer"),
     ("per_run", 8, "lanes=8 applies to layout='lockstep' only"),
 ])
 def test_bad_layout_is_a_clear_error(layout, lanes, match):

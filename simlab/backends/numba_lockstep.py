@@ -25,7 +25,7 @@ from numba.core import types as nbtypes
 from numba.core.errors import TypingError
 from numba.extending import overload
 
-from .. import transforms
+from .. import _checks, transforms
 from . import _numba_cache, lockstep
 from .lockstep import Lanes
 from .numba_backend import (INLINED, JIT, _chain, _pool, _problem, _record_class, compiled,
@@ -75,17 +75,12 @@ def auto_lanes(spec) -> int:
 def resolve_layout(spec, layout: str, lanes) -> int:
     """The lanes per block for ``layout`` ("auto", "per_run" or "lockstep") and ``lanes``; 1 means
     the per-run layout. ValueError for a layout or lane count outside the allowed ones."""
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout={layout!r} is not one of {', '.join(map(repr, LAYOUTS))}")
+    _checks.choice("layout", layout, LAYOUTS)
     if lanes is not None:
         if layout != "lockstep":
             raise ValueError(f"lanes={lanes!r} applies to layout='lockstep' only, got "
                              f"layout={layout!r}")
-        if isinstance(lanes, bool) or not isinstance(lanes, (int, np.integer)) \
-                or not 1 <= lanes <= MAX_LANES:
-            raise ValueError(f"lanes={lanes!r} is outside the allowed range [1, {MAX_LANES}] "
-                             "(an integer)")
-        return int(lanes)
+        return _checks.integer("lanes", lanes, lo=1, hi=MAX_LANES)
     if layout == "per_run":
         return 1
     if layout == "lockstep":
