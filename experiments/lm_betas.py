@@ -116,9 +116,9 @@ def compute(config: dict, cells) -> xr.Dataset:
     bs = sorted(size["batches"])
     plan = runs(config)
     results = cells.map(train_cell, [run_spec(config, mcfg, t) for _, t in plan], label="training runs")
-    best = np.full((len(bs), len(BETAS), seeds), np.nan)
-    sharp, final_train, best_step = (np.full_like(best, np.nan) for _ in range(3))
     best_lr = np.full((len(bs), len(BETAS), len(LR_FACTORS), seeds), np.nan)
+    best = best_lr[:, :, LR_FACTORS.index(1.0), :]          # a view: the paper's one lr
+    sharp, final_train, best_step = (np.full_like(best, np.nan) for _ in range(3))
     curves, b_simple = {}, {}
     for ((b, betas, fi, s), tcfg), ds in zip(plan, results):
         bi, ki = bs.index(b), BETAS.index(betas)
@@ -126,7 +126,6 @@ def compute(config: dict, cells) -> xr.Dataset:
         best_lr[bi, ki, fi, s] = np.min(v) if ds.attrs["diverged"] == 0 else np.inf
         if LR_FACTORS[fi] != 1.0:
             continue
-        best[bi, ki, s] = best_lr[bi, ki, fi, s]
         best_step[bi, ki, s] = ds.record.values[int(np.argmin(v))]
         final_train[bi, ki, s] = ds.train_eval_loss.values[-1]
         sharp[bi, ki, s] = ds.sharpness.values[-1] if ds.sizes["check"] else np.nan
