@@ -152,6 +152,7 @@ class Experiment:
         """Parse, resolve, check, compute (cached per cell), save, reload, report and plot.
         ``executor`` overrides --scheduler/--workers (``experiments.all`` shares one)."""
         start, started, load_start = time.perf_counter(), time.time(), _timing.load_average()
+        cpu_start = _timing.cpu_seconds()          # experiments.all runs several in one process
         args = self.parse(argv)
         config = self.resolve(args)
         stem = self.stem(config) if self.stem else self.name
@@ -180,7 +181,7 @@ class Experiment:
         if not args.quick:
             _timing.record(args.results, stem, wall_s=wall, compute_s=cells.stats.compute_s,
                            computed=len(cells.stats.computed), reused=len(cells.stats.reused),
-                           jobs=jobs, cpu_s=_timing.cpu_seconds(),
+                           jobs=jobs, cpu_s=_timing.cpu_seconds() - cpu_start,
                            load_start=load_start, started=started)
         return RunResult(self.name, config, stored, cells.stats, wall,
                          path, list(figures), self.headline(stored))
