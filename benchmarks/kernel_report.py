@@ -145,14 +145,17 @@ class Resources(NamedTuple):
     constant: int
 
 
-def assemble(ptx: str, cc: int, workdir: str) -> tuple:
-    """(Resources, cubin path) of ``ptx`` assembled by ptxas -v for sm_<cc>."""
+def assemble(ptx: str, cc: int, workdir: str, max_registers: int | None = None) -> tuple:
+    """(Resources, cubin path) of ``ptx`` assembled by ptxas -v for sm_<cc>; ``max_registers``:
+    capped with ``-maxrregcount`` (what a register budget forced on the kernel would cost)."""
     ptxas = tool("ptxas", "SIMLAB_PTXAS")
     if ptxas is None:
         raise SystemExit("ptxas not found: pip install nvidia-cuda-nvcc (or set SIMLAB_PTXAS)")
-    src, cubin = Path(workdir, "k.ptx"), Path(workdir, f"k{abs(hash(ptx))}.cubin")
+    cap = [] if max_registers is None else [f"-maxrregcount={int(max_registers)}"]
+    src = Path(workdir, "k.ptx")
+    cubin = Path(workdir, f"k{abs(hash(ptx))}{'' if max_registers is None else max_registers}.cubin")
     src.write_text(ptx)
-    done = subprocess.run([ptxas, f"-arch=sm_{cc}", "-v", "-o", str(cubin), str(src)],
+    done = subprocess.run([ptxas, f"-arch=sm_{cc}", "-v", *cap, "-o", str(cubin), str(src)],
                           capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(done.stderr[-2000:])
@@ -369,6 +372,21 @@ def step_mix(ops: dict, costs: dict) -> dict:
 # The model
 # ------------------------------------------------------------------------------------------------
 
+#: Issue 19's register budget a thread (≥ 31 % occupancy on an H100 at 128 threads a block).
+BUDGET = 96
+
+
+def over_budget_reason(pred: dict, capped: Resources | None) -> str | None:
+    """Why a kernel above ``BUDGET`` registers is better left there, in the model's terms — its
+    predicted rate is not limited by occupancy (the latency bound, the only one occupancy enters,
+    lies above the bound that limits it) and the kernel capped at ``BUDGET`` spills (local-memory
+    traffic the uncapped kernel does not have) — or None when the model does not say so."""
+    if pred["limit"] == "latency" or capped is None or capped.spill_stores + capped.spill_loads == 0:
+        return None
+    return (f"{pred['limit']}-bound: latency bound {pred['latency']:.2g} ≥ "
+            f"{pred[pred['limit']]:.2g} at {pred['occupancy']:.0%} occupancy; capped at {BUDGET} "
+            f"it spills {capped.spill_stores}/{capped.spill_loads} B (st/ld)")
+
 def predict(mix: dict, registers: int, shared: int, model: Model = H100_MODEL,
             threads_per_block: int | None = None, threads_per_run: int = 1,
             parallel: int = 1) -> dict:
@@ -416,8 +434,10 @@ def report(cc: int = 90, quick: bool = False, progress=print) -> tuple:
                     plain = kernel_ptx(spec, cc=(cc // 10, cc % 10), layout=k.layout,
                                        optsize=False)
                     unsized = assemble(plain, cc, workdir)[0].registers
-                compiled[family] = (res, sass_mix(sass_opcodes(cubin)), unsized)
-            res, static, unsized = compiled[family]
+                capped = (assemble(ptx, cc, workdir, max_registers=BUDGET)[0]
+                          if res.registers > BUDGET else None)
+                compiled[family] = (res, sass_mix(sass_opcodes(cubin)), unsized, capped)
+            res, static, unsized, capped = compiled[family]
             key = (id(k.problem), id(k.optimizer), k.batch_size)
             if key not in counted:
                 counted[key] = count_step(k, steps=10 if k.problem.dim <= 16 else 2)
@@ -430,7 +450,7 @@ def report(cc: int = 90, quick: bool = False, progress=print) -> tuple:
                            threads_per_run=threads if block else 1,
                            parallel=min(threads, max(spec.dim, k.batch_size)) if block else 1)
             rows.append({"kernel": k, "resources": res, "static": static, "ops": ops,
-                         "registers_without_optsize": unsized,
+                         "registers_without_optsize": unsized, "capped": capped,
                          "mix": mix, "prediction": pred})
             progress(f"{k.label} {k.layout}: {res.registers} registers, "
                      f"{res.spill_stores} B spilled, {pred['rate']:.3g} run-steps/s predicted",
@@ -470,6 +490,15 @@ def markdown(rows: list, costs: dict, model: Model = H100_MODEL) -> str:
             f"{mix.get('store', 0):.0f} ({mix.get('store_bytes', 0):.0f}) | "
             f"{pred['FP64 issue']:.2g} / {pred['latency']:.2g} / {pred['memory']:.2g} | "
             f"**{pred['rate']:.2g}** | {pred['limit']} |")
+    over = [row for row in rows if row["resources"].registers > BUDGET]
+    if over:
+        lines += ["", f"Above the budget of {BUDGET} registers (issue 19 item 3), and why the "
+                  "model keeps them there:"]
+        for row in over:
+            why = over_budget_reason(row["prediction"], row["capped"])
+            lines.append(f"- {row['kernel'].label} ({row['kernel'].layout}, "
+                         f"{row['resources'].registers} registers): "
+                         + (why or "**the model does not justify it**"))
     lines += [
         "",
         f"SASS cost of one operation (main path, measured here): division = {cost('div')}; "

@@ -39,6 +39,8 @@ depend on the machine and its load, which it reports.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import math
 import os
 import sys
@@ -383,6 +385,10 @@ def main(argv=None):
                         help="thread counts to measure at (default 1,2)")
     parser.add_argument("--backend", choices=("cpu", "cuda"), default="cpu",
                         help="cuda: the GPU benchmark of benchmarks/simulate_cuda.py instead")
+    parser.add_argument("--save", default=None, metavar="PATH",
+                        help="also write the table and its notes to PATH (e.g. "
+                             "results/benchmarks/simulate_cpu.md, which docs/backends.md shows "
+                             "as a generated block)")
     args, rest = parser.parse_known_args(argv)
     if args.backend == "cuda":
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -420,6 +426,21 @@ def main(argv=None):
     results.append(bench_case("(b) d=256 N=4096 B=64", big, [1e-3, 3e-3, 1e-2, 3e-2], 16, 64,
                               1000, args.numpy_steps, args.repeats, lanes_list, threads_list))
     load_after = os.getloadavg()
+    report = io.StringIO()
+    with contextlib.redirect_stdout(report):
+        summary(results, args, bandwidth, load_before, load_after, lanes_list, threads_list)
+    print(report.getvalue(), end="")
+    if args.save:
+        from pathlib import Path
+        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
+        header = (f"`python benchmarks/simulate.py --repeats {args.repeats} --save {args.save}` "
+                  f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+                  f"{os.cpu_count()} cores, memory bandwidth {bandwidth / 1e9:.1f} GB/s):\n")
+        Path(args.save).write_text(header + report.getvalue().strip() + "\n")
+
+
+def summary(results, args, bandwidth, load_before, load_after, lanes_list, threads_list):
+    """The table and the notes under it (printed; ``--save`` writes them to a file too)."""
     print_table(results, lanes_list, threads_list)
     print(f"(run-steps per second, best of {args.repeats} alternating repetitions; numpy over "
           f"{args.numpy_steps} steps at the machine's default threads; load average "

@@ -8,7 +8,8 @@ docs/*.md (between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->``)
 ``claims`` (claims per paper and verdict), ``verdicts:<experiment>`` (one line per claim of it) or
 ``table:<experiment>:<function>`` (``experiments.<experiment>.<function>(ds)`` on its results) or
 ``timing:<stem>,<stem>,...`` (what those runs cost, from ``results/timing/``: ``experiments._timing``)
-or ``lm_plan`` (the LM experiments' budget plan, ``python -m experiments._lm``).
+or ``lm_plan`` (the LM experiments' budget plan, ``python -m experiments._lm``) or
+``file:results/<path>`` (a file a script wrote under results/, e.g. a benchmark's table).
 
 ``--check`` writes nothing and exits 1 when any of these disagrees with ``results/``: docs/verdicts.md,
 results/verdicts.json, a generated block, a results file whose checksum does not hold, or a committed
@@ -291,6 +292,17 @@ def block_table(root: Path, experiment: str, function: str) -> str:
     return load_function(f"experiments.{experiment}:{function}")(ds)
 
 
+def block_file(root: Path, relative: str) -> str:
+    """The block ``file:<path>``: the text a script wrote under results/ (a benchmark's table,
+    ``benchmarks/simulate.py --save``), shown as written."""
+    path = (Path(root) / relative).resolve()
+    if Path(relative).is_absolute() or not path.is_relative_to((Path(root) / "results").resolve()):
+        raise ValueError(f"generated block file:{relative} must name a file under results/")
+    if not path.exists():
+        return f"(no file: the script that writes {relative} has not been run)"
+    return path.read_text().strip()
+
+
 def _generator(name: str, root: Path):
     if name in BLOCKS:
         return BLOCKS[name]
@@ -302,12 +314,15 @@ def _generator(name: str, root: Path):
     if name.startswith("timing:"):
         from experiments import _timing
         return lambda recs: _timing.table(root, name.split(":", 1)[1].split(","))
+    if name.startswith("file:"):
+        return lambda recs: block_file(root, name.split(":", 1)[1])
     if name.startswith("table:") and name.count(":") == 2:
         _, experiment, function = name.split(":")
         return lambda recs: block_table(root, experiment, function)
     raise ValueError(f"generated block {name!r} has no generator in experiments.verdicts.BLOCKS "
                      f"(known: {', '.join(BLOCKS)}, verdicts:<experiment>, "
-                     "table:<experiment>:<function>, timing:<stem>,<stem>,..., lm_plan)")
+                     "table:<experiment>:<function>, timing:<stem>,<stem>,..., "
+                     "file:results/<path>, lm_plan)")
 
 
 def _blocks(text: str):

@@ -25,6 +25,14 @@ constants).
   r¹⁴/14!, times 2^k (exact powers of two, applied in two halves so that neither overflows).
   ≤ 2 ulps (tested); in the subnormal range the last multiplication rounds once more.
 
+* ``erf(x)``: for |x| < 1 the Maclaurin series Σₙ (−x²)ⁿ/(n!(2n + 1)), 22 terms, nested as
+  1/1 − (x²/1)(1/3 − (x²/2)(1/5 − …)) and times 2x/√π; for 1 ≤ |x| < 6, erf = 1 − erfc with the
+  continued fraction erfc(a) = e^(−a²)/(√π (a + (1/2)/(a + 1/(a + (3/2)/(a + …))))) evaluated
+  from a fixed depth (200 below 1.5, 100 below 2.5, 50 above: each truncation error below 10⁻¹⁷ of
+  the result) and ``exp`` above; ±1 beyond (erfc(6) < 2.2·10⁻¹⁷ is below half an ulp of 1); odd in
+  x. ≤ 2 ulps (tested against 60-digit values; 1.7 the largest seen). It replaces ``math.erf`` in the erf-drift
+  SignSGD SDE (libdevice's ``__nv_erf`` and the C library's round differently).
+
 They compute in float64 (the hyper-parameters and step counts that reach them are Python floats
 and ints, float64 in every kernel, float32 storage included).
 """
@@ -47,6 +55,10 @@ EXP_C = (1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
          1.0 / 87178291200)
 _TWO32 = 4294967296.0
 _INV_TWO32 = 1.0 / 4294967296.0
+#: erf: Maclaurin terms below |x| = 1; the continued fraction's depth per range of |x| below 6
+ERF_SERIES_TERMS = 22
+TWO_OVER_SQRT_PI = 1.1283791670955126
+INV_SQRT_PI = 0.5641895835477563
 #: Beyond these e^x overflows to +inf or underflows to 0 in float64.
 EXP_MAX = 709.782712893384
 EXP_MIN = -745.1332191019412
@@ -148,3 +160,25 @@ def power_of_two(k):
     if k >= 0:
         return int_power(2.0, k)
     return int_power(0.5, -k)
+
+
+def erf(x):
+    """The error function (module doc); NaN for NaN, ±1 for ±inf."""
+    if x != x:
+        return x * 1.0
+    a = abs(x)
+    if a < 1.0:
+        z = a * a
+        p = 1.0 / (2 * ERF_SERIES_TERMS - 1)
+        for n in range(ERF_SERIES_TERMS - 2, -1, -1):
+            p = 1.0 / (2 * n + 1) - (z / (n + 1)) * p
+        r = TWO_OVER_SQRT_PI * (a * p)
+    elif a < 6.0:
+        depth = 200 if a < 1.5 else (100 if a < 2.5 else 50)
+        f = a
+        for n in range(depth, 0, -1):
+            f = a + (0.5 * n) / f
+        r = 1.0 - exp(-(a * a)) * INV_SQRT_PI / f
+    else:
+        r = 1.0
+    return -r if x < 0.0 else r

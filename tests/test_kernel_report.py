@@ -101,18 +101,32 @@ opts = {"adam": optim.adam(0.95, 0.95, 1e-8, bias_correction=False),
         "rmsprop": optim.rmsprop(0.99, 1e-8)}
 out = {}
 with tempfile.TemporaryDirectory() as tmp:
+    costs = None
     for case in sys.argv[2:]:
         name, b, layout, optsize = case.split(":")
         spec = simlab.make_spec(toy, opts[name], [1e-3, 1e-2], int(b), 10, 4,
                                 sampling="with_replacement", backend="cuda")
         ptx = cb.kernel_ptx(spec, cc=(9, 0), layout=layout, optsize=optsize == "1")
-        out[case] = kr.assemble(ptx, 90, tmp)[0]._asdict()
+        res = kr.assemble(ptx, 90, tmp)[0]
+        out[case] = res._asdict()
+        if optsize == "1" and res.registers > kr.BUDGET:     # the model's view, as the report's
+            costs = kr.sass_costs(90, tmp) if costs is None else costs
+            capped = kr.assemble(ptx, 90, tmp, max_registers=kr.BUDGET)[0]
+            kernel = kr.Kernel(case, toy, opts[name], int(b), layout)
+            mix = kr.step_mix(kr.count_step(kernel), costs)
+            threads = cb.block_threads(max(spec.dim, spec.microbatch)) if layout == "block" else 128
+            pred = kr.predict(mix, res.registers, res.shared, threads_per_block=threads,
+                              threads_per_run=threads if layout == "block" else 1,
+                              parallel=min(threads, max(spec.dim, int(b))) if layout == "block" else 1)
+            out[case].update(capped=capped._asdict(), limit=pred["limit"],
+                             reason=kr.over_budget_reason(pred, capped))
 print(json.dumps(out))
 """
 
 CASES = [f"{n}:{b}:{layout}:1" for n in ("adam", "sgdm", "signum", "rmsprop") for b in (1, 64)
          for layout in ("thread", "block")]
-#: Counted rows (B ≥ n = 9 with replacement) hold more: 106-110 registers (docs/backends.md).
+#: Counted rows (B ≥ n = 9 with replacement) hold more: 106-110 registers (docs/backends.md), the
+#: exception issue 19 allows where its model shows the higher count is faster.
 OVER_BUDGET = {"adam:64:thread:1", "adam:64:block:1", "sgdm:64:thread:1", "signum:64:thread:1",
                "rmsprop:64:thread:1"}
 
@@ -126,19 +140,78 @@ def budget():
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if "skip" in result:
-        pytest.skip(result["skip"])
+        _skip_unless_required(result["skip"])
     return result
+
+
+def _skip_unless_required(why: str):
+    """Skip a compile-only check where the compilers are missing — a failure in CI, which sets
+    ``SIMLAB_REQUIRE_CUDA_COMPILE=1`` (a check that skips there proves nothing)."""
+    if os.environ.get("SIMLAB_REQUIRE_CUDA_COMPILE") == "1":
+        pytest.fail(f"SIMLAB_REQUIRE_CUDA_COMPILE=1 but {why}")
+    pytest.skip(why)
+
+
+SASS_SCRIPT = r"""
+import json, sys, tempfile
+sys.path.insert(0, sys.argv[1] + "/benchmarks")
+import kernel_report as kr
+try:
+    from numba.cuda.cudadrv.nvvm import NVVM
+    NVVM()
+    for name in ("ptxas", "nvdisasm"):
+        assert kr.tool(name) is not None, f"{name} not found"
+except Exception as exc:
+    print(json.dumps({"skip": f"libNVVM/ptxas/nvdisasm not usable here ({type(exc).__name__}: {exc})"}))
+    sys.exit(0)
+with tempfile.TemporaryDirectory() as tmp:
+    print(json.dumps(kr.sass_costs(90, tmp)))
+"""
+
+
+def test_sass_costs_are_read_from_the_disassembly():
+    """The report prices a division, a square root and a splitmix64 hash from nvdisasm's SASS of
+    each compiled as the kernels are: IEEE division is a reciprocal seed (MUFU.RCP64H) refined by
+    DFMAs, the square root a reciprocal-square-root seed refined the same way, the hash integer
+    multiplies, shifts and logic."""
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "0", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", SASS_SCRIPT, str(ROOT)], capture_output=True,
+                          text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    costs = json.loads(done.stdout.strip().splitlines()[-1])
+    if "skip" in costs:
+        _skip_unless_required(costs["skip"])
+    assert costs["div"].get("MUFU.RCP64H") == 1 and costs["div"].get("DFMA", 0) >= 4, costs
+    assert costs["sqrt"].get("MUFU.RSQ64H") == 1 and costs["sqrt"].get("DFMA", 0) >= 4, costs
+    assert costs["hash"].get("IMAD", 0) + costs["hash"].get("INT", 0) >= 10, costs
+    assert not any(key.startswith("MUFU") for key in costs["hash"]), costs
+
+
+#: Over the budget and not justified by the model: the block layout's counted-rows Adam kernel
+#: is latency-bound in it at 25 % occupancy (a thread layout's is memory-bound), so fitting 96
+#: registers would be faster there — open (issue 19). The toy runs the thread layout unless the
+#: block layout is asked for (``cuda_backend.BLOCK_MIN_DIM``).
+UNJUSTIFIED = {"adam:64:block:1"}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="counted rows: over 96"))
-    if c in OVER_BUDGET else c for c in CASES])
+    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="over 96, latency-bound: open"))
+    if c in UNJUSTIFIED else c for c in CASES])
 def test_toy_kernels_fit_the_register_budget(budget, case):
     """Issue 19: toy kernels (d ≤ 16) at ≤ 96 registers a thread (≥ 31 % occupancy on an H100)
-    and no spills, as ptxas assembles them for sm_90."""
+    and no spills, as ptxas assembles them for sm_90 — except the counted-rows kernels, which
+    stay above only while the report's model says the higher count is faster: their predicted
+    rate is not occupancy-bound (latency bound above the bound that limits them) and capping
+    them at 96 spills (``kernel_report.over_budget_reason``). A counted kernel that fits fails
+    here too: then it leaves ``OVER_BUDGET``."""
     res = budget[case]
     assert res["spill_stores"] == 0 and res["spill_loads"] == 0, res
+    if case in OVER_BUDGET:
+        assert res["registers"] > 96, res
+        assert res["reason"] is not None, res
+        assert res["capped"]["spill_stores"] > 0, res
+        return
     assert res["registers"] <= 96, res
     assert occupancy(res["registers"], 128, res["shared"]) >= 0.31
 

@@ -85,6 +85,40 @@ EXP_TABLE = [
 ]
 
 
+PI_60 = Decimal("3.14159265358979323846264338327950288419716939937510582097494459")
+
+
+def exact_erf(x: Decimal) -> Decimal:
+    """erf by its Maclaurin series at 120 digits (the alternating terms reach ~10³¹ at |x| = 8.5),
+    rounded to 60."""
+    with localcontext() as ctx:
+        ctx.prec = 120
+        z, term, total, n = x * x, x, x, 0
+        while abs(term) > Decimal(10) ** -80 or n < 3:
+            n += 1
+            term = -term * z / n
+            total += term / (2 * n + 1)
+        result = 2 * total / PI_60.sqrt()
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return +result
+
+
+ERF_TABLE = [
+    ("|x| < 1 (series)", _samples(-1.0, 1.0, 300, 5) + [1e-300, 1e-8, 0.5, 0.9999999], 2.0),
+    ("1 ≤ |x| < 6 (continued fraction)", _samples(1.0, 6.0, 400, 6) + [-1.0, 1.0, 1.4999999, 1.5,
+                                                                       2.4999999, 2.5, 5.9999999], 1.5),
+    ("|x| ≥ 6", [6.0, -6.0, 7.0, 8.5], 0.5),
+]
+
+
+@pytest.mark.parametrize("name,xs,bound", ERF_TABLE, ids=[r[0] for r in ERF_TABLE])
+def test_erf_accuracy(name, xs, bound):
+    errors = [ulps(pm.erf(x), exact_erf(Decimal(x))) for x in xs]
+    assert max(errors) <= bound, max(errors)
+    assert all(pm.erf(-x) == -pm.erf(x) for x in xs)
+
+
 @pytest.mark.parametrize("name,xs,bound", LOG_TABLE, ids=[r[0] for r in LOG_TABLE])
 def test_log_accuracy(name, xs, bound):
     errors = [ulps(pm.log(x), exact(Decimal.ln, x)) for x in xs]
@@ -102,6 +136,8 @@ def test_special_values():
     assert pm.log(0.0) == -math.inf and pm.log(math.inf) == math.inf and pm.log(1.0) == 0.0
     assert pm.exp(0.0) == 1.0 and pm.exp(1000.0) == math.inf and pm.exp(-1000.0) == 0.0
     assert math.isnan(pm.exp(math.nan)) and pm.exp(pm.EXP_MAX) < math.inf
+    assert pm.erf(0.0) == 0.0 and pm.erf(math.inf) == 1.0 and pm.erf(-math.inf) == -1.0
+    assert math.isnan(pm.erf(math.nan)) and pm.erf(5e-324) == 5e-324 and pm.erf(-27.0) == -1.0
 
 
 def test_ademamix_schedule_close_to_libm():
@@ -119,7 +155,7 @@ def test_numba_compiles_the_same_bits():
     """numba's CPU code (as the numba backend compiles it) gives Python's bits exactly."""
     pytest.importorskip("numba")
     from simlab.backends.numba_backend import compiled
-    power, log, exp = compiled(pm.int_power), compiled(pm.log), compiled(pm.exp)
+    power, log, exp, erf = (compiled(f) for f in (pm.int_power, pm.log, pm.exp, pm.erf))
     for beta in BETAS:
         for n in STEPS:
             assert power(beta, float(n)) == pm.int_power(beta, float(n))
@@ -127,3 +163,5 @@ def test_numba_compiles_the_same_bits():
         assert all(log(x) == pm.log(x) for x in xs)
     for _, xs, _ in EXP_TABLE:
         assert all(exp(x) == pm.exp(x) for x in xs)
+    for _, xs, _ in ERF_TABLE:
+        assert all(erf(x) == pm.erf(x) for x in xs)

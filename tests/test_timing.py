@@ -3,6 +3,7 @@ docs' ``timing:`` block is generated from those records."""
 import json
 from pathlib import Path
 
+import pytest
 import xarray as xr
 
 from experiments import _timing
@@ -53,3 +54,26 @@ def test_the_timing_block_is_generated_from_the_records(tmp_path):
     assert "| `surge` | not recorded |" in text
     assert "lower bound" in text                                 # surge's run is missing
     assert "stale" not in text
+
+
+def test_the_cpu_seconds_are_the_runs_own_when_a_process_runs_several(tmp_path):
+    """experiments.all runs the experiments one after the other in one process: each record holds
+    the CPU seconds of its own run, not the process's since it started."""
+    from experiments import _timing
+    start = _timing.cpu_seconds()
+    while _timing.cpu_seconds() - start < 1.0:        # CPU this process spends before the run
+        sum(range(10000))
+    TINY.run(["--out", str(tmp_path)], progress=False)
+    record = json.loads((tmp_path / "timing" / "tiny_timing.json").read_text())
+    assert 0 <= record["cpu_s"] < 1.0, record
+
+
+def test_a_file_block_shows_what_a_script_wrote_under_results(tmp_path):
+    (tmp_path / "results" / "benchmarks").mkdir(parents=True)
+    (tmp_path / "results" / "benchmarks" / "b.md").write_text("| a |\n|---|\n| 1 |\n")
+    name = "file:results/benchmarks/b.md"
+    page = f"x\n<!-- generated:{name} -->\nstale\n<!-- /generated:{name} -->\n"
+    assert "| 1 |" in render_readme(page, [], tmp_path) and "stale" not in render_readme(page, [], tmp_path)
+    outside = "file:README.md"
+    with pytest.raises(ValueError, match="under results/"):
+        render_readme(f"<!-- generated:{outside} -->\n<!-- /generated:{outside} -->\n", [], tmp_path)

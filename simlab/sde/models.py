@@ -27,7 +27,8 @@ per-sample gradients (data) or a Gaussian noise factor — quadratics or not:
 * ``signsgd_sde(noise="gaussian")`` (Compagnoni et al. 2025; Srećković et al. eq. 3, per
   coordinate): b_j = erf(∂_j f / √(2 c Σ₁,jj)), G = diag(√(1 − b_j²)): the coordinates' signs are
   treated as independent and the noise as Gaussian. Exact in law only for Gaussian noise with
-  diagonal C.
+  diagonal C. erf is ``simlab.portable_math.erf`` (+, −, ×, ÷ only) in the reference and the
+  kernels alike, so every backend draws the same bits.
 
 Regime of validity: 1-weak approximations (error O(η) at fixed horizon) for smooth b and G. On the
 data toy the exact-moment SignSGD drift is piecewise constant in x (it jumps on the hyperplanes
@@ -46,7 +47,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy import sqrt
-from scipy.special import comb, erf as _erf_array
+from scipy.special import comb
 
 from .. import _checks
 from ..dynamics import Dynamics
@@ -55,7 +56,11 @@ from ..kernel_ops import (problem_add_sample_gradient, problem_gradient, problem
                           register_dynamics)
 from ..problems.base import Problem
 from ..problems.quadratic import QuadraticProblem, batch_covariance_factor, check_batch_size
+from ..portable_math import erf
 from ..random import standard_normal
+
+#: erf elementwise on arrays for the reference: the same arithmetic-only erf as the kernels
+_erf_array = np.vectorize(erf, otypes=[float])
 
 KINDS = ("sgd", "signsgd_exact", "signsgd_gaussian")
 
@@ -422,7 +427,7 @@ def signsgd_erf_sde_step(D, P, batching, seed, key, k, lr, w, state, scratch):
             problem_noise_variance(P, var)
         for i in range(d):
             scale = sqrt(2.0 * D.c * var[i])
-            b = math.erf(grad[i] / scale) if scale > 0.0 else sign(grad[i])
+            b = erf(grad[i] / scale) if scale > 0.0 else sign(grad[i])
             drift[i] = b
             noise[i] = sqrt(max(1.0 - b * b, 0.0)) * standard_normal(key, counter, np.uint64(i))
         euler_maruyama_update(w, drift, noise, dt, amp)
