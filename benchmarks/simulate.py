@@ -436,7 +436,7 @@ def main(argv=None):
         header = (f"`python benchmarks/simulate.py --repeats {args.repeats} --save {args.save}` "
                   f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
                   f"{os.cpu_count()} cores, memory bandwidth {bandwidth / 1e9:.1f} GB/s):\n")
-        Path(args.save).write_text(header + report.getvalue().strip() + "\n")
+        Path(args.save).write_text(header + "\n" + report.getvalue().strip() + "\n")
 
 
 def summary(results, args, bandwidth, load_before, load_after, lanes_list, threads_list):
