@@ -32,7 +32,7 @@ def test_a_full_run_records_its_cost_and_a_cached_rerun_keeps_that_record(tmp_pa
     first = json.loads(path.read_text())
     assert (first["cells_computed"], first["cells_reused"]) == (3, 0)
     assert first["wall_s"] >= first["compute_s"] >= 0
-    assert first["cores"] >= 1 and first["started_utc"].startswith("20") and first["cpu_s"] > 0
+    assert first["cores"] >= 1 and first["started_utc"].startswith("20") and first["cpu_s"] >= 0
     TINY.run(["--out", str(tmp_path)], progress=False)          # every cell from the cache
     assert json.loads(path.read_text()) == first
 
