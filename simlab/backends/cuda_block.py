@@ -30,7 +30,7 @@ import numpy as np
 
 from ..kernel_ops import (chain_per_step, chain_update, problem_add_sample_gradient,
                           problem_n_samples)
-from .per_run import draw_batch, run_one
+from .per_run import count_rows, draw_batch, run_one
 
 MAX_THREADS = 256
 
@@ -113,7 +113,7 @@ def block_discrete_step(D, P, batching, seed, key, k, lr, w, state, scratch):
         active = min(width, microbatch)
         if batching.use_counts:
             if lane == 0:
-                count_rows(scratch, n, start, stop)
+                scratch.epoch[1] = count_rows(scratch, n, start, stop)
             cuda.syncthreads()
             distinct = scratch.epoch[1]
             active = min(width, distinct)
@@ -157,23 +157,6 @@ def block_discrete_step(D, P, batching, seed, key, k, lr, w, state, scratch):
         w[i] = w[i] + chain_update(D.chain, s, gi, gsq_i, w[i], state, i)
         i += width
     cuda.syncthreads()
-
-
-def count_rows(scratch, n, start, stop):
-    """The distinct rows of batch entries [start, stop) and their multiplicities, in row order
-    (as ``per_run.add_batch_gradients``), into scratch.rows/weights; their number in epoch[1]."""
-    counts = scratch.counts
-    for i in range(n):
-        counts[i] = 0
-    for b in range(start, stop):
-        counts[scratch.idx[b]] += 1
-    distinct = 0
-    for i in range(n):
-        if counts[i] > 0:
-            scratch.rows[distinct] = i
-            scratch.weights[distinct] = counts[i]
-            distinct += 1
-    scratch.epoch[1] = distinct
 
 
 def simulate_blocks(P, D, plan, batching, out, work, partials, n_runs):

@@ -42,7 +42,12 @@ _MATH = {"sqrt": math.sqrt}
 GENERIC_NAMES = frozenset(f.__name__ for f in kernel_ops.GENERIC)
 #: Large functions that run rarely (record steps, epochs, clipping): compiled as calls, not inlined.
 COLD = frozenset({"heap_sort", "sift_down", "clip_top_fraction_into", "epoch_permutation_into",
-                  "data_loss", "gaussian_loss", "half_quadratic_form"})
+                  "data_loss", "gaussian_loss", "half_quadratic_form", "count_rows"})
+#: Functions LLVM must keep out of line (``noinline``; without it NVVM inlines a function called
+#: once regardless): the row counting of the counted-rows path (B ≥ n), whose loops, inlined,
+#: held registers through the rest of the step (the block layout's Adam kernel: 106 a thread,
+#: 96 out of line with an 8-byte call frame and no spills). The same operations, the same bits.
+NOINLINE = frozenset({"count_rows"})
 
 
 # ------------------------------------------------------------------------------------------------
@@ -221,14 +226,23 @@ def size_optimized_ir(llvmir: str) -> str:
     partially or at run time (loops with a constant trip count are still unrolled) and otherwise
     optimizes as at ``-opt=3``; simlab's device functions are inlined regardless (``alwaysinline``).
     The arithmetic, and so every result bit, is unchanged: only how many iterations are in flight
-    in one thread; the GPU hides latency across the extra resident threads instead
-    (``benchmarks/kernel_report.py`` models the trade)."""
+    in one thread (and ``NOINLINE`` functions stay calls); the GPU hides latency across the
+    extra resident threads instead (``benchmarks/kernel_report.py`` models the trade)."""
     lines = []
     for line in llvmir.splitlines():
         if line.startswith("define ") and " optsize" not in line:
-            line = (line[:-1].rstrip() + " optsize {") if line.endswith("{") else line + " optsize"
+            extra = " optsize noinline" if _defines_one_of(line, NOINLINE) else " optsize"
+            line = (line[:-1].rstrip() + extra + " {") if line.endswith("{") else line + extra
         lines.append(line)
     return "\n".join(lines)
+
+
+def _defines_one_of(define: str, names) -> bool:
+    """Whether an LLVM ``define`` line defines one of the simlab functions ``names`` (numba's
+    Itanium-mangled symbol holds each as <length><name>)."""
+    symbol = define.split("@", 1)[1].split("(", 1)[0] if "@" in define else ""
+    return any(f"{len(name)}{name}B" in symbol or symbol.endswith(f"{len(name)}{name}")
+               for name in names)
 
 
 def size_optimized():

@@ -144,20 +144,28 @@ def add_batch_gradients(P, batching, n, w, start, stop, scratch, out):
     """out += Σ of the per-sample gradients of batch entries [start, stop); with ``use_counts``,
     over the distinct rows weighted by their multiplicities (n row passes instead of stop − start)."""
     if batching.use_counts:
-        counts = scratch.counts
-        for i in range(n):
-            counts[i] = 0
-        for b in range(start, stop):
-            counts[scratch.idx[b]] += 1
-        distinct = 0
-        for i in range(n):
-            if counts[i] > 0:
-                scratch.rows[distinct] = i
-                scratch.weights[distinct] = counts[i]
-                distinct += 1
+        distinct = count_rows(scratch, n, start, stop)
         problem_add_weighted_sample_gradients(P, w, scratch.rows, scratch.weights, distinct, out)
     else:
         problem_add_sample_gradients(P, w, scratch.idx, start, stop, out)
+
+
+def count_rows(scratch, n, start, stop):
+    """The distinct rows of batch entries [start, stop) and their multiplicities, in row order,
+    into scratch.rows/weights; returns their number. (Compiled out of line on a GPU:
+    ``cuda_compile.NOINLINE``.)"""
+    counts = scratch.counts
+    for i in range(n):
+        counts[i] = 0
+    for b in range(start, stop):
+        counts[scratch.idx[b]] += 1
+    distinct = 0
+    for i in range(n):
+        if counts[i] > 0:
+            scratch.rows[distinct] = i
+            scratch.weights[distinct] = counts[i]
+            distinct += 1
+    return distinct
 
 
 def discrete_gradient(D, P, batching, seed, key, k, w, scratch):
