@@ -294,12 +294,18 @@ def run(spec, dtype="float64"):
     backend; both layouts give the same bits)."""
     P, D, plan, batching, out, capacities = inputs(spec, dtype)
     n_runs = out.w.shape[0] * out.w.shape[1]
-    threads = max(1, min(numba.get_num_threads(), n_runs))
-    args = (P, D, plan, batching, out) + tuple(capacities)
-    if threads == 1:
-        simulate_block(0, n_runs, *args)
-    else:
-        bounds = np.linspace(0, n_runs, min(n_runs, 4 * threads) + 1).astype(np.int64)
-        blocks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-        list(_pool(threads).map(lambda block: simulate_block(block[0], block[1], *args), blocks))
+    spread(simulate_block, n_runs, (P, D, plan, batching, out) + tuple(capacities))
     return result(out)
+
+
+def spread(kernel, count: int, args: tuple) -> None:
+    """``kernel(first, last, *args)`` over [0, count) — runs, or blocks of runs — split into up to
+    4 chunks a thread over ``numba.get_num_threads()`` threads (each item depends on its own key
+    only, so the split does not change a bit); in the calling thread when one is enough."""
+    threads = max(1, min(numba.get_num_threads(), count))
+    if threads == 1:
+        kernel(0, count, *args)
+        return
+    bounds = np.linspace(0, count, min(count, 4 * threads) + 1).astype(np.int64)
+    chunks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    list(_pool(threads).map(lambda chunk: kernel(chunk[0], chunk[1], *args), chunks))

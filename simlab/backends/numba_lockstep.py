@@ -28,9 +28,8 @@ from numba.extending import overload
 from .. import _checks, transforms
 from . import _numba_cache, lockstep
 from .lockstep import Lanes
-from .numba_backend import (INLINED, JIT, _chain, _pool, _problem, _record_class, compiled,
-                            inputs,
-                            new_scratch, result)
+from .numba_backend import (INLINED, JIT, _chain, _problem, _record_class, compiled, inputs,
+                            new_scratch, result, spread)
 from .per_run import BATCH_EPOCH, Discrete
 
 LAYOUTS = ("auto", "per_run", "lockstep")
@@ -215,7 +214,7 @@ def run(spec, width: int, dtype: str = "float64", together=None):
     bits of the per-run layout, storage in ``dtype`` as ``numba_backend.inputs``); ``together``:
     whether a problem's lane fast path computes the gradients where it applies (True), or every
     lane its own (False); None: from B ≤ ``GATHER_MAX_BATCH`` (measured: see ``LANES``). Blocks are
-    spread over ``numba.get_num_threads()`` threads as ``numba_backend.run`` spreads runs; each
+    spread over ``numba.get_num_threads()`` threads by ``numba_backend.spread``, as runs are; each
     run depends on its own key only."""
     P, D, plan, batching, out, capacities = inputs(spec, dtype)
     n_runs = out.w.shape[0] * out.w.shape[1]
@@ -226,11 +225,5 @@ def run(spec, width: int, dtype: str = "float64", together=None):
     args = (width, P, D, plan, batching, out) + tuple(capacities) + (scalar_count(D),
                                                                      epoch_capacity,
                                                                      bool(together))
-    threads = max(1, min(numba.get_num_threads(), n_blocks))
-    if threads == 1:
-        simulate_lanes(0, n_blocks, *args)
-    else:
-        bounds = np.linspace(0, n_blocks, min(n_blocks, 4 * threads) + 1).astype(np.int64)
-        chunks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-        list(_pool(threads).map(lambda chunk: simulate_lanes(chunk[0], chunk[1], *args), chunks))
+    spread(simulate_lanes, n_blocks, args)
     return result(out)
