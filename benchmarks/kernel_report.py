@@ -413,11 +413,23 @@ def predict(mix: dict, registers: int, shared: int, model: Model = H100_MODEL,
             "resident": resident, **bounds}
 
 
+def kernel_prediction(k: Kernel, spec, mix: dict, res: Resources) -> dict:
+    """``predict`` for kernel ``k`` as it is launched: 128 threads a block in the thread layout;
+    in the block layout a block per run, its width from d and M, the step split over
+    min(width, max(d, B)) of its threads."""
+    from simlab.backends.cuda_backend import block_threads
+    if k.layout != "block":
+        return predict(mix, res.registers, res.shared)
+    threads = block_threads(max(spec.dim, spec.microbatch))
+    return predict(mix, res.registers, res.shared, threads_per_block=threads,
+                   threads_per_run=threads, parallel=min(threads, max(spec.dim, k.batch_size)))
+
+
 # ------------------------------------------------------------------------------------------------
 
 def report(cc: int = 90, quick: bool = False, progress=print) -> tuple:
     """(rows, costs, static mixes): one row per kernel of ``kernels()``."""
-    from simlab.backends.cuda_backend import block_threads, kernel_ptx
+    from simlab.backends.cuda_backend import kernel_ptx
     from simlab.backends.kernel_inputs import kernel_records
     rows, compiled, counted = [], {}, {}
     with tempfile.TemporaryDirectory() as workdir:
@@ -443,12 +455,7 @@ def report(cc: int = 90, quick: bool = False, progress=print) -> tuple:
                 counted[key] = count_step(k, steps=10 if k.problem.dim <= 16 else 2)
             ops = counted[key]
             mix = step_mix(ops, costs)
-            threads = (block_threads(max(spec.dim, spec.microbatch)) if k.layout == "block"
-                       else H100_MODEL.threads_per_block)
-            block = k.layout == "block"
-            pred = predict(mix, res.registers, res.shared, threads_per_block=threads,
-                           threads_per_run=threads if block else 1,
-                           parallel=min(threads, max(spec.dim, k.batch_size)) if block else 1)
+            pred = kernel_prediction(k, spec, mix, res)
             rows.append({"kernel": k, "resources": res, "static": static, "ops": ops,
                          "registers_without_optsize": unsized, "capped": capped,
                          "mix": mix, "prediction": pred})

@@ -114,10 +114,7 @@ with tempfile.TemporaryDirectory() as tmp:
             capped = kr.assemble(ptx, 90, tmp, max_registers=kr.BUDGET)[0]
             kernel = kr.Kernel(case, toy, opts[name], int(b), layout)
             mix = kr.step_mix(kr.count_step(kernel), costs)
-            threads = cb.block_threads(max(spec.dim, spec.microbatch)) if layout == "block" else 128
-            pred = kr.predict(mix, res.registers, res.shared, threads_per_block=threads,
-                              threads_per_run=threads if layout == "block" else 1,
-                              parallel=min(threads, max(spec.dim, int(b))) if layout == "block" else 1)
+            pred = kr.kernel_prediction(kernel, spec, mix, res)
             out[case].update(capped=capped._asdict(), limit=pred["limit"],
                              reason=kr.over_budget_reason(pred, capped))
 print(json.dumps(out))
