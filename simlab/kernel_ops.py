@@ -14,10 +14,10 @@ problem operations (``register_problem``), ``P`` the problem's record, ``w`` one
     ``add_weighted_sample_gradients(P, w, rows, weights, count, out)``
                                                         out += Σ_{c<count} weights[c] ∇ℓ_{rows[c]}(w)
         (the last two optional: fast paths; the defaults loop over ``add_sample_gradient``)
-    ``add_lane_sample_gradients(P, w, idx, start, stop, out, dots)``   optional, for the lockstep
-        layout (``backends/lockstep.py``): w, out (d, L) hold L runs as lanes, idx (B, L) their
-        batches, dots (4, L) scratch; out[:, l] += what ``add_sample_gradients`` adds for lane l,
-        bit for bit, with the lanes innermost
+    ``add_lane_sample_gradients(P, w, idx, start, stop, out, dots, rows)``   optional, for the
+        lockstep layout (``backends/lockstep.py``): w, out (d, L) hold L runs as lanes, idx (B, L)
+        their batches, dots (4, L) float64 and rows (4, d, L) of w's dtype scratch; out[:, l] +=
+        what ``add_sample_gradients`` adds for lane l, bit for bit, with the lanes innermost
     Gaussian-noise problems (g = ∇L(w) + L z/√B, z ~ N(0, I)):
     ``noise(P, z, out)``                                    out[:] = L z
     ``noise_variance(P, out)``                              out[:] = diag(L Lᵀ)

@@ -51,7 +51,7 @@ class Lanes(NamedTuple):
     per-step scalars of each lane, ``lane_w`` (d,) and ``lane_state`` (K, d) a contiguous copy of
     one lane, ``perm`` (L, n) and ``epoch`` (L,) each lane's epoch permutation (epoch sampling;
     (L, 1) otherwise), ``key`` (L,) each lane's stream key, ``idx`` (B, L) the batches of a step,
-    ``dots`` (4, L) the problem's scratch for lane gradients, ``together``: whether a problem's
+    ``dots`` (4, L) and ``rows`` (4, d, L) the problem's scratch for lane gradients, ``together``: whether a problem's
     lane fast path is used where it applies (else gradients lane by lane)."""
     lr_index: np.ndarray
     seed: np.ndarray
@@ -68,6 +68,7 @@ class Lanes(NamedTuple):
     key: np.ndarray
     idx: np.ndarray
     dots: np.ndarray
+    rows: np.ndarray
     together: bool
 
 
@@ -243,7 +244,8 @@ def lanes_gradients_together(P, batching, k, lanes, scratch):
     for i in range(d):
         for l in range(width):
             lanes.g[i, l] = 0.0
-    problem_add_lane_sample_gradients(P, lanes.w, lanes.idx, 0, batch, lanes.g, lanes.dots)
+    problem_add_lane_sample_gradients(P, lanes.w, lanes.idx, 0, batch, lanes.g, lanes.dots,
+                                      lanes.rows)
     if batching.microbatch > 1:
         for i in range(d):
             for l in range(width):
@@ -304,8 +306,8 @@ def problem_has_lane_gradients(P):
     return kernel_ops.problem_ops(P).add_lane_sample_gradients is not None
 
 
-def problem_add_lane_sample_gradients(P, w, idx, start, stop, out, dots):
-    kernel_ops.problem_ops(P).add_lane_sample_gradients(P, w, idx, start, stop, out, dots)
+def problem_add_lane_sample_gradients(P, w, idx, start, stop, out, dots, rows):
+    kernel_ops.problem_ops(P).add_lane_sample_gradients(P, w, idx, start, stop, out, dots, rows)
 
 
 GENERIC = (lanes_step, store_scalars, load_scalars, lane_chain_update, problem_has_lane_gradients,

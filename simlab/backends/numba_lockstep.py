@@ -116,12 +116,13 @@ def _ov_problem_has_lane_gradients(P):
 
 
 @overload(lockstep.problem_add_lane_sample_gradients, jit_options=INLINED)
-def _ov_problem_add_lane_sample_gradients(P, w, idx, start, stop, out, dots):
+def _ov_problem_add_lane_sample_gradients(P, w, idx, start, stop, out, dots, rows):
     fn = _problem(P).add_lane_sample_gradients
     if fn is None:
-        return lambda P, w, idx, start, stop, out, dots: None     # never called (see the flag)
+        return lambda P, w, idx, start, stop, out, dots, rows: None     # never called (the flag)
     fn = compiled(fn)
-    return lambda P, w, idx, start, stop, out, dots: fn(P, w, idx, start, stop, out, dots)
+    return (lambda P, w, idx, start, stop, out, dots, rows:
+            fn(P, w, idx, start, stop, out, dots, rows))
 
 
 def _leaves(ty, path):
@@ -196,7 +197,7 @@ def simulate_lanes(first, last, width, P, D, plan, batching, out, batch_capacity
                   np.empty((width, epoch_capacity), dtype=np.int64),
                   np.empty(width, dtype=np.int64), np.empty(width, dtype=np.uint64),
                   np.zeros((batch_capacity, width), dtype=np.int64), np.zeros((4, width)),
-                  together)
+                  np.zeros((4, d, width), dtype), together)
     for block in range(first, last):
         _run_block(block, P, D, plan, batching, out, lanes, scratch)
 

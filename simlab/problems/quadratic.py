@@ -439,16 +439,19 @@ def data_add_weighted_sample_gradients(P, w, rows, weights, count, out):
         c += 1
 
 
-def data_add_lane_sample_gradients(P, w, idx, start, stop, out, dots):
+def data_add_lane_sample_gradients(P, w, idx, start, stop, out, dots, rows):
     """For every lane l (w, out (d, L); idx (B, L)): out[:, l] += Σ_{b∈[start,stop)} (x_bᵀw_l) x_b,
     x_b = samples_t[idx[b, l]], with the lanes innermost — the operations of
     ``data_add_sample_gradients`` on lane l in the same order (groups of four rows as in
     ``add_four_rows``, a remaining row as in ``data_add_sample_gradient`` with ``row_dot``), so
-    each lane gets the bits of the per-run fast path. dots (4, L): the dot products."""
-    x = P.samples_t
+    each lane gets the bits of the per-run fast path. dots (4, L): the dot products; rows
+    (4, d, L), w's dtype: the rows of a group, copied once per lane by ``transpose_lane_rows``
+    (contiguous reads; measured faster than reading x[idx[b, l], j] across lanes, a gather, in
+    both the dot products and the update: benchmarks/simulate.py, docs/backends.md)."""
     d, width = w.shape
     b = start
     while b + 4 <= stop:
+        transpose_lane_rows(P.samples_t, idx, b, 4, rows)
         for l in range(width):
             dots[0, l] = 0.0
             dots[1, l] = 0.0
@@ -457,43 +460,43 @@ def data_add_lane_sample_gradients(P, w, idx, start, stop, out, dots):
         for j in range(d):
             for l in range(width):
                 wj = w[j, l]
-                dots[0, l] += x[idx[b, l], j] * wj
-                dots[1, l] += x[idx[b + 1, l], j] * wj
-                dots[2, l] += x[idx[b + 2, l], j] * wj
-                dots[3, l] += x[idx[b + 3, l], j] * wj
+                dots[0, l] += rows[0, j, l] * wj
+                dots[1, l] += rows[1, j, l] * wj
+                dots[2, l] += rows[2, j, l] * wj
+                dots[3, l] += rows[3, j, l] * wj
         for q in range(4):
             for l in range(width):
                 dots[q, l] = 1.0 * dots[q, l]
         for j in range(d):
             for l in range(width):
                 total = out[j, l]
-                total += dots[0, l] * x[idx[b, l], j]
-                total += dots[1, l] * x[idx[b + 1, l], j]
-                total += dots[2, l] * x[idx[b + 2, l], j]
-                total += dots[3, l] * x[idx[b + 3, l], j]
+                total += dots[0, l] * rows[0, j, l]
+                total += dots[1, l] * rows[1, j, l]
+                total += dots[2, l] * rows[2, j, l]
+                total += dots[3, l] * rows[3, j, l]
                 out[j, l] = total
         b += 4
     while b < stop:
+        transpose_lane_rows(P.samples_t, idx, b, 1, rows)
         for q in range(4):
             for l in range(width):
                 dots[q, l] = 0.0
         if d < 8:
             for j in range(d):
                 for l in range(width):
-                    dots[0, l] += x[idx[b, l], j] * w[j, l]
+                    dots[0, l] += rows[0, j, l] * w[j, l]
         else:
             j = 0
             while j + 4 <= d:
                 for l in range(width):
-                    row = idx[b, l]
-                    dots[0, l] += x[row, j] * w[j, l]
-                    dots[1, l] += x[row, j + 1] * w[j + 1, l]
-                    dots[2, l] += x[row, j + 2] * w[j + 2, l]
-                    dots[3, l] += x[row, j + 3] * w[j + 3, l]
+                    dots[0, l] += rows[0, j, l] * w[j, l]
+                    dots[1, l] += rows[0, j + 1, l] * w[j + 1, l]
+                    dots[2, l] += rows[0, j + 2, l] * w[j + 2, l]
+                    dots[3, l] += rows[0, j + 3, l] * w[j + 3, l]
                 j += 4
             while j < d:
                 for l in range(width):
-                    dots[0, l] += x[idx[b, l], j] * w[j, l]
+                    dots[0, l] += rows[0, j, l] * w[j, l]
                 j += 1
             for l in range(width):
                 dots[0, l] = (dots[0, l] + dots[1, l]) + (dots[2, l] + dots[3, l])
@@ -501,8 +504,19 @@ def data_add_lane_sample_gradients(P, w, idx, start, stop, out, dots):
             dots[0, l] = 1.0 * dots[0, l]
         for j in range(d):
             for l in range(width):
-                out[j, l] += dots[0, l] * x[idx[b, l], j]
+                out[j, l] += dots[0, l] * rows[0, j, l]
         b += 1
+
+
+def transpose_lane_rows(x, idx, b, count, rows):
+    """rows[q, :, l] = x[idx[b + q, l], :] for q < count and every lane l: each row read once,
+    contiguously, into the lane-minor layout the lane loops read with unit stride."""
+    d = x.shape[1]
+    for q in range(count):
+        for l in range(idx.shape[1]):
+            row = idx[b + q, l]
+            for j in range(d):
+                rows[q, j, l] = x[row, j]
 
 
 def gaussian_loss(P, w):
