@@ -12,7 +12,8 @@ Measures, in one process and alternating between them (the machine is shared), o
   operations; the layout of every release before the lockstep one);
 * ``lockstep L=…``: the numba backend's lockstep layout, blocks of L runs advancing together
   with lanes innermost (``simlab/backends/lockstep.py``); ``auto``: what ``simulate`` runs
-  (``numba_lockstep.LANES`` chooses L, or per-run, by the problem's size);
+  (``numba_lockstep.AUTO_REGION`` chooses it, or per-run, by the problem's size: see
+  ``benchmarks/lockstep_region.py``);
 * ``hand-fused``: the fastest kernel a user would write in an afternoon for exactly this case —
   one numba function, ``prange`` over runs, w/m/v in local arrays, the same splitmix64 batch draws
   as simlab (so it computes the same trajectories), Adam fused into one loop, ``fastmath`` off;
@@ -305,18 +306,26 @@ def _same_runs(a, b):
 
 def simlab_variants(lanes_list):
     """name → a function running a spec, for each simlab row: per-run, lockstep at each L (the
-    lane fast path of the data quadratic at B ≤ ``numba_lockstep.GATHER_MAX_BATCH``), lockstep at
+    lane fast path of the data quadratic where ``numba_lockstep.rows_together``), lockstep at
     the largest L with every gradient lane by lane ("each") and with the fast path at every B
-    ("gathers": rows gathered across lanes), auto."""
+    ("rows": each sampled row copied once per lane into a lane-minor buffer), auto."""
     rows = {"per-run": lambda spec: numba_layouts.run(spec, layout="per_run")}
     for lanes in lanes_list:
         rows[f"L={lanes}"] = lambda spec, lanes=lanes: numba_layouts.run(spec, layout="lockstep",
                                                                          lanes=lanes)
     top = max(lanes_list)
     rows[f"L={top} each"] = lambda spec: numba_lockstep.run(spec, top, together=False)
-    rows[f"L={top} gathers"] = lambda spec: numba_lockstep.run(spec, top, together=True)
-    rows["auto"] = lambda spec: numba_layouts.run(spec)
+    rows[f"L={top} rows"] = lambda spec: numba_lockstep.run(spec, top, together=True)
+    rows["auto"] = lambda spec: numba_layouts.run(spec, **auto_layout(spec))
     return rows
+
+
+def auto_layout(spec):
+    """The layout ``layout="auto"`` takes for a call of ``spec``'s problem and batch with at least
+    ``numba_lockstep.AUTO_MIN_RUN_STEPS`` run-steps (the benchmark's calls are smaller, and below
+    that size auto runs per run only to save the lockstep kernel's second compile)."""
+    lanes = numba_lockstep.auto_lanes(spec, min_run_steps=0)
+    return {"layout": "per_run"} if lanes == 1 else {"layout": "lockstep", "lanes": lanes}
 
 
 def bench_case(label, problem, lrs, n_seeds, batch_size, steps, numpy_steps, repeats,
@@ -329,7 +338,7 @@ def bench_case(label, problem, lrs, n_seeds, batch_size, steps, numpy_steps, rep
     spec = spec_for(problem, lrs, n_seeds, batch_size, steps)
     variants = simlab_variants(lanes_list)
     out = {"label": label, "runs": runs, "steps": steps, "B": batch_size, "d": problem.dim,
-           "N": problem.n_samples, "auto lanes": numba_lockstep.resolve_layout(spec, "auto", None),
+           "N": problem.n_samples, "auto lanes": numba_lockstep.auto_lanes(spec, min_run_steps=0),
            "rate": {}, "identical": {}}
     t_numpy, _ = timed(lambda: reference.run(spec_for(problem, lrs, n_seeds, batch_size,
                                                       numpy_steps)))
@@ -445,7 +454,10 @@ def summary(results, args, bandwidth, load_before, load_after, lanes_list, threa
     print(f"(run-steps per second, best of {args.repeats} alternating repetitions; numpy over "
           f"{args.numpy_steps} steps at the machine's default threads; load average "
           f"{load_before[0]:.2f} before, {load_after[0]:.2f} after; auto = the layout simulate "
-          "runs, L in brackets, 1 = per-run)")
+          f"picks for a call of ≥ {numba_lockstep.AUTO_MIN_RUN_STEPS:.0e} run-steps (these are "
+          f"{results[0]['runs'] * results[0]['steps']:.0e}; below that size it runs per run), L in "
+          "brackets, 1 = per-run)")
+    targets(results, lanes_list, threads_list)
     for r in results:
         for threads in threads_list:
             same = ", ".join(f"{name} {frac:.0%}" for name, frac in r["identical"][threads].items())
@@ -467,9 +479,37 @@ def summary(results, args, bandwidth, load_before, load_after, lanes_list, threa
           + ", ".join(f"{r['medians'][0]:.3g} / {r['medians'][1]:.3g}" for r in results))
 
 
+#: Issue 21's targets: case → the least auto / per-run ratio asked (B = 64 and d = 256: no slower).
+TARGETS = {"(a) toy B=1": 2.0, "(a) toy B=8": 1.2, "(a) toy B=64": 1.0,
+           "(b) d=256 N=4096 B=64": 1.0}
+
+
+def targets(results, lanes_list, threads_list):
+    """One line per case of ``TARGETS``: auto / per-run at each thread count against the target
+    (a layout that is per run is the per-run kernel itself: no slower by construction, and the
+    best lockstep variant's ratio is given beside it)."""
+    lane_cols = [f"L={x}" for x in lanes_list] + [f"L={max(lanes_list)} each",
+                                                   f"L={max(lanes_list)} rows"]
+    print("issue 21 targets (auto / per-run):")
+    for r in results:
+        want = TARGETS.get(r["label"])
+        if want is None:
+            continue
+        if r["auto lanes"] == 1:
+            best = ", ".join(f"{max(r['rate'][t][c] for c in lane_cols) / r['rate'][t]['per-run']:.2f}×"
+                             f" ({t} thr)" for t in threads_list)
+            print(f"- {r['label']}: auto runs per run (no slower by construction; the best "
+                  f"lockstep variant: {best})")
+            continue
+        got = [r["rate"][t]["auto"] / r["rate"][t]["per-run"] for t in threads_list]
+        ratios = ", ".join(f"{g:.2f}× ({t} thr)" for g, t in zip(got, threads_list))
+        verdict = "met" if min(got) >= want else "not met"
+        print(f"- {r['label']}: ≥ {want:g}× asked: {ratios} — {verdict}")
+
+
 def print_table(results, lanes_list, threads_list):
     lane_cols = [f"L={x}" for x in lanes_list] + [f"L={max(lanes_list)} each",
-                                                   f"L={max(lanes_list)} gathers"]
+                                                   f"L={max(lanes_list)} rows"]
     print()
     print("| case | thr | numpy | per-run | " + " | ".join(f"lockstep {c}" for c in lane_cols)
           + " | auto | hand-fused | torch | ceiling | auto / per-run | best L / per-run | "

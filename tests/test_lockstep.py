@@ -200,19 +200,68 @@ def test_auto_layout_choice(monkeypatch):
     small = _spec(toy, optim.adam(), [1e-3, 1e-2], 3, "with_replacement", seeds=100)
     assert numba_lockstep.resolve_layout(small, "auto", None) == 1     # too few run-steps to pay
     monkeypatch.setattr(numba_lockstep, "AUTO_MIN_RUN_STEPS", 1)
-    many = _spec(toy, optim.adam(), [1e-3, 1e-2], 3, "with_replacement", seeds=100)
-    few = _spec(toy, optim.adam(), [1e-3, 1e-2], 3, "with_replacement", seeds=2)
-    clipped = _spec(toy, optim.clipped_momentum(), [1e-3, 1e-2], 3, "with_replacement", seeds=100)
-    big = problems.data_quadratic(np.random.default_rng(0).standard_normal((300, 8)), np.ones(300))
-    wide = _spec(big, optim.adam(), [1e-3, 1e-2], 3, "with_replacement", seeds=100)
-    table_lanes = next(lanes for dim, lanes in numba_lockstep.LANES if toy.dim <= dim)
-    assert numba_lockstep.resolve_layout(many, "auto", None) == table_lanes
-    assert numba_lockstep.resolve_layout(few, "auto", None) == 1         # fewer runs than lanes
-    assert numba_lockstep.resolve_layout(clipped, "auto", None) == 1     # a quantile per run
-    assert numba_lockstep.resolve_layout(wide, "auto", None) == next(
-        lanes for dim, lanes in numba_lockstep.LANES if 300 <= dim)
-    assert numba_lockstep.resolve_layout(many, "per_run", None) == 1
-    assert numba_lockstep.resolve_layout(many, "lockstep", 8) == 8
+    lanes = numba_lockstep.DEFAULT_LANES
+
+    def auto(problem, dynamics=optim.adam(), batch=3, seeds=100, **kwargs):
+        spec = _spec(problem, dynamics, [1e-3, 1e-2], batch, "with_replacement", seeds=seeds,
+                     **kwargs)
+        return numba_lockstep.resolve_layout(spec, "auto", None)
+
+    def data(d):
+        return problems.data_quadratic(np.random.default_rng(0).standard_normal((d, 64)),
+                                       np.ones(d))
+    assert auto(toy) == lanes                                  # d = 9, B = 3: in the region
+    assert auto(toy, seeds=2) == 1                             # fewer runs than lanes
+    assert auto(toy, optim.clipped_momentum()) == 1            # a quantile per run
+    assert auto(toy, batch=toy.n_samples + 1) == 1             # counted rows: lane by lane
+    assert auto(toy, optim.bsi_adam(), batch=4, microbatch=2) == 1   # micro-batches: lane by lane
+    assert auto(toy, optim.with_global_norm_clipping(optim.adam(), 1.0)) == 1
+    assert auto(PROBLEMS["gaussian_dense"]) == 1               # Gaussian noise: lane by lane
+    assert auto(data(16), batch=1) == lanes and auto(data(16), batch=8) == 1
+    assert auto(data(8), batch=40) == lanes and auto(data(12), batch=40) == 1
+    assert auto(data(300), batch=1) == 1
+    assert numba_lockstep.resolve_layout(small, "per_run", None) == 1
+    assert numba_lockstep.resolve_layout(small, "lockstep", 8) == 8
+
+
+def _region_table():
+    """(case, d, B, {column: rate / per-run}, auto's choice) for each row of the shipped
+    results/benchmarks/lockstep_region.md."""
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "results", "benchmarks",
+                        "lockstep_region.md")
+    with open(path, encoding="utf-8") as handle:
+        lines = [line for line in handle if line.startswith("| ")]
+    header = [cell.strip() for cell in lines[0].strip().strip("|").split("|")]
+    rows = []
+    for line in lines[1:]:
+        cells = [cell.strip().strip("*") for cell in line.strip().strip("|").split("|")]
+        d = int(re.search(r"d=(\d+)", cells[0]).group(1))
+        ratios = {name.replace(" / per-run", ""): float(cell.rstrip("×"))
+                  for name, cell in zip(header, cells) if name.endswith("/ per-run")}
+        rows.append((cells[0], d, int(cells[1]), ratios, cells[header.index("auto's choice")]))
+    return rows
+
+
+def test_auto_region_is_the_measured_one():
+    """``AUTO_REGION`` and ``rows_together`` agree with the shipped region table
+    (benchmarks/lockstep_region.py): lockstep where its best variant beat per run by ≥ 5 %, per run
+    where it lost by ≥ 5 % (closer is a tie either way); the lane fast path where it beat lane by
+    lane gradients by ≥ 5 % at L = 32, not where it lost by ≥ 5 %."""
+    rows = _region_table()
+    assert len(rows) >= 20
+    for case, d, batch, ratio, _ in rows:
+        counted = batch >= (9 if case.startswith("toy") else 1024 if d < 256 else 4096)
+        best = max(value for name, value in ratio.items() if name != "auto")
+        if not counted and best >= 1.05:
+            assert numba_lockstep.in_auto_region(d, batch), (case, batch, best)
+        if best <= 0.95:
+            assert not numba_lockstep.in_auto_region(d, batch) or counted, (case, batch, best)
+        if not counted:
+            gain = ratio["L=32 rows"] / ratio["L=32 each"]
+            if gain >= 1.05:
+                assert numba_lockstep.rows_together(d, batch), (case, batch, gain)
+            if gain <= 0.95:
+                assert not numba_lockstep.rows_together(d, batch), (case, batch, gain)
 
 
 @pytest.mark.parametrize("layout,lanes,match", [

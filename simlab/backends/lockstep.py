@@ -14,7 +14,9 @@ coordinate i of every lane is L adjacent numbers. Step k of the block:
    (``add_lane_sample_gradients``: the data quadratic) takes the common case — one batch, no
    counted rows, no norm clipping — with the lanes innermost instead: with-replacement draws by
    the samplers' own ``index_with_replacement`` per lane, then the problem's lane gradients
-   (row gathers across lanes), the same operations per lane in the same order. Each lane's
+   (each sampled row copied once per lane into a lane-minor buffer, then the dot products and
+   the update with the lanes innermost), the same operations per lane in the same order — where
+   ``run``'s ``together`` says so (``numba_lockstep.rows_together``, measured). Each lane's
    per-step scalars ``chain_per_step(chain, k + 1, η_l s_k)`` go to column l
    of a flat table (computed once per distinct learning rate of the block);
 3. **chain**, lanes innermost: for every coordinate i, for every lane l, the optimizer's chain

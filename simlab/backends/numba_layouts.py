@@ -13,8 +13,8 @@ def run(spec, layout: str = "auto", lanes=None, dtype: str = "float64"):
 
     ``layout``: ``"per_run"`` (``numba_backend.run``), ``"lockstep"`` (blocks of ``lanes`` runs
     advancing together, lanes innermost: ``numba_lockstep.run``; the same bits) or ``"auto"``
-    (``numba_lockstep.resolve_layout``: the lanes of ``numba_lockstep.LANES`` for the problem's
-    size in calls large enough to pay for the lockstep kernel's compile, per run elsewhere).
+    (``numba_lockstep.resolve_layout``: lockstep at the (d, B) of ``numba_lockstep.AUTO_REGION``
+    in calls large enough to pay for the lockstep kernel's compile, per run elsewhere).
     ``dtype``: ``"float64"`` or ``"float32"`` storage, as ``numba_backend.inputs``."""
     width = numba_lockstep.resolve_layout(spec, layout, lanes)
     if width > 1 or layout == "lockstep":

@@ -1,7 +1,7 @@
 """The numba backend's lockstep layout: ``lockstep.run_block`` compiled for the CPU, L runs per block.
 
 ``numba_layouts.run(spec, layout=…)`` chooses between this layout and the per-run one
-(``resolve_layout``; the table of L per problem size measured for it is ``LANES``). The engine
+(``resolve_layout``; where ``auto`` takes the lockstep layout was measured: ``AUTO_REGION``). The engine
 source is ``lockstep.py``; what is added here is compile-time dispatch for its generic functions
 (``lockstep.GENERIC``), in the manner of ``numba_backend``'s overloads of ``kernel_ops``:
 
@@ -25,7 +25,7 @@ from numba.core import types as nbtypes
 from numba.core.errors import TypingError
 from numba.extending import overload
 
-from .. import _checks, transforms
+from .. import _checks, kernel_ops, transforms
 from . import _numba_cache, lockstep
 from .lockstep import Lanes
 from .numba_backend import (INLINED, JIT, _chain, _problem, _record_class, compiled, inputs,
@@ -34,41 +34,79 @@ from .per_run import BATCH_EPOCH, Discrete
 
 LAYOUTS = ("auto", "per_run", "lockstep")
 
-#: ``layout="auto"``: the lanes per block by problem dimension d — (largest d, L); L = 1 is the
-#: per-run layout. Measured with ``benchmarks/simulate.py`` (Adam on the toy, d = 9, B = 1, 8, 64,
-#: and on the d = 256 data quadratic, B = 64; docs/backends.md has the table).
-LANES = ((64, 32), (math.inf, 1))
-#: The largest B at which a problem's lane fast path (rows gathered across lanes) computes the
-#: gradients; above it every lane computes its own (``run``'s ``together``). Measured on the toy:
-#: at B = 1 the gathers gave 1.6× over lane-by-lane gradients, at B = 8 (two groups of four rows)
-#: 0.86–0.89×; B = 2, 3 take the single-row code of B = 1.
-GATHER_MAX_BATCH = 3
+#: ``layout="auto"``: the (d, B) where the lockstep layout (L = ``DEFAULT_LANES``, the lane fast
+#: path) runs faster than per run — (largest d, largest B) pairs. Measured for Adam on data
+#: quadratics with ``benchmarks/lockstep_region.py`` (results/benchmarks/lockstep_region.md, shown
+#: in docs/backends.md): lockstep wins at d ≤ 8 for every B < n, at d ≤ 12 up to B = 8 and at
+#: d = 16 at B = 1; elsewhere the per-run layout vectorizes its own coordinate loops (d ≥ 16) or
+#: the rows dominate, and lockstep is slower.
+AUTO_REGION = ((8, math.inf), (12, 8), (16, 1))
+#: The lane fast path (each sampled row copied once per lane into a lane-minor buffer, the dot
+#: products and the update with the lanes innermost) computes the gradients where B = 1, d ≤
+#: ``TOGETHER_MAX_DIM`` or B·d ≤ ``TOGETHER_MAX_ROW_FLOATS``; every lane computes its own elsewhere
+#: (``run``'s ``together``). Measured in the same table: the fast path is the faster of the two
+#: at every (d, B) it covers and the slower at every one it leaves out (d = 12, B = 64 a tie).
+TOGETHER_MAX_DIM = 12
+TOGETHER_MAX_ROW_FLOATS = 128
 #: ``layout="auto"`` takes the lockstep layout only for a call of at least this many run-steps
 #: (runs × steps): a lockstep kernel is a second compile of its specialization (≈ 10 s on a quiet
 #: core, once per code version: numba's disk cache keeps it), and at the measured ≈ 2× (toy,
 #: B = 1; per run ≈ 1.5e7 run-steps/s on a quiet core) it saves run-steps/(2·rate) seconds, so it
 #: pays for its first compile from ≈ 3e8 run-steps. 1e8 is a call of ≥ 7 s per run: below it the
 #: per-run kernel, which every numba call compiles anyway, is the faster first answer. (The
-#: experiments' sweep cells are 1e4–1e6 run-steps each and stay per run; the benchmark's 2e9 and a
-#: user's million-run ensembles take the lanes.)
+#: experiments' sweep cells are 1e4–1e6 run-steps each and the benchmarks' calls 2e6: they stay
+#: per run; a user's million-run ensembles take the lanes.)
 AUTO_MIN_RUN_STEPS = 10 ** 8
-#: The lanes a block holds when ``layout="lockstep"`` is asked for without ``lanes``.
+#: The lanes a block holds when the lockstep layout is asked for without ``lanes`` or chosen by
+#: ``auto`` (L = 32 was the fastest or within the noise of the fastest of 16, 32, 64 across the
+#: region table, at 1 and 2 threads on the toy).
 DEFAULT_LANES = 32
 MAX_LANES = 1024
 
 
-def auto_lanes(spec) -> int:
-    """L for ``spec`` from ``LANES`` (1: per run); per run where the lockstep layout has nothing to
-    vectorize (adaptive momentum clipping, SDE models), fewer runs than lanes, or a call of fewer
-    than ``AUTO_MIN_RUN_STEPS`` run-steps (its extra compile would not pay)."""
+def lane_path_applies(spec) -> bool:
+    """Whether the problem's lane fast path can compute the gradients of ``spec``'s steps: a data
+    problem that registers ``add_lane_sample_gradients``, one batch per step (no micro-batches),
+    no counted rows (B ≥ n with replacement), no global-norm clipping — the condition
+    ``lockstep.lanes_optimizer_step`` checks in the kernel."""
+    ops = kernel_ops.problem_ops(spec.problem.kernel_record())
+    n = spec.problem.n_samples
+    counted = (n is not None and spec.batch_indices is None
+               and spec.sampling == "with_replacement" and spec.microbatch >= n)
+    return (ops.add_lane_sample_gradients is not None and spec.microbatch == spec.batch_size
+            and not counted and getattr(spec.dynamics, "max_grad_norm", 0.0) == 0.0)
+
+
+def rows_together(dim: int, batch_size: int) -> bool:
+    """Whether the lane fast path computes the gradients at this (d, B) (``TOGETHER_MAX_DIM``)."""
+    return (batch_size == 1 or dim <= TOGETHER_MAX_DIM
+            or batch_size * dim <= TOGETHER_MAX_ROW_FLOATS)
+
+
+def in_auto_region(dim: int, batch_size: int) -> bool:
+    """Whether (d, B) lies in ``AUTO_REGION``."""
+    return any(dim <= d_max and batch_size <= b_max for d_max, b_max in AUTO_REGION)
+
+
+def auto_lanes(spec, min_run_steps: int | None = None) -> int:
+    """L for ``spec`` under ``layout="auto"`` (1: per run): ``DEFAULT_LANES`` for an optimizer
+    whose gradients the lane fast path computes (``lane_path_applies``) at a (d, B) of
+    ``AUTO_REGION``, with at least as many runs as lanes, in a call of at least ``min_run_steps``
+    run-steps (default ``AUTO_MIN_RUN_STEPS``: below it the extra compile would not pay); per run
+    otherwise — adaptive momentum clipping and the SDE models have nothing to vectorize, and
+    lane-by-lane gradients (Gaussian-noise problems, micro-batches, counted rows) gained at most
+    4 % at d = 9 and lost from d = 16 on (docs/backends.md)."""
+    if min_run_steps is None:
+        min_run_steps = AUTO_MIN_RUN_STEPS
     dynamics = spec.dynamics
     if not hasattr(dynamics, "chain") or getattr(dynamics, "clip_fraction", 0.0) > 0.0:
         return 1
-    width = next(lanes for dim, lanes in LANES if spec.dim <= dim)
-    n_runs = spec.shape[0] * spec.shape[1]
-    if n_runs * spec.steps < AUTO_MIN_RUN_STEPS:
+    if not (lane_path_applies(spec) and in_auto_region(spec.dim, spec.batch_size)):
         return 1
-    return width if n_runs >= width else 1
+    n_runs = spec.shape[0] * spec.shape[1]
+    if n_runs * spec.steps < min_run_steps or n_runs < DEFAULT_LANES:
+        return 1
+    return DEFAULT_LANES
 
 
 def resolve_layout(spec, layout: str, lanes) -> int:
@@ -214,7 +252,7 @@ def run(spec, width: int, dtype: str = "float64", together=None):
     """Simulate every run of ``spec`` in blocks of ``width`` lanes (semantics: ``spec.py``; the
     bits of the per-run layout, storage in ``dtype`` as ``numba_backend.inputs``); ``together``:
     whether a problem's lane fast path computes the gradients where it applies (True), or every
-    lane its own (False); None: from B ≤ ``GATHER_MAX_BATCH`` (measured: see ``LANES``). Blocks are
+    lane its own (False); None: by ``rows_together`` (measured: see ``AUTO_REGION``). Blocks are
     spread over ``numba.get_num_threads()`` threads by ``numba_backend.spread``, as runs are; each
     run depends on its own key only."""
     P, D, plan, batching, out, capacities = inputs(spec, dtype)
@@ -222,7 +260,7 @@ def run(spec, width: int, dtype: str = "float64", together=None):
     n_blocks = -(-n_runs // width)
     epoch_capacity = capacities[1] if batching.mode == BATCH_EPOCH else 1
     if together is None:
-        together = spec.batch_size <= GATHER_MAX_BATCH
+        together = rows_together(spec.dim, spec.batch_size)
     args = (width, P, D, plan, batching, out) + tuple(capacities) + (scalar_count(D),
                                                                      epoch_capacity,
                                                                      bool(together))
