@@ -287,3 +287,26 @@ def test_lane_loop_is_vectorized():
     fresh.compile(signature)
     asm = fresh.inspect_asm(signature)
     assert re.search(r"\bv?sqrtpd\b", asm) and re.search(r"\bv?divpd\b", asm)
+
+
+def test_benchmark_target_lines(capsys):
+    """benchmarks/simulate.py's issue-21 lines say "met" only where auto / per-run reaches the
+    target at every thread count, and name a per-run choice as such."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks", "simulate.py")
+    spec = importlib.util.spec_from_file_location("bench_simulate", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def case(label, lanes, auto_ratios):
+        rate = {}
+        for threads, ratio in zip((1, 2), auto_ratios):
+            rate[threads] = {"per-run": 1.0, "auto": ratio, "L=32": ratio, "L=32 each": 0.9,
+                             "L=32 rows": ratio}
+        return {"label": label, "auto lanes": lanes, "rate": rate}
+    bench.targets([case("(a) toy B=1", 32, (2.1, 1.99)), case("(a) toy B=8", 32, (1.3, 1.25)),
+                   case("(a) toy B=64", 1, (1.0, 1.0))], [32], [1, 2])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].endswith("— not met") and "1.99× (2 thr)" in lines[1]
+    assert lines[2].endswith("— met")
+    assert "auto runs per run" in lines[3] and "1.00× (1 thr)" in lines[3]
