@@ -496,8 +496,9 @@ def targets(results, lanes_list, threads_list):
         if want is None:
             continue
         if r["auto lanes"] == 1:
-            best = ", ".join(f"{max(r['rate'][t][c] for c in lane_cols) / r['rate'][t]['per-run']:.2f}×"
-                             f" ({t} thr)" for t in threads_list)
+            best = ", ".join(
+                f"{max(r['rate'][t][c] for c in lane_cols) / r['rate'][t]['per-run']:.2f}× ({t} thr)"
+                for t in threads_list)
             print(f"- {r['label']}: auto runs per run (no slower by construction; the best "
                   f"lockstep variant: {best})")
             continue

@@ -53,8 +53,9 @@ class Lanes(NamedTuple):
     per-step scalars of each lane, ``lane_w`` (d,) and ``lane_state`` (K, d) a contiguous copy of
     one lane, ``perm`` (L, n) and ``epoch`` (L,) each lane's epoch permutation (epoch sampling;
     (L, 1) otherwise), ``key`` (L,) each lane's stream key, ``idx`` (B, L) the batches of a step,
-    ``dots`` (4, L) and ``rows`` (4, d, L) the problem's scratch for lane gradients, ``together``: whether a problem's
-    lane fast path is used where it applies (else gradients lane by lane)."""
+    ``dots`` (4, L) and ``rows`` (4, d, L) the problem's scratch for lane gradients,
+    ``together``: whether a problem's lane fast path is used where it applies (else gradients
+    lane by lane)."""
     lr_index: np.ndarray
     seed: np.ndarray
     live: np.ndarray

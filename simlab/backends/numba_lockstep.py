@@ -1,9 +1,9 @@
 """The numba backend's lockstep layout: ``lockstep.run_block`` compiled for the CPU, L runs per block.
 
 ``numba_layouts.run(spec, layout=…)`` chooses between this layout and the per-run one
-(``resolve_layout``; where ``auto`` takes the lockstep layout was measured: ``AUTO_REGION``). The engine
-source is ``lockstep.py``; what is added here is compile-time dispatch for its generic functions
-(``lockstep.GENERIC``), in the manner of ``numba_backend``'s overloads of ``kernel_ops``:
+(``resolve_layout``; where ``auto`` takes the lockstep layout was measured: ``AUTO_REGION``).
+The engine source is ``lockstep.py``; what is added here is compile-time dispatch for its generic
+functions (``lockstep.GENERIC``), in the manner of ``numba_backend``'s overloads of ``kernel_ops``:
 
 * ``lanes_step`` → ``lanes_optimizer_step`` for an optimizer's record (``per_run.Discrete``),
   ``lanes_each_step`` for every other dynamics;
@@ -27,6 +27,7 @@ from numba.extending import overload
 
 from .. import _checks, kernel_ops, transforms
 from . import _numba_cache, lockstep
+from .kernel_inputs import uses_counted_rows
 from .lockstep import Lanes
 from .numba_backend import (INLINED, JIT, _chain, _problem, _record_class, compiled, inputs,
                             new_scratch, result, spread)
@@ -58,8 +59,8 @@ TOGETHER_MAX_ROW_FLOATS = 128
 #: per run; a user's million-run ensembles take the lanes.)
 AUTO_MIN_RUN_STEPS = 10 ** 8
 #: The lanes a block holds when the lockstep layout is asked for without ``lanes`` or chosen by
-#: ``auto`` (L = 32 was the fastest or within the noise of the fastest of 16, 32, 64 across the
-#: region table, at 1 and 2 threads on the toy).
+#: ``auto`` (in the region table L = 32 is the fastest of 16, 32, 64 or within a few percent of
+#: it wherever lockstep wins; L = 16 is slower at B ≥ 8).
 DEFAULT_LANES = 32
 MAX_LANES = 1024
 
@@ -70,11 +71,8 @@ def lane_path_applies(spec) -> bool:
     no counted rows (B ≥ n with replacement), no global-norm clipping — the condition
     ``lockstep.lanes_optimizer_step`` checks in the kernel."""
     ops = kernel_ops.problem_ops(spec.problem.kernel_record())
-    n = spec.problem.n_samples
-    counted = (n is not None and spec.batch_indices is None
-               and spec.sampling == "with_replacement" and spec.microbatch >= n)
     return (ops.add_lane_sample_gradients is not None and spec.microbatch == spec.batch_size
-            and not counted and getattr(spec.dynamics, "max_grad_norm", 0.0) == 0.0)
+            and not uses_counted_rows(spec) and getattr(spec.dynamics, "max_grad_norm", 0.0) == 0.0)
 
 
 def rows_together(dim: int, batch_size: int) -> bool:
@@ -94,8 +92,9 @@ def auto_lanes(spec, min_run_steps: int | None = None) -> int:
     ``AUTO_REGION``, with at least as many runs as lanes, in a call of at least ``min_run_steps``
     run-steps (default ``AUTO_MIN_RUN_STEPS``: below it the extra compile would not pay); per run
     otherwise — adaptive momentum clipping and the SDE models have nothing to vectorize, and
-    lane-by-lane gradients (Gaussian-noise problems, micro-batches, counted rows) gained at most
-    4 % at d = 9 and lost from d = 16 on (docs/backends.md)."""
+    lane-by-lane gradients (Gaussian-noise problems, micro-batches, counted rows) vectorize only
+    the chain: the region table's "each" columns, within a few percent of per run at d ≤ 9 and
+    slower from d = 12 on."""
     if min_run_steps is None:
         min_run_steps = AUTO_MIN_RUN_STEPS
     dynamics = spec.dynamics
