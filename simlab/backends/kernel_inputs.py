@@ -29,14 +29,6 @@ def kernel_inputs(spec: RunSpec):
     return P, D, plan, batching, out, capacities
 
 
-def uses_counted_rows(spec: RunSpec) -> bool:
-    """Whether a step sums the distinct rows of its batch weighted by their counts (drawn
-    with replacement, micro-batch M ≥ n: ``Batching.use_counts``)."""
-    n = spec.problem.n_samples
-    return bool(n is not None and spec.batch_indices is None
-                and spec.sampling == "with_replacement" and spec.microbatch >= n)
-
-
 def kernel_records(spec: RunSpec):
     """(P, D, plan, batching, (batch capacity, sample capacity)) for ``spec``: the inputs of a
     kernel without its outputs (a device backend allocates those in its own layout)."""
@@ -52,8 +44,9 @@ def kernel_records(spec: RunSpec):
         mode, given = BATCH_GIVEN, np.ascontiguousarray(spec.batch_indices, dtype=np.int64)
     else:
         mode, given = SAMPLING_MODE[spec.sampling], np.zeros((1, 1, 1), dtype=np.int64)
-    batching = Batching(mode, int(spec.batch_size), int(spec.microbatch), uses_counted_rows(spec),
-                        given,
+    use_counts = (n is not None and spec.batch_indices is None
+                  and spec.sampling == "with_replacement" and spec.microbatch >= n)
+    batching = Batching(mode, int(spec.batch_size), int(spec.microbatch), bool(use_counts), given,
                         int(spec.start_step))
     capacities = (max(int(spec.batch_size), 1), max(n or 1, 1))
     return (problem.kernel_record(), dynamics_record(spec.dynamics), plan, batching, capacities)

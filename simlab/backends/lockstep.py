@@ -172,8 +172,7 @@ def lanes_optimizer_step(D, P, batching, plan, k, lanes, scratch):
     kappa = batching.batch_size // batching.microbatch
     t = float(k + 1)
     first = chain_per_step(D.chain, t, plan.lrs[lanes.lr_index[0]] * plan.schedule[k])
-    if (lanes.together and problem_has_lane_gradients(P) and kappa == 1 and not batching.use_counts
-            and D.max_grad_norm == 0.0):
+    if lanes.together and lane_path_applies(P, D, batching):
         lanes_gradients_together(P, batching, k, lanes, scratch)
     else:
         lanes_gradients_each(D, P, batching, plan, k, lanes, scratch)
@@ -199,6 +198,15 @@ def lanes_optimizer_step(D, P, batching, plan, k, lanes, scratch):
                                          lanes.g[i, l], lanes.gsq[i, l], wi, lanes.state, i, l,
                                          lanes.live[l])
                 lanes.w[i, l] = wi + step if lanes.live[l] else wi
+
+
+def lane_path_applies(P, D, batching):
+    """Whether the problem's lane fast path can compute the gradients of an optimizer's steps:
+    the problem registers ``add_lane_sample_gradients``, one batch per step (κ = 1), no counted
+    rows, no global-norm clipping. (``numba_lockstep.auto_lanes`` asks the same of a spec's
+    records.)"""
+    return (problem_has_lane_gradients(P) and batching.batch_size // batching.microbatch == 1
+            and not batching.use_counts and D.max_grad_norm == 0.0)
 
 
 def lanes_gradients_each(D, P, batching, plan, k, lanes, scratch):

@@ -25,9 +25,9 @@ from numba.core import types as nbtypes
 from numba.core.errors import TypingError
 from numba.extending import overload
 
-from .. import _checks, kernel_ops, transforms
+from .. import _checks, transforms
 from . import _numba_cache, lockstep
-from .kernel_inputs import uses_counted_rows
+from .kernel_inputs import kernel_records
 from .lockstep import Lanes
 from .numba_backend import (INLINED, JIT, _chain, _problem, _record_class, compiled, inputs,
                             new_scratch, result, spread)
@@ -65,16 +65,6 @@ DEFAULT_LANES = 32
 MAX_LANES = 1024
 
 
-def lane_path_applies(spec) -> bool:
-    """Whether the problem's lane fast path can compute the gradients of ``spec``'s steps: a data
-    problem that registers ``add_lane_sample_gradients``, one batch per step (no micro-batches),
-    no counted rows (B ≥ n with replacement), no global-norm clipping — the condition
-    ``lockstep.lanes_optimizer_step`` checks in the kernel."""
-    ops = kernel_ops.problem_ops(spec.problem.kernel_record())
-    return (ops.add_lane_sample_gradients is not None and spec.microbatch == spec.batch_size
-            and not uses_counted_rows(spec) and getattr(spec.dynamics, "max_grad_norm", 0.0) == 0.0)
-
-
 def rows_together(dim: int, batch_size: int) -> bool:
     """Whether the lane fast path computes the gradients at this (d, B) (``TOGETHER_MAX_DIM``)."""
     return (batch_size == 1 or dim <= TOGETHER_MAX_DIM
@@ -88,7 +78,8 @@ def in_auto_region(dim: int, batch_size: int) -> bool:
 
 def auto_lanes(spec, min_run_steps: int | None = None) -> int:
     """L for ``spec`` under ``layout="auto"`` (1: per run): ``DEFAULT_LANES`` for an optimizer
-    whose gradients the lane fast path computes (``lane_path_applies``) at a (d, B) of
+    whose gradients the lane fast path computes (``lockstep.lane_path_applies``, the kernel's own
+    test, on the spec's records) at a (d, B) of
     ``AUTO_REGION``, with at least as many runs as lanes, in a call of at least ``min_run_steps``
     run-steps (default ``AUTO_MIN_RUN_STEPS``: below it the extra compile would not pay); per run
     otherwise — adaptive momentum clipping and the SDE models have nothing to vectorize, and
@@ -100,7 +91,10 @@ def auto_lanes(spec, min_run_steps: int | None = None) -> int:
     dynamics = spec.dynamics
     if not hasattr(dynamics, "chain") or getattr(dynamics, "clip_fraction", 0.0) > 0.0:
         return 1
-    if not (lane_path_applies(spec) and in_auto_region(spec.dim, spec.batch_size)):
+    if not in_auto_region(spec.dim, spec.batch_size):
+        return 1
+    P, D, _, batching, _ = kernel_records(spec)
+    if not lockstep.lane_path_applies(P, D, batching):
         return 1
     n_runs = spec.shape[0] * spec.shape[1]
     if n_runs * spec.steps < min_run_steps or n_runs < DEFAULT_LANES:
