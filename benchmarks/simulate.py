@@ -479,6 +479,12 @@ def summary(results, args, bandwidth, load_before, load_after, lanes_list, threa
           + ", ".join(f"{r['medians'][0]:.3g} / {r['medians'][1]:.3g}" for r in results))
 
 
+def lane_columns(lanes_list):
+    """The lockstep variants' names (``simlab_variants``): each L, and the largest L each / rows."""
+    return [f"L={x}" for x in lanes_list] + [f"L={max(lanes_list)} each",
+                                              f"L={max(lanes_list)} rows"]
+
+
 #: Issue 21's targets: case → the least auto / per-run ratio asked (B = 64 and d = 256: no slower).
 TARGETS = {"(a) toy B=1": 2.0, "(a) toy B=8": 1.2, "(a) toy B=64": 1.0,
            "(b) d=256 N=4096 B=64": 1.0}
@@ -488,8 +494,7 @@ def targets(results, lanes_list, threads_list):
     """One line per case of ``TARGETS``: auto / per-run at each thread count against the target
     (a layout that is per run is the per-run kernel itself: no slower by construction, and the
     best lockstep variant's ratio is given beside it)."""
-    lane_cols = [f"L={x}" for x in lanes_list] + [f"L={max(lanes_list)} each",
-                                                   f"L={max(lanes_list)} rows"]
+    lane_cols = lane_columns(lanes_list)
     print("issue 21 targets (auto / per-run):")
     for r in results:
         want = TARGETS.get(r["label"])
@@ -509,8 +514,7 @@ def targets(results, lanes_list, threads_list):
 
 
 def print_table(results, lanes_list, threads_list):
-    lane_cols = [f"L={x}" for x in lanes_list] + [f"L={max(lanes_list)} each",
-                                                   f"L={max(lanes_list)} rows"]
+    lane_cols = lane_columns(lanes_list)
     print()
     print("| case | thr | numpy | per-run | " + " | ".join(f"lockstep {c}" for c in lane_cols)
           + " | auto | hand-fused | torch | ceiling | auto / per-run | best L / per-run | "

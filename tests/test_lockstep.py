@@ -250,7 +250,7 @@ def test_auto_region_is_the_measured_one():
     rows = _region_table()
     assert len(rows) >= 20
     for case, d, batch, ratio, _ in rows:
-        counted = batch >= (9 if case.startswith("toy") else 1024 if d < 256 else 4096)
+        counted = batch >= int(re.search(r"N=(\d+)", case).group(1))     # B ≥ n: counted rows
         best = max(value for name, value in ratio.items() if name != "auto")
         if not counted and best >= 1.05:
             assert numba_lockstep.in_auto_region(d, batch), (case, batch, best)
